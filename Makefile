@@ -1,0 +1,42 @@
+# passd: the one entry point for people and CI.
+GO ?= go
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_TIMEOUT ?= 14m
+BENCHTIME ?= 3s
+
+.PHONY: run build test test-short bench lint fuzz clean
+
+## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
+run:
+	$(GO) run ./cmd/passd
+
+## build: build passd and passctl into ./bin
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## test: every test, with the race detector, against SQLite and a throwaway PostgreSQL 15
+test:
+	$(GO) vet ./...
+	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-short: the tests without PostgreSQL (skips the PostgreSQL conformance run)
+test-short:
+	$(GO) test -race -count=1 ./...
+
+## bench: benchmarks (ledger on SQLite and PostgreSQL beside pgbench, pass signing beside raw RSA)
+bench:
+	scripts/with-postgres.sh scripts/bench.sh $(BENCHTIME)
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 20s)
+FUZZTIME ?= 20s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

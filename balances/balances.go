@@ -1,0 +1,245 @@
+package balances
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// EntryType is the kind of a ledger entry.
+type EntryType string
+
+// Entry types a client may post.
+const (
+	Earn   EntryType = "earn"
+	Redeem EntryType = "redeem"
+	Adjust EntryType = "adjust"
+)
+
+// MaxPoints bounds the points of a single entry.
+const MaxPoints = 1_000_000_000
+
+// MaxReferenceLen bounds the free-text reference of an entry.
+const MaxReferenceLen = 255
+
+// Sentinel errors of the ledger.
+var (
+	// ErrInsufficientPoints means the entry would make the balance negative.
+	ErrInsufficientPoints = errors.New("insufficient points")
+	// ErrIdempotencyConflict means an idempotency key was reused with another body.
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
+	// ErrRequestInProgress means the first request with an idempotency key is still running.
+	ErrRequestInProgress = errors.New("request with this idempotency key in progress")
+)
+
+// FieldError names one invalid field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists the invalid fields of a request.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "validation failed: " + strings.Join(parts, "; ")
+}
+
+// Add appends a field problem.
+func (e *ValidationError) Add(field, msg string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: msg})
+}
+
+// Err returns e when it holds problems and nil otherwise.
+func (e *ValidationError) Err() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Tier is one rung of a program's tier ladder: a member whose qualifying
+// points reach Threshold holds the tier.
+type Tier struct {
+	Name      string `json:"name"`
+	Threshold int64  `json:"threshold"`
+}
+
+// Rules are the loyalty rules of one program.
+type Rules struct {
+	// PointsPerUnit is how many points one whole currency unit earns.
+	PointsPerUnit int64
+	// MinorPerUnit is how many minor units make a whole currency unit (100 for EUR).
+	MinorPerUnit int64
+	// Tiers are ordered by ascending threshold; the first has threshold 0.
+	Tiers []Tier
+}
+
+// Validate reports problems of the rules, naming each field.
+func (r Rules) Validate() error {
+	v := &ValidationError{}
+	if r.PointsPerUnit < 0 || r.PointsPerUnit > MaxPoints {
+		v.Add("earn.points_per_unit", "must be between 0 and 1000000000")
+	}
+	if len(r.Tiers) == 0 {
+		v.Add("tiers", "at least one tier is required")
+	}
+	seen := map[string]bool{}
+	for i, t := range r.Tiers {
+		f := fmt.Sprintf("tiers[%d]", i)
+		if strings.TrimSpace(t.Name) == "" {
+			v.Add(f+".name", "is required")
+		}
+		if seen[t.Name] {
+			v.Add(f+".name", "is used twice")
+		}
+		seen[t.Name] = true
+		if i == 0 && t.Threshold != 0 {
+			v.Add(f+".threshold", "the first tier must start at 0")
+		}
+		if i > 0 && t.Threshold <= r.Tiers[i-1].Threshold {
+			v.Add(f+".threshold", "thresholds must increase strictly")
+		}
+	}
+	return v.Err()
+}
+
+// TierFor answers the tier held with the given qualifying points.
+func (r Rules) TierFor(qualifying int64) string {
+	i := sort.Search(len(r.Tiers), func(i int) bool { return r.Tiers[i].Threshold > qualifying })
+	if i == 0 {
+		if len(r.Tiers) == 0 {
+			return ""
+		}
+		return r.Tiers[0].Name
+	}
+	return r.Tiers[i-1].Name
+}
+
+// NextTier answers the next tier above the given qualifying points and how
+// many points are missing to reach it; ok is false at the top of the ladder.
+func (r Rules) NextTier(qualifying int64) (t Tier, missing int64, ok bool) {
+	for _, t := range r.Tiers {
+		if t.Threshold > qualifying {
+			return t, t.Threshold - qualifying, true
+		}
+	}
+	return Tier{}, 0, false
+}
+
+// PointsForAmount converts an amount in minor currency units into points,
+// counting whole currency units only (12.99 earns like 12).
+func (r Rules) PointsForAmount(minor int64) int64 {
+	if minor <= 0 || r.MinorPerUnit <= 0 {
+		return 0
+	}
+	return minor / r.MinorPerUnit * r.PointsPerUnit
+}
+
+// Account is a member's materialized ledger state, kept in one row and
+// updated in the same transaction as every entry.
+type Account struct {
+	Points      int64  `json:"points"`
+	Lifetime    int64  `json:"lifetime_points"`
+	Qualifying  int64  `json:"qualifying_points"`
+	Tier        string `json:"tier"`
+	PassVersion int64  `json:"pass_version"`
+}
+
+// NewAccount is the account of a member who just enrolled.
+func NewAccount(r Rules) Account {
+	return Account{Tier: r.TierFor(0), PassVersion: 1}
+}
+
+// Request is an entry a client asks to post.
+type Request struct {
+	Type      EntryType `json:"type"`
+	Points    int64     `json:"points"`
+	Reference string    `json:"reference,omitempty"`
+}
+
+// Validate checks the request's fields.
+func (q Request) Validate() error {
+	v := &ValidationError{}
+	switch q.Type {
+	case Earn, Redeem:
+		if q.Points < 1 || q.Points > MaxPoints {
+			v.Add("points", "must be an integer from 1 to 1000000000")
+		}
+	case Adjust:
+		if q.Points == 0 || q.Points > MaxPoints || q.Points < -MaxPoints {
+			v.Add("points", "must be a non-zero integer from -1000000000 to 1000000000")
+		}
+	case "":
+		v.Add("type", "is required (earn, redeem or adjust)")
+	default:
+		v.Add("type", "must be earn, redeem or adjust")
+	}
+	if len(q.Reference) > MaxReferenceLen {
+		v.Add("reference", "must be at most 255 bytes")
+	}
+	return v.Err()
+}
+
+// Delta is the signed change the request makes to the balance.
+func (q Request) Delta() int64 {
+	if q.Type == Redeem {
+		return -q.Points
+	}
+	return q.Points
+}
+
+// Entry is one append-only ledger line. Points is signed: redemptions and
+// negative adjustments are negative, so the entries of a member sum to the
+// balance.
+type Entry struct {
+	ID           string    `json:"id"`
+	MemberID     string    `json:"member_id"`
+	Type         EntryType `json:"type"`
+	Points       int64     `json:"points"`
+	BalanceAfter int64     `json:"balance_after"`
+	Reference    string    `json:"reference"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Outcome is what applying a request to an account yields.
+type Outcome struct {
+	Account     Account
+	Delta       int64
+	TierChanged bool
+	OldTier     string
+}
+
+// Apply computes the account after the request. It does not mutate a.
+// Earned points and positive adjustments raise lifetime and qualifying
+// points; negative adjustments (corrections) lower qualifying points but
+// never lifetime points; redemptions lower only the balance.
+func Apply(a Account, q Request, r Rules) (Outcome, error) {
+	if err := q.Validate(); err != nil {
+		return Outcome{}, err
+	}
+	d := q.Delta()
+	n := a
+	n.Points += d
+	if n.Points < 0 {
+		return Outcome{}, fmt.Errorf("balance %d, asked %d: %w", a.Points, -d, ErrInsufficientPoints)
+	}
+	switch {
+	case q.Type == Earn || (q.Type == Adjust && d > 0):
+		n.Lifetime += d
+		n.Qualifying += d
+	case q.Type == Adjust && d < 0:
+		n.Qualifying = max(0, n.Qualifying+d)
+	}
+	n.Tier = r.TierFor(n.Qualifying)
+	n.PassVersion++
+	return Outcome{Account: n, Delta: d, TierChanged: n.Tier != a.Tier, OldTier: a.Tier}, nil
+}

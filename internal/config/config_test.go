@@ -1,0 +1,84 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "data" || c.DatabaseURL != "" ||
+		c.APNSURL != "https://api.push.apple.com" || c.GoogleEnabled() || !c.DevCertificates() || c.LogLevel != slog.LevelInfo {
+		t.Errorf("FromEnv(empty) = %+v, want the documented defaults", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "x.pem")
+	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env     map[string]string
+		varName string
+	}{
+		{map[string]string{"PASSD_LOG_LEVEL": "loud"}, "PASSD_LOG_LEVEL"},
+		{map[string]string{"PASSD_ADDR": "8080"}, "PASSD_ADDR"},
+		{map[string]string{"PASSD_PUBLIC_URL": "localhost:8080"}, "PASSD_PUBLIC_URL"},
+		{map[string]string{"PASSD_DATABASE_URL": "mysql://x"}, "PASSD_DATABASE_URL"},
+		{map[string]string{"PASSD_SECRET": "short"}, "PASSD_SECRET"},
+		{map[string]string{"PASSD_BOOTSTRAP_ADMIN_KEY": "short"}, "PASSD_BOOTSTRAP_ADMIN_KEY"},
+		{map[string]string{"PASSD_APPLE_PASS_TYPE_ID": "com.example"}, "PASSD_APPLE_PASS_TYPE_ID"},
+		{map[string]string{"PASSD_APPLE_TEAM_ID": "ab cd"}, "PASSD_APPLE_TEAM_ID"},
+		{map[string]string{"PASSD_APPLE_CERT": f}, "PASSD_APPLE_CERT"},
+		{map[string]string{"PASSD_APPLE_CERT": f, "PASSD_APPLE_KEY": f, "PASSD_APPLE_PASS_TYPE_ID": "pass.a.b"}, "PASSD_APPLE_WWDR"},
+		{map[string]string{"PASSD_APPLE_CERT": f, "PASSD_APPLE_KEY": f, "PASSD_APPLE_WWDR": f}, "PASSD_APPLE_PASS_TYPE_ID"},
+		{map[string]string{"PASSD_APPLE_P12": filepath.Join(dir, "missing.p12")}, "PASSD_APPLE_P12"},
+		{map[string]string{"PASSD_APNS_URL": "http://api.push.apple.com"}, "PASSD_APNS_URL"},
+		{map[string]string{"PASSD_APNS_CA": "/nonexistent/ca.pem"}, "PASSD_APNS_CA"},
+		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "abc"}, "PASSD_GOOGLE_ISSUER_ID"},
+		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "3388000000012345"}, "PASSD_GOOGLE_CREDENTIALS"},
+		{map[string]string{"PASSD_TEMPLATES_DIR": "/nonexistent"}, "PASSD_TEMPLATES_DIR"},
+	} {
+		_, err := FromEnv(env(tc.env))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tc.varName || !strings.HasPrefix(err.Error(), tc.varName+": ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("FromEnv(%v) = %v, want one line naming %s", tc.env, err, tc.varName)
+		}
+	}
+}
+
+func TestLogValueRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{
+		"PASSD_SECRET":              strings.Repeat("s", 40),
+		"PASSD_BOOTSTRAP_ADMIN_KEY": "admin-key-very-secret",
+		"PASSD_DATABASE_URL":        "postgres://u:hunter2@db/passd",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "config", c)
+	out := b.String()
+	for _, secret := range []string{"ssssssss", "admin-key-very-secret", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logged config %q contains a secret", out)
+		}
+	}
+	if !strings.Contains(out, "secret_set=true") {
+		t.Errorf("logged config %q lacks secret_set=true", out)
+	}
+}
