@@ -1,0 +1,157 @@
+// Command passctl is passd's operator tool: API keys, database migrations,
+// development certificates and checking .pkpass files.
+//
+//	passctl apikey create --role pos|merchant|admin [--program P]
+//	passctl migrate
+//	passctl certs dev [--dir DIR]
+//	passctl verify FILE.pkpass [--wwdr WWDR.pem]
+//
+// It reads the same environment as passd (PASSD_DATABASE_URL,
+// PASSD_DATA_DIR, ...).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/store"
+)
+
+const usage = `passctl: passd's operator tool
+
+  passctl apikey create --role pos|merchant|admin [--program P]   print a new API key once
+  passctl migrate                                                  apply database migrations
+  passctl certs dev [--dir DIR]                                    generate development certificates
+  passctl verify FILE.pkpass [--wwdr WWDR.pem]                     check a pass as iOS would
+
+It reads passd's environment (PASSD_DATABASE_URL, PASSD_DATA_DIR, PASSD_APPLE_*).
+`
+
+// errUsage marks a command line that passctl does not understand.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+		}
+		fmt.Fprintln(os.Stderr, "passctl:", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+// run executes one command and answers its exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (int, error) {
+	if len(args) == 0 {
+		return 2, fmt.Errorf("no command: %w", errUsage)
+	}
+	switch args[0] {
+	case "apikey":
+		if len(args) < 2 || args[1] != "create" {
+			return 2, fmt.Errorf("apikey: only 'apikey create' exists: %w", errUsage)
+		}
+		return apikeyCreate(ctx, args[2:], getenv, stdout)
+	case "migrate":
+		return migrate(ctx, getenv, stdout)
+	case "certs":
+		if len(args) < 2 || args[1] != "dev" {
+			return 2, fmt.Errorf("certs: only 'certs dev' exists: %w", errUsage)
+		}
+		return certsDev(args[2:], getenv, stdout)
+	case "verify":
+		return verify(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0, nil
+	}
+	return 2, fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+}
+
+// openStore opens passd's database as configured.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	opts := store.Options{Logger: slog.New(slog.DiscardHandler)}
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL, opts)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	return store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "passd.db"), opts)
+}
+
+func apikeyCreate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (int, error) {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	role := fs.String("role", "", "pos, merchant or admin")
+	prog := fs.String("program", "", "limit the key to one program")
+	if err := fs.Parse(args); err != nil {
+		return 2, fmt.Errorf("apikey create: %v: %w", err, errUsage)
+	}
+	if !api.ValidRole(*role) {
+		return 2, fmt.Errorf("apikey create: --role must be pos, merchant or admin: %w", errUsage)
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return 1, err
+	}
+	if *prog != "" {
+		cat, err := server.LoadPrograms(cfg)
+		if err != nil {
+			return 1, err
+		}
+		if _, err := cat.Get(*prog); err != nil {
+			return 1, fmt.Errorf("apikey create: --program: %w", err)
+		}
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return 1, err
+	}
+	defer st.Close()
+	key, k, err := api.CreateKey(ctx, st, *role, *prog, time.Now())
+	if err != nil {
+		return 1, err
+	}
+	fmt.Fprintln(stdout, key)
+	scope := k.Program
+	if scope == "" {
+		scope = "all programs"
+	}
+	fmt.Fprintf(os.Stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
+	return 0, nil
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) (int, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return 1, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return 1, err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return 1, err
+	}
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
+	return 0, nil
+}

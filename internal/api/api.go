@@ -1,0 +1,213 @@
+// Package api serves passd's JSON API under /api/v1: enrolment, members,
+// the points ledger, merchant messages, exports and erasure, and API keys.
+// Routes are declared in routes; errors of every handler go through fail,
+// which maps them to RFC 9457 problem+json answers.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/store"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Config holds the Server's dependencies.
+type Config struct {
+	Store    *store.Store
+	Programs *program.Catalog
+	// Secret keys barcode MACs.
+	Secret []byte
+	Links  *links.Signer
+	Logger *slog.Logger
+	Now    func() time.Time
+	// BootstrapAdminKey, when set, is an admin key that exists while configured.
+	BootstrapAdminKey string
+	// GoogleSaveURL answers a member's "Add to Google Wallet" link; nil when
+	// Google Wallet is off.
+	GoogleSaveURL func(memberID string) (string, error)
+	// OnChange, when set, is called after a change that made cards dirty, so
+	// the sync engine can look at once instead of at its next poll.
+	OnChange func()
+}
+
+// Server is the JSON API.
+type Server struct {
+	store         *store.Store
+	programs      *program.Catalog
+	secret        []byte
+	links         *links.Signer
+	log           *slog.Logger
+	now           func() time.Time
+	bootstrapHash string
+	googleSaveURL func(string) (string, error)
+	onChange      func()
+}
+
+// New returns the JSON API server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Programs == nil || cfg.Links == nil {
+		return nil, errors.New("api: store, programs and links are required")
+	}
+	if len(cfg.Secret) == 0 {
+		return nil, errors.New("api: secret is required")
+	}
+	s := &Server{
+		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
+		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.onChange == nil {
+		s.onChange = func() {}
+	}
+	if cfg.BootstrapAdminKey != "" {
+		s.bootstrapHash = HashKey(cfg.BootstrapAdminKey)
+	}
+	return s, nil
+}
+
+// Handler answers the JSON API; mount it at /api/v1.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, problem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here"))
+	})
+	r.Use(limitBody)
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireAuth)
+		s.routes(r)
+	})
+	return r
+}
+
+// routes declares every JSON API route.
+func (s *Server) routes(r chi.Router) {
+	r.Post("/programs/{program}/members", s.handle(s.enroll))
+	r.Post("/programs/{program}/messages", s.handle(s.postMessage))
+	r.Get("/members/{id}", s.handle(s.getMember))
+	r.Delete("/members/{id}", s.handle(s.eraseMember))
+	r.Post("/members/{id}/transactions", s.handle(s.postTransaction))
+	r.Get("/members/{id}/transactions", s.handle(s.listTransactions))
+	r.Post("/members/{id}/refresh", s.handle(s.refreshMember))
+	r.Get("/members/{id}/export", s.handle(s.exportMember))
+	r.Post("/apikeys", s.handle(s.createAPIKey))
+}
+
+// handle adapts a handler that returns an error.
+func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, s.log, err)
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decode reads a JSON body into v, strictly: unknown fields, trailing data
+// and wrong types are malformed_json, an oversized body is body_too_large.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return problem(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as application/json")
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return malformed(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return problem(http.StatusBadRequest, CodeMalformedJSON, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func malformed(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return problem(http.StatusBadRequest, CodeMalformedJSON, "the body is empty; send a JSON object")
+	case errors.As(err, &se):
+		return problem(http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("the body is not valid JSON (at byte %d)", se.Offset))
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return problem(http.StatusBadRequest, CodeMalformedJSON, "the body must be a JSON object")
+		}
+		return problem(http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("field %q must be a JSON %s", field, jsonKind(te.Type.Kind().String())))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return problem(http.StatusBadRequest, CodeMalformedJSON, strings.TrimPrefix(err.Error(), "json: ")+" is not accepted here")
+	}
+	return problem(http.StatusBadRequest, CodeMalformedJSON, "the body is not valid JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "integer"
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice":
+		return "array"
+	}
+	return goKind
+}
+
+// routePattern is the matched route, for logs (it holds no personal data,
+// unlike the raw path or query).
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}
+
+// RequestID exposes chi's request id for other surfaces' logs.
+func RequestID(r *http.Request) string { return middleware.GetReqID(r.Context()) }

@@ -1,0 +1,473 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/store"
+)
+
+// MemberJSON is the member object of the JSON API.
+type MemberJSON struct {
+	ID             string    `json:"id"`
+	Program        string    `json:"program"`
+	Number         string    `json:"number"`
+	Name           string    `json:"name"`
+	Email          string    `json:"email"`
+	Birthday       string    `json:"birthday,omitempty"`
+	ExternalID     string    `json:"external_id,omitempty"`
+	Points         int64     `json:"points"`
+	LifetimePoints int64     `json:"lifetime_points"`
+	Tier           string    `json:"tier"`
+	Barcode        string    `json:"barcode"`
+	ApplePassURL   string    `json:"apple_pass_url"`
+	GoogleSaveURL  string    `json:"google_save_url,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// memberJSON renders a member row.
+func (s *Server) memberJSON(m store.MemberRow) (MemberJSON, error) {
+	j := MemberJSON{
+		ID: m.ID, Program: m.Program, Number: m.Number, Name: m.Name, Email: m.Email,
+		Birthday: m.Birthday, ExternalID: m.ExternalID,
+		Points: m.Account.Points, LifetimePoints: m.Account.Lifetime, Tier: m.Account.Tier,
+		Barcode:      member.BarcodeToken(s.secret, m.Number),
+		ApplePassURL: s.links.PassURL(m.ID),
+		CreatedAt:    m.CreatedAt.UTC(),
+	}
+	if s.googleSaveURL != nil {
+		u, err := s.googleSaveURL(m.ID)
+		if err != nil {
+			return MemberJSON{}, fmt.Errorf("google save url: %w", err)
+		}
+		j.GoogleSaveURL = u
+	}
+	return j, nil
+}
+
+// liveMember loads a member the caller may see; erased members and members
+// of programs outside the key's scope are refused.
+func (s *Server) liveMember(r *http.Request, role string) (store.MemberRow, error) {
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil {
+		return store.MemberRow{}, fmt.Errorf("member %q: %w", id, member.ErrNotFound)
+	}
+	m, err := s.store.Member(r.Context(), id)
+	if err != nil {
+		return store.MemberRow{}, err
+	}
+	if m.Erased() {
+		return store.MemberRow{}, fmt.Errorf("member erased: %w", member.ErrNotFound)
+	}
+	if err := authorize(r.Context(), role, m.Program); err != nil {
+		return store.MemberRow{}, err
+	}
+	return m, nil
+}
+
+type enrollRequest struct {
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Birthday   string `json:"birthday"`
+	ExternalID string `json:"external_id"`
+}
+
+// validate checks and normalizes an enrolment.
+func (q *enrollRequest) validate(now time.Time) error {
+	v := &balances.ValidationError{}
+	q.Name = strings.TrimSpace(q.Name)
+	q.Email = strings.TrimSpace(q.Email)
+	q.ExternalID = strings.TrimSpace(q.ExternalID)
+	switch n := utf8.RuneCountInString(q.Name); {
+	case n == 0:
+		v.Add("name", "is required")
+	case n > 200:
+		v.Add("name", "must be at most 200 characters")
+	case strings.ContainsFunc(q.Name, isControl):
+		v.Add("name", "must not contain control characters")
+	}
+	if q.Email != "" {
+		a, err := mail.ParseAddress(q.Email)
+		if err != nil || a.Address != q.Email || len(q.Email) > 254 || !strings.Contains(q.Email[strings.LastIndex(q.Email, "@"):], ".") {
+			v.Add("email", "must be an email address such as ada@example.com")
+		}
+	}
+	if q.Birthday != "" {
+		d, err := time.Parse(time.DateOnly, q.Birthday)
+		switch {
+		case err != nil:
+			v.Add("birthday", "must be a date as YYYY-MM-DD")
+		case d.After(now) || d.Year() < 1900:
+			v.Add("birthday", "must be a past date after 1900")
+		}
+	}
+	if len(q.ExternalID) > 255 || strings.ContainsFunc(q.ExternalID, isControl) {
+		v.Add("external_id", "must be at most 255 printable bytes")
+	}
+	return v.Err()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// enroll creates a member. An enrolment that repeats an external_id the
+// program already knows answers that member with 200 instead of creating a
+// second one, so a merchant's system can retry safely.
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		return err
+	}
+	if err := authorize(r.Context(), store.RoleMerchant, p.ID); err != nil {
+		return err
+	}
+	var q enrollRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	if err := q.validate(s.now()); err != nil {
+		return err
+	}
+	m, created, err := Enroll(r.Context(), s.store, p, EnrollInput{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID}, s.now())
+	if err != nil {
+		return err
+	}
+	s.onChange()
+	j, err := s.memberJSON(m)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, j)
+	return nil
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RolePOS)
+	if err != nil {
+		return err
+	}
+	j, err := s.memberJSON(m)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+type transactionRequest struct {
+	Type      balances.EntryType `json:"type"`
+	Points    *int64             `json:"points"`
+	Reference string             `json:"reference"`
+}
+
+// TransactionJSON is the transaction object of the JSON API. Points is
+// signed: redemptions and negative adjustments are negative.
+type TransactionJSON struct {
+	ID           string             `json:"id"`
+	MemberID     string             `json:"member_id"`
+	Type         balances.EntryType `json:"type"`
+	Points       int64              `json:"points"`
+	BalanceAfter int64              `json:"balance_after"`
+	Reference    string             `json:"reference"`
+	CreatedAt    time.Time          `json:"created_at"`
+}
+
+func transactionJSON(e store.Entry) TransactionJSON {
+	return TransactionJSON{ID: e.ID, MemberID: e.MemberID, Type: e.Type, Points: e.Points,
+		BalanceAfter: e.BalanceAfter, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC()}
+}
+
+// idempotencyKey reads and checks the Idempotency-Key header.
+func idempotencyKey(r *http.Request) (string, error) {
+	vals := r.Header.Values("Idempotency-Key")
+	if len(vals) == 0 {
+		return "", problem(http.StatusBadRequest, CodeIdempotencyKeyRequired, "send an Idempotency-Key header (1-255 printable ASCII characters) so that a retry never posts twice")
+	}
+	k := vals[0]
+	ok := len(vals) == 1 && len(k) >= 1 && len(k) <= 255
+	for i := 0; ok && i < len(k); i++ {
+		ok = k[i] >= 0x20 && k[i] <= 0x7e
+	}
+	if !ok {
+		v := &balances.ValidationError{}
+		v.Add("Idempotency-Key", "must be one header of 1-255 printable ASCII characters")
+		return "", v
+	}
+	return k, nil
+}
+
+func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RolePOS)
+	if err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var q transactionRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	req := balances.Request{Type: q.Type, Reference: q.Reference}
+	if q.Points != nil {
+		req.Points = *q.Points
+	}
+	if err := req.Validate(); err != nil {
+		if q.Points == nil {
+			var ve *balances.ValidationError
+			if errors.As(err, &ve) {
+				for i := range ve.Fields {
+					if ve.Fields[i].Field == "points" {
+						ve.Fields[i].Message = "is required"
+					}
+				}
+			}
+		}
+		return err
+	}
+	if req.Type == balances.Adjust {
+		if err := authorize(r.Context(), store.RoleMerchant, m.Program); err != nil {
+			return err
+		}
+	}
+	p, err := s.programs.Get(m.Program)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.Post(r.Context(), m.ID, key, requestHash(req), req, p.Rules())
+	if err != nil {
+		return err
+	}
+	if !res.Replayed {
+		s.onChange()
+	} else {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	m.Account = res.Account
+	mj, err := s.memberJSON(m)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"transaction": transactionJSON(res.Entry), "member": mj})
+	return nil
+}
+
+// requestHash fingerprints what a transaction asks, to tell a replay from a
+// reuse of its idempotency key with another body.
+func requestHash(q balances.Request) string {
+	b, _ := json.Marshal(q)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RolePOS)
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			v := &balances.ValidationError{}
+			v.Add("limit", "must be an integer from 1 to 200")
+			return v
+		}
+		limit = n
+	}
+	entries, next, err := s.store.Entries(r.Context(), m.ID, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	items := make([]TransactionJSON, len(entries))
+	for i, e := range entries {
+		items[i] = transactionJSON(e)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	return nil
+}
+
+func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RoleMerchant)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.TouchMember(r.Context(), m.ID); err != nil {
+		return err
+	}
+	s.onChange()
+	writeJSON(w, http.StatusAccepted, map[string]any{"member_id": m.ID})
+	return nil
+}
+
+// MaxMessageRunes bounds a merchant message.
+const MaxMessageRunes = 500
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		return err
+	}
+	if err := authorize(r.Context(), store.RoleMerchant, p.ID); err != nil {
+		return err
+	}
+	var q struct {
+		Text string `json:"text"`
+	}
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	q.Text = strings.TrimSpace(q.Text)
+	if n := utf8.RuneCountInString(q.Text); n < 1 || n > MaxMessageRunes {
+		v := &balances.ValidationError{}
+		v.Add("text", "must be 1 to 500 characters")
+		return v
+	}
+	cards, err := s.store.PostProgramMessage(r.Context(), p.ID, q.Text)
+	if err != nil {
+		return err
+	}
+	s.onChange()
+	writeJSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	return nil
+}
+
+// ExportJSON is everything passd keeps about a member (GDPR access).
+type ExportJSON struct {
+	Member        MemberJSON         `json:"member"`
+	Account       store.Account      `json:"account"`
+	Entries       []TransactionJSON  `json:"entries"`
+	Events        []EventJSON        `json:"events"`
+	Registrations []RegistrationJSON `json:"registrations"`
+	Sync          []SyncJSON         `json:"sync"`
+	ExportedAt    time.Time          `json:"exported_at"`
+}
+
+// EventJSON is a member event in an export.
+type EventJSON struct {
+	Kind      string          `json:"kind"`
+	Data      json.RawMessage `json:"data,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// RegistrationJSON is a device registration in an export; push tokens are
+// left out.
+type RegistrationJSON struct {
+	DeviceID  string    `json:"device_id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SyncJSON is a card's delivery state on one channel.
+type SyncJSON struct {
+	Channel       string    `json:"channel"`
+	State         string    `json:"state"`
+	WantedVersion int64     `json:"wanted_version"`
+	SyncedVersion int64     `json:"synced_version"`
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"last_error,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	ex, err := s.store.Export(r.Context(), m.ID)
+	if err != nil {
+		return err
+	}
+	mj, err := s.memberJSON(ex.Member)
+	if err != nil {
+		return err
+	}
+	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.now().UTC(),
+		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{}}
+	for _, e := range ex.Entries {
+		out.Entries = append(out.Entries, transactionJSON(e))
+	}
+	for _, e := range ex.Events {
+		ej := EventJSON{Kind: e.Kind, CreatedAt: e.CreatedAt.UTC()}
+		if json.Valid([]byte(e.Data)) {
+			ej.Data = json.RawMessage(e.Data)
+		}
+		out.Events = append(out.Events, ej)
+	}
+	for _, g := range ex.Registrations {
+		out.Registrations = append(out.Registrations, RegistrationJSON{DeviceID: g.DeviceID, CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC()})
+	}
+	for _, st := range ex.Sync {
+		out.Sync = append(out.Sync, SyncJSON{Channel: st.Channel, State: st.State, WantedVersion: st.WantedVersion,
+			SyncedVersion: st.SyncedVersion, Attempts: st.Attempts, LastError: st.LastError, UpdatedAt: st.UpdatedAt.UTC()})
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	if err := s.store.EraseMember(r.Context(), m.ID); err != nil {
+		return err
+	}
+	s.onChange()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
+	if err := authorize(r.Context(), store.RoleAdmin, ""); err != nil {
+		return err
+	}
+	var q struct {
+		Role    string `json:"role"`
+		Program string `json:"program"`
+	}
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	v := &balances.ValidationError{}
+	if !ValidRole(q.Role) {
+		v.Add("role", "must be pos, merchant or admin")
+	}
+	if q.Program != "" {
+		if _, err := s.programs.Get(q.Program); err != nil {
+			v.Add("program", "no such program")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p, _ := principalFrom(r.Context())
+	if p.Program != "" && q.Program != p.Program {
+		return problem(http.StatusForbidden, CodeForbidden, "a program-scoped key can only create keys for its own program")
+	}
+	key, k, err := CreateKey(r.Context(), s.store, q.Role, q.Program, s.now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": key, "id": k.ID, "role": k.Role, "program": k.Program})
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package cards turns a member and their program into the member's Apple
+// Wallet card: the pass.json content (points, tier, name, number, the
+// merchant's latest message, how the program works and its terms, localized
+// through the template's *.lproj/pass.strings) and the signed .pkpass,
+// signed once per pass version and kept in a bounded cache.
+package cards
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/passkit"
+)
+
+// Card is what a member's pass shows.
+type Card struct {
+	Member  store.MemberRow
+	Program *program.Program
+	// Message is the program's latest merchant message (may be empty).
+	Message string
+}
+
+// WebServicePath is where the PassKit web service lives under the public URL.
+const WebServicePath = "/passkit"
+
+// Keys of the localizable strings the rendered pass uses; a template's
+// pass.strings may define them, and passd supplies English defaults.
+var defaultStrings = map[string]string{
+	"points_label":   "POINTS",
+	"tier_label":     "TIER",
+	"member_label":   "MEMBER",
+	"number_label":   "NUMBER",
+	"message_label":  "MESSAGE",
+	"how_label":      "HOW IT WORKS",
+	"terms_label":    "TERMS",
+	"points_change":  "You now have %@ points",
+	"tier_change":    "You are now %@",
+	"message_change": "%@",
+}
+
+// Pass renders the pass.json of a card. secret keys the barcode token.
+func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.Pass {
+	p, m := c.Program, c.Member
+	_, texts := p.Text()
+	pass := &passkit.Pass{
+		FormatVersion:      1,
+		PassTypeIdentifier: passTypeID,
+		SerialNumber:       m.ID,
+		TeamIdentifier:     teamID,
+		OrganizationName:   p.OrganizationName,
+		Description:        p.Description,
+		LogoText:           p.Name,
+		ForegroundColor:    rgb(p.Colors.Foreground),
+		BackgroundColor:    rgb(p.Colors.Background),
+		LabelColor:         rgb(p.Colors.Label),
+		SharingProhibited:  true,
+		StoreCard:          &passkit.Fields{},
+	}
+	if pass.Description == "" {
+		pass.Description = p.Name
+	}
+	sc := pass.StoreCard
+	if m.Erased() {
+		// A voided card carries no personal data and no web service keys,
+		// so phones show it void and stop asking for updates.
+		pass.Voided = true
+		sc.PrimaryFields = []passkit.Field{{Key: "points", Label: "points_label", Value: passkit.IntValue(0)}}
+		return pass
+	}
+	pass.WebServiceURL = strings.TrimRight(publicURL, "/") + WebServicePath
+	pass.AuthenticationToken = m.AuthToken
+	pass.Barcodes = []passkit.Barcode{{
+		Format:          barcodeFormat(p.Barcode),
+		Message:         member.BarcodeToken(secret, m.Number),
+		MessageEncoding: "iso-8859-1",
+		AltText:         m.Number,
+	}}
+	sc.HeaderFields = []passkit.Field{{Key: "tier", Label: "tier_label", Value: passkit.StringValue(m.Account.Tier), ChangeMessage: "tier_change"}}
+	sc.PrimaryFields = []passkit.Field{{Key: "points", Label: "points_label", Value: passkit.IntValue(m.Account.Points),
+		ChangeMessage: "points_change", NumberStyle: passkit.PKNumberStyleDecimal}}
+	sc.SecondaryFields = []passkit.Field{{Key: "name", Label: "member_label", Value: passkit.StringValue(m.Name)}}
+	sc.AuxiliaryFields = []passkit.Field{{Key: "number", Label: "number_label", Value: passkit.StringValue(m.Number)}}
+	if c.Message != "" {
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
+			Value: passkit.StringValue(c.Message), ChangeMessage: "message_change"})
+	}
+	if texts.HowItWorks != "" {
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "how", Label: "how_label", Value: passkit.StringValue("how_text")})
+	}
+	if texts.Terms != "" {
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "terms", Label: "terms_label", Value: passkit.StringValue("terms_text")})
+	}
+	return pass
+}
+
+// Files answers the pass's files: the template's images and, for every
+// language of the program, a pass.strings holding the template's strings,
+// passd's defaults for keys the template lacks, and the program's texts.
+// It depends only on the program, so callers may keep it.
+func Files(p *program.Program) map[string][]byte {
+	files := map[string][]byte{}
+	for name, b := range p.Files {
+		if !strings.HasSuffix(name, ".lproj/pass.strings") {
+			files[name] = b
+		}
+	}
+	for lang, t := range p.Locales {
+		name := lang + ".lproj/pass.strings"
+		var b strings.Builder
+		tmpl := string(p.Files[name])
+		b.WriteString(tmpl)
+		if tmpl != "" && !strings.HasSuffix(tmpl, "\n") {
+			b.WriteByte('\n')
+		}
+		keys := make([]string, 0, len(defaultStrings))
+		for k := range defaultStrings {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !strings.Contains(tmpl, strconv.Quote(k)) {
+				fmt.Fprintf(&b, "%s = %s;\n", quote(k), quote(defaultStrings[k]))
+			}
+		}
+		fmt.Fprintf(&b, "%s = %s;\n", quote("how_text"), quote(t.HowItWorks))
+		fmt.Fprintf(&b, "%s = %s;\n", quote("terms_text"), quote(t.Terms))
+		files[name] = []byte(b.String())
+	}
+	return files
+}
+
+// quote writes a .strings literal: double quotes, with backslash, quote and
+// line breaks escaped.
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func barcodeFormat(f string) passkit.BarcodeFormat {
+	switch f {
+	case program.BarcodePDF417:
+		return passkit.PKBarcodeFormatPDF417
+	case program.BarcodeAztec:
+		return passkit.PKBarcodeFormatAztec
+	case program.BarcodeCode128:
+		return passkit.PKBarcodeFormatCode128
+	}
+	return passkit.PKBarcodeFormatQR
+}
+
+// rgb converts #rrggbb (validated by the program loader) to Apple's
+// rgb(r, g, b) notation.
+func rgb(hex string) string {
+	if len(hex) != 7 {
+		return ""
+	}
+	v, err := strconv.ParseUint(hex[1:], 16, 32)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("rgb(%d, %d, %d)", v>>16&0xff, v>>8&0xff, v&0xff)
+}

@@ -1,0 +1,106 @@
+package cards
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/passkit"
+)
+
+// DefaultCacheBytes bounds the signed-pass cache: at ~10 KiB a pass, about
+// 6,000 passes.
+const DefaultCacheBytes = 64 << 20
+
+// Service builds members' signed passes.
+type Service struct {
+	signer    *passkit.Signer
+	store     *store.Store
+	programs  *program.Catalog
+	secret    []byte
+	publicURL string
+	cache     *Cache
+
+	filesMu sync.Mutex
+	files   map[string]map[string][]byte // by program id + hash
+}
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Signer     *passkit.Signer
+	Store      *store.Store
+	Programs   *program.Catalog
+	Secret     []byte
+	PublicURL  string
+	CacheBytes int
+}
+
+// New returns a card Service.
+func New(cfg Config) *Service {
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	return &Service{signer: cfg.Signer, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
+		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]map[string][]byte{}}
+}
+
+// Cache exposes the signed-pass cache (for metrics).
+func (s *Service) Cache() *Cache { return s.cache }
+
+// Signer is the pass signer.
+func (s *Service) Signer() *passkit.Signer { return s.signer }
+
+// Card gathers what m's pass shows.
+func (s *Service) Card(ctx context.Context, m store.MemberRow) (Card, error) {
+	p, err := s.programs.Get(m.Program)
+	if err != nil {
+		return Card{}, err
+	}
+	c := Card{Member: m, Program: p}
+	if !m.Erased() {
+		msg, _, err := s.store.ProgramMessage(ctx, p.ID)
+		if err != nil {
+			return Card{}, fmt.Errorf("program message: %w", err)
+		}
+		c.Message = msg
+	}
+	return c, nil
+}
+
+// Bundle answers the signed .pkpass of member m, from the cache when this
+// version was signed before, and its Last-Modified time.
+func (s *Service) Bundle(ctx context.Context, m store.MemberRow) ([]byte, time.Time, error) {
+	p, err := s.programs.Get(m.Program)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash}
+	data, err := s.cache.get(k, func() ([]byte, error) {
+		c, err := s.Card(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
+		b, err := s.signer.Build(pass, s.programFiles(p))
+		if err != nil {
+			return nil, fmt.Errorf("sign pass: %w", err)
+		}
+		return b, nil
+	})
+	return data, m.PassModified, err
+}
+
+func (s *Service) programFiles(p *program.Program) map[string][]byte {
+	key := p.ID + "/" + p.Hash
+	s.filesMu.Lock()
+	defer s.filesMu.Unlock()
+	f, ok := s.files[key]
+	if !ok {
+		f = Files(p)
+		s.files[key] = f
+	}
+	return f
+}

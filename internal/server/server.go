@@ -1,0 +1,226 @@
+// Package server wires passd together: configuration, storage, programs,
+// certificates, the HTTP surfaces and the background workers, and runs them
+// until the context ends, shutting down in order (HTTP first, then the
+// workers, then the database).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/passkit"
+	"github.com/passd/passd/templates"
+)
+
+// Server is a running passd: tests start it on ":0" with a temp data folder.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	Store    *store.Store
+	Programs *program.Catalog
+	Secret   []byte
+	Links    *links.Signer
+	Cards    *cards.Service
+
+	ln      net.Listener
+	http    *http.Server
+	started atomic.Bool
+}
+
+// Options are the test seams of New.
+type Options struct {
+	Now func() time.Time
+}
+
+// New prepares passd: opens the data folder and the database, loads the
+// programs and listens on cfg.Addr (so a busy port fails here), but serves
+// nothing until Run.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
+	}
+	secret, err := LoadSecret(cfg.Secret, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.Secret = secret
+	s.Links = links.New(secret, cfg.PublicURL)
+
+	if s.Programs, err = LoadPrograms(cfg); err != nil {
+		return nil, err
+	}
+
+	sopts := store.Options{Now: s.now, Logger: log}
+	if cfg.DatabaseURL != "" {
+		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
+	} else {
+		s.Store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "passd.db"), sopts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+
+	creds, err := LoadCredentials(cfg, s.now(), log)
+	if err != nil {
+		s.Store.Close()
+		return nil, err
+	}
+	signer, err := passkit.NewSigner(creds)
+	if err != nil {
+		s.Store.Close()
+		return nil, fmt.Errorf("pass signer: %w", err)
+	}
+	signer.Now = s.now
+	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL})
+
+	apiSrv, err := api.New(api.Config{
+		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links,
+		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey,
+	})
+	if err != nil {
+		s.Store.Close()
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP, s.accessLog, middleware.Recoverer)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Mount("/api/v1", apiSrv.Handler())
+	download := s.Cards.DownloadHandler(s.Links, s.fail)
+	r.Get("/passes/{file}", download)
+	r.Head("/passes/{file}", download)
+
+	s.http = &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		s.Store.Close()
+		return nil, fmt.Errorf("PASSD_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	return s, nil
+}
+
+// LoadPrograms loads the embedded templates and those under
+// PASSD_TEMPLATES_DIR.
+func LoadPrograms(cfg config.Config) (*program.Catalog, error) {
+	sources := []program.Source{{Name: "templates", FS: templates.FS, Dir: "."}}
+	if cfg.TemplatesDir != "" {
+		sources = append(sources, program.Source{Name: cfg.TemplatesDir, FS: os.DirFS(cfg.TemplatesDir), Dir: "."})
+	}
+	return program.LoadCatalog(sources...)
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is the server's loopback base URL, for tests.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Run serves until ctx ends, then shuts down in order.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.started.Store(true)
+	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
+		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
+	for _, id := range s.Programs.IDs() {
+		s.log.Info("enrollment page", "program", id, "url", s.cfg.PublicURL+"/join/"+id)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.started.Store(false)
+	s.log.Info("passd stopping")
+	shCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(shCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	if err := s.Store.Close(); err != nil {
+		s.log.Warn("close database", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}
+
+// fail answers a non-API surface's error as problem+json.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	api.Fail(w, r, s.log, api.StatusProblem(status, detail))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.started.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("starting\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if !s.started.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("starting\n"))
+		return
+	}
+	if err := s.Store.Ping(ctx); err != nil {
+		s.log.Warn("readiness: database unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// accessLog logs each request by its route pattern, never its raw path or
+// query (which may carry signed links or personal data).
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		s.log.Debug("http request", "request_id", middleware.GetReqID(r.Context()), "method", r.Method,
+			"route", route, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds())
+	})
+}
