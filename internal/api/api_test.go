@@ -38,7 +38,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{})
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestTransactions(t *testing.T) {
 
 	e.do("POST", path, adminKey, map[string]any{"type": "earn", "points": 5}).want(t, 400, "idempotency_key_required")
 	e.do("POST", path, adminKey, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", strings.Repeat("k", 256)).want(t, 422, "validation_failed")
-	e.do("POST", path, adminKey, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "bad\x01key").want(t, 422, "validation_failed")
+	e.do("POST", path, adminKey, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "clé-non-ascii").want(t, 422, "validation_failed")
 
 	first := e.do("POST", path, adminKey, map[string]any{"type": "earn", "points": 1200, "reference": "r1"}, "Idempotency-Key", "k1").want(t, 201, "")
 	tx := first.body["transaction"].(map[string]any)

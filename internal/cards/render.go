@@ -28,19 +28,25 @@ type Card struct {
 // WebServicePath is where the PassKit web service lives under the public URL.
 const WebServicePath = "/passkit"
 
+// Change messages shown on the lock screen when a field changes. They are
+// English and double as localization keys: a template's fr.lproj/pass.strings
+// maps "You now have %@ points" to its French text.
+const (
+	PointsChange  = "You now have %@ points"
+	TierChange    = "You are now %@"
+	MessageChange = "%@"
+)
+
 // Keys of the localizable strings the rendered pass uses; a template's
 // pass.strings may define them, and passd supplies English defaults.
 var defaultStrings = map[string]string{
-	"points_label":   "POINTS",
-	"tier_label":     "TIER",
-	"member_label":   "MEMBER",
-	"number_label":   "NUMBER",
-	"message_label":  "MESSAGE",
-	"how_label":      "HOW IT WORKS",
-	"terms_label":    "TERMS",
-	"points_change":  "You now have %@ points",
-	"tier_change":    "You are now %@",
-	"message_change": "%@",
+	"points_label":  "POINTS",
+	"tier_label":    "TIER",
+	"member_label":  "MEMBER",
+	"number_label":  "NUMBER",
+	"message_label": "MESSAGE",
+	"how_label":     "HOW IT WORKS",
+	"terms_label":   "TERMS",
 }
 
 // Pass renders the pass.json of a card. secret keys the barcode token.
@@ -80,14 +86,14 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 		MessageEncoding: "iso-8859-1",
 		AltText:         m.Number,
 	}}
-	sc.HeaderFields = []passkit.Field{{Key: "tier", Label: "tier_label", Value: passkit.StringValue(m.Account.Tier), ChangeMessage: "tier_change"}}
+	sc.HeaderFields = []passkit.Field{{Key: "tier", Label: "tier_label", Value: passkit.StringValue(m.Account.Tier), ChangeMessage: TierChange}}
 	sc.PrimaryFields = []passkit.Field{{Key: "points", Label: "points_label", Value: passkit.IntValue(m.Account.Points),
-		ChangeMessage: "points_change", NumberStyle: passkit.PKNumberStyleDecimal}}
+		ChangeMessage: PointsChange, NumberStyle: passkit.PKNumberStyleDecimal}}
 	sc.SecondaryFields = []passkit.Field{{Key: "name", Label: "member_label", Value: passkit.StringValue(m.Name)}}
 	sc.AuxiliaryFields = []passkit.Field{{Key: "number", Label: "number_label", Value: passkit.StringValue(m.Number)}}
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
-			Value: passkit.StringValue(c.Message), ChangeMessage: "message_change"})
+			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})
 	}
 	if texts.HowItWorks != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "how", Label: "how_label", Value: passkit.StringValue("how_text")})
