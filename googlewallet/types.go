@@ -1,0 +1,116 @@
+package googlewallet
+
+// Program describes a loyalty program; it becomes one LoyaltyClass. The
+// class is owned by this package: UpsertClass replaces it whole (PUT) from
+// the Program, so settings made by hand in the console are overwritten.
+type Program struct {
+	// ID is the program's id in passd; the class id is ClassID(issuer, ID).
+	ID string
+	// Name is the program name in the default Language (programName; Google
+	// shows an ellipsis past about 20 characters).
+	Name string
+	// IssuerName is the business name shown on the card (about 20
+	// characters at most).
+	IssuerName string
+	// LogoURL is a public https URL of the square program logo (required).
+	LogoURL string
+	// HeroURL is an optional public https URL of the wide banner image.
+	HeroURL string
+	// BackgroundColor is the card colour as "#rrggbb" (or "#rgb"); empty
+	// lets Google derive one from the images.
+	BackgroundColor string
+	// Language is the BCP 47 language of Name and of the default texts;
+	// empty means "en".
+	Language string
+	// Names holds the program name in other languages (language -> name).
+	Names map[string]string
+	// Terms holds the programme terms per language (language -> text),
+	// shown as a "Terms" text module on the back of every card. The module
+	// is present only when Terms has an entry for Language.
+	Terms map[string]string
+}
+
+// State is the lifecycle state of a pass.
+type State string
+
+// States accepted in a Card. Inactive and expired passes move to the
+// "Expired passes" area of Google Wallet.
+const (
+	// StateActive is a pass in use; it is the default.
+	StateActive State = "ACTIVE"
+	// StateInactive is a pass that is no longer usable, such as an erased
+	// member's.
+	StateInactive State = "INACTIVE"
+	// StateExpired is a pass whose validity has ended.
+	StateExpired State = "EXPIRED"
+)
+
+// BarcodeFormat is the symbology of a card's barcode, in Google's names.
+type BarcodeFormat string
+
+// Barcode formats that fit a member token. TEXT_ONLY is left out because it
+// forbids the alternate text this package always sets.
+const (
+	// BarcodeQR is a QR code; it is the default.
+	BarcodeQR BarcodeFormat = "QR_CODE"
+	// BarcodePDF417 is a PDF417 stacked barcode.
+	BarcodePDF417 BarcodeFormat = "PDF_417"
+	// BarcodeAztec is an Aztec code.
+	BarcodeAztec BarcodeFormat = "AZTEC"
+	// BarcodeCode128 is a Code 128 linear barcode; keep tokens short.
+	BarcodeCode128 BarcodeFormat = "CODE_128"
+)
+
+// Card is one member's loyalty card; it becomes one LoyaltyObject.
+type Card struct {
+	// MemberID is the member's id in passd; the object id is
+	// ObjectID(issuer, MemberID).
+	MemberID string
+	// ProgramID is the member's program; the object belongs to the class
+	// ClassID(issuer, ProgramID). It is only sent on insert.
+	ProgramID string
+	// AccountName is the member's display name (accountName).
+	AccountName string
+	// AccountID is the member number printed on the card (accountId).
+	AccountID string
+	// Barcode is the exact token encoded in the card's barcode (required).
+	Barcode string
+	// BarcodeFormat is the symbology; empty means QR code. The class has no
+	// barcode field, so the format travels with each card.
+	BarcodeFormat BarcodeFormat
+	// AltText is the text under the barcode; empty means AccountID.
+	AltText string
+	// Points is the balance shown as loyaltyPoints (label "Points"). Zero is
+	// sent explicitly.
+	Points int64
+	// Tier is the member's tier, shown as secondaryLoyaltyPoints with label
+	// "Tier" (Google keeps rewardsTier on the class, so it cannot vary per
+	// member). Empty removes the tier from the card.
+	Tier string
+	// State is the pass state; empty means StateActive.
+	State State
+	// Message, when set, is shown as a text module on the back of the card.
+	// The object's textModulesData array is built from it alone and always
+	// sent whole, so a nil Message removes a previous one. To post a
+	// message to the message list (optionally with a push notification) use
+	// Client.AddMessage instead.
+	Message *Message
+	// Notify asks Google to push a notification for this update
+	// (notifyPreference NOTIFY_ON_UPDATE). The preference is not stored by
+	// Google and must be set on every update that should notify; Google only
+	// notifies for some fields (points balance among them) and at most 3
+	// times per pass per 24 h, see NotifyAllowed.
+	Notify bool
+}
+
+// Message is a text shown on the back of a pass.
+type Message struct {
+	// ID identifies the message within the pass. AddMessage uses it to
+	// avoid posting the same message twice.
+	ID string
+	// Header is the message title (at most 35 characters are shown in text
+	// modules).
+	Header string
+	// Body is the message text.
+	Body string
+}

@@ -1,0 +1,263 @@
+// Package cardsync is passd's sync engine: it makes every installed copy of
+// a card show what the ledger says. Changes mark a card dirty by raising its
+// wanted version in the same transaction as the change (internal/store);
+// the engine's workers claim due dirty cards per channel, deliver them
+// (Apple: APNs pushes; Google: object patches) and record the version
+// delivered. Failures back off exponentially with jitter per card and end,
+// after a bounded number of tries, in a visible error state. Work lives in
+// the database, so a crash loses nothing and several passd instances share
+// it through PostgreSQL's SKIP LOCKED.
+package cardsync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/passd/passd/internal/store"
+)
+
+// Deliverer delivers one card's current version on one channel.
+type Deliverer interface {
+	Deliver(ctx context.Context, job store.SyncJob) error
+}
+
+// DeliverFunc adapts a function to Deliverer.
+type DeliverFunc func(ctx context.Context, job store.SyncJob) error
+
+// Deliver calls f.
+func (f DeliverFunc) Deliver(ctx context.Context, job store.SyncJob) error { return f(ctx, job) }
+
+// RetryError asks for a later retry; After, when set, is the least wait
+// (APNs Retry-After, or a slow retry for certificate problems).
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return "retry later: " + e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// ErrPermanent marks a failure that retrying will not fix; the card goes to
+// the error state at once.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// Store is what the engine needs of passd's store.
+type Store interface {
+	ClaimDue(ctx context.Context, channel string, limit int, lease time.Duration) ([]store.SyncJob, error)
+	Complete(ctx context.Context, job store.SyncJob) error
+	Fail(ctx context.Context, job store.SyncJob, errText string, retryAt time.Time, giveUp bool) error
+}
+
+// Observer is told the outcome of every delivery (metrics).
+type Observer interface {
+	Delivered(channel string, d time.Duration)
+	Failed(channel string, gaveUp bool)
+}
+
+// Config tunes the engine; zero values take the defaults.
+type Config struct {
+	Store    Store
+	Channels map[string]Deliverer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Observer Observer
+	// Poll is how often workers look for due cards when nobody woke them.
+	Poll time.Duration
+	// Batch is how many cards a worker claims at once.
+	Batch int
+	// Concurrency is how many cards a channel delivers at the same time.
+	Concurrency int
+	// Lease is how long a claimed card stays claimed before another worker
+	// may take it (a crashed worker's cards come back after it).
+	Lease time.Duration
+	// MaxAttempts bounds the tries of one version before the error state.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the exponential backoff.
+	BackoffBase, BackoffMax time.Duration
+}
+
+// Engine runs the sync workers.
+type Engine struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	wake map[string]chan struct{}
+}
+
+// New returns an engine; Run starts it.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || len(cfg.Channels) == 0 {
+		return nil, errors.New("cardsync: a store and at least one channel are required")
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 32
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 2 * time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = time.Hour
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, wake: map[string]chan struct{}{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	for ch := range cfg.Channels {
+		e.wake[ch] = make(chan struct{}, 1)
+	}
+	return e, nil
+}
+
+// Wake makes every channel look for due cards now instead of at its next
+// poll. It never blocks.
+func (e *Engine) Wake() {
+	for _, c := range e.wake {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run works until ctx ends; deliveries under way get their own context, so
+// a soft stop lets them finish (at most the delivery timeout).
+func (e *Engine) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for ch, d := range e.cfg.Channels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.loop(ctx, ch, d)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *Engine) loop(ctx context.Context, channel string, d Deliverer) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-e.wake[channel]:
+		}
+		for ctx.Err() == nil {
+			n, err := e.RunOnce(ctx, channel, d)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("sync: claim failed", "channel", channel, "err", err)
+			}
+			if err != nil || n < e.cfg.Batch {
+				break // drained: wait for a wake-up or the next poll
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(e.cfg.Poll)
+	}
+}
+
+// RunOnce claims one batch of due cards of a channel and delivers them,
+// answering how many it claimed. Tests call it to step the engine.
+func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int, error) {
+	jobs, err := e.cfg.Store.ClaimDue(ctx, channel, e.cfg.Batch, e.cfg.Lease)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, e.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e.deliver(context.WithoutCancel(ctx), d, job)
+		}()
+	}
+	wg.Wait()
+	return len(jobs), nil
+}
+
+// deliverTimeout bounds one card's delivery.
+const deliverTimeout = 30 * time.Second
+
+func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob) {
+	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+	defer cancel()
+	start := e.now()
+	err := d.Deliver(ctx, job)
+	if err == nil {
+		if err := e.cfg.Store.Complete(ctx, job); err != nil {
+			e.log.Error("sync: record delivery", "channel", job.Channel, "member_id", job.MemberID, "err", err)
+			return
+		}
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.Delivered(job.Channel, e.now().Sub(start))
+		}
+		return
+	}
+	attempt := job.Attempts + 1
+	giveUp := errors.Is(err, ErrPermanent) || attempt >= e.cfg.MaxAttempts
+	wait := e.Backoff(attempt)
+	var re *RetryError
+	if errors.As(err, &re) && re.After > wait {
+		wait = re.After
+	}
+	retryAt := e.now().Add(wait)
+	if giveUp {
+		e.log.Error("sync: delivery failed for good; card in error state", "channel", job.Channel,
+			"member_id", job.MemberID, "version", job.WantedVersion, "attempts", attempt, "err", err)
+	} else {
+		e.log.Warn("sync: delivery failed; will retry", "channel", job.Channel, "member_id", job.MemberID,
+			"attempt", attempt, "retry_in", wait.Round(time.Millisecond).String(), "err", err)
+	}
+	if err := e.cfg.Store.Fail(ctx, job, truncate(err.Error(), 500), retryAt, giveUp); err != nil {
+		e.log.Error("sync: record failure", "channel", job.Channel, "member_id", job.MemberID, "err", err)
+	}
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.Failed(job.Channel, giveUp)
+	}
+}
+
+// Backoff is the wait before try attempt+1: base * 2^(attempt-1), capped,
+// with ±20% jitter so that cards failing together do not retry together.
+func (e *Engine) Backoff(attempt int) time.Duration {
+	d := e.cfg.BackoffBase
+	for i := 1; i < attempt && d < e.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.cfg.BackoffMax)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
