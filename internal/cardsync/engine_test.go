@@ -190,7 +190,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st := newStore(t, clk)
 	enroll(t, st)
-	rec := &recorder{fail: func(store.SyncJob) error { return &RetryError{Err: errors.New("403"), After: 10 * time.Minute}}}
+	rec := &recorder{fail: func(store.SyncJob) error { return &RetryError{Err: errors.New("403"), After: 10 * time.Minute} }}
 	e := newEngine(t, st, clk, rec)
 	e.RunOnce(context.Background(), store.ChannelApple, rec)
 	clk.Advance(9 * time.Minute)
