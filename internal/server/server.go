@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,11 +23,14 @@ import (
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/metrics"
 	"github.com/passd/passd/internal/program"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
+	"github.com/passd/passd/passkit/apns"
 	"github.com/passd/passd/templates"
 )
 
@@ -39,40 +44,64 @@ type Server struct {
 	Secret   []byte
 	Links    *links.Signer
 	Cards    *cards.Service
+	Metrics  *metrics.Metrics
+	Engine   *cardsync.Engine
 
+	apns    *apns.Client
 	ln      net.Listener
 	http    *http.Server
 	started atomic.Bool
 }
 
-// Options are the test seams of New.
+// Options are the test seams of New; zero values take production defaults.
 type Options struct {
 	Now func() time.Time
+	// SyncPoll is how often sync workers look for due cards unprompted.
+	SyncPoll time.Duration
+	// SyncDebounce delays a card's first delivery after it turns dirty so
+	// bursts coalesce.
+	SyncDebounce time.Duration
+	// BackoffBase is the first retry delay of a failed delivery.
+	BackoffBase time.Duration
 }
 
+// DefaultSyncDebounce lets a burst of changes (a basket scanned item by
+// item) become one push while keeping updates within about a second.
+const DefaultSyncDebounce = 300 * time.Millisecond
+
 // New prepares passd: opens the data folder and the database, loads the
-// programs and listens on cfg.Addr (so a busy port fails here), but serves
-// nothing until Run.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+// programs and certificates and listens on cfg.Addr (so a busy port fails
+// here), but serves nothing until Run.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
+		return nil, fmt.Errorf("PASSD_DATA_DIR: %s: %w", cfg.DataDir, err)
 	}
 	secret, err := LoadSecret(cfg.Secret, cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("PASSD_SECRET: %w", err)
 	}
 	s.Secret = secret
 	s.Links = links.New(secret, cfg.PublicURL)
-
 	if s.Programs, err = LoadPrograms(cfg); err != nil {
 		return nil, err
 	}
 
-	sopts := store.Options{Now: s.now, Logger: log}
+	if opts.SyncDebounce == 0 {
+		opts.SyncDebounce = DefaultSyncDebounce
+	}
+	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce}
 	if cfg.DatabaseURL != "" {
 		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
 	} else {
@@ -81,26 +110,39 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	closers = append(closers, func() { s.Store.Close() })
 
 	creds, err := LoadCredentials(cfg, s.now(), log)
 	if err != nil {
-		s.Store.Close()
 		return nil, err
 	}
 	signer, err := passkit.NewSigner(creds)
 	if err != nil {
-		s.Store.Close()
 		return nil, fmt.Errorf("pass signer: %w", err)
 	}
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL})
+	s.Metrics = metrics.New(s.Store, []string{store.ChannelApple, store.ChannelGoogle}, s.Cards.Cache().Stats, log)
+
+	if s.apns, err = newAPNS(cfg, creds); err != nil {
+		return nil, err
+	}
+	closers = append(closers, s.apns.Close)
+	apple := &cardsync.Apple{Store: s.Store, Pusher: s.apns, Logger: log,
+		OnPush: func(o apns.Outcome) { s.Metrics.Push(o.String()) }}
+	if s.Engine, err = cardsync.New(cardsync.Config{
+		Store: s.Store, Logger: log, Now: s.now, Observer: s.Metrics,
+		Channels: map[string]cardsync.Deliverer{store.ChannelApple: apple},
+		Poll:     opts.SyncPoll, BackoffBase: opts.BackoffBase,
+	}); err != nil {
+		return nil, err
+	}
 
 	apiSrv, err := api.New(api.Config{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links,
-		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey,
+		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey, OnChange: s.Engine.Wake,
 	})
 	if err != nil {
-		s.Store.Close()
 		return nil, err
 	}
 
@@ -108,6 +150,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	r.Use(middleware.RequestID, middleware.RealIP, s.accessLog, middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	r.Handle("/metrics", s.Metrics.Handler())
 	r.Mount("/api/v1", apiSrv.Handler())
 	download := s.Cards.DownloadHandler(s.Links, s.fail)
 	r.Get("/passes/{file}", download)
@@ -123,10 +166,41 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		s.Store.Close()
 		return nil, fmt.Errorf("PASSD_ADDR: listen on %s: %w", cfg.Addr, err)
 	}
 	return s, nil
+}
+
+// newAPNS makes the APNs client: the pass certificate (with the WWDR
+// intermediate) as TLS client certificate, topic = pass type identifier.
+func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if cfg.APNSCA != "" {
+		pem, err := os.ReadFile(cfg.APNSCA)
+		if err != nil {
+			return nil, fmt.Errorf("PASSD_APNS_CA: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("PASSD_APNS_CA: %s holds no PEM certificate", cfg.APNSCA)
+		}
+	}
+	chain := [][]byte{creds.Certificate.Raw}
+	if creds.WWDR != nil {
+		chain = append(chain, creds.WWDR.Raw)
+	}
+	c, err := apns.New(apns.Config{
+		BaseURL:     cfg.APNSURL,
+		Certificate: tls.Certificate{Certificate: chain, PrivateKey: creds.Key, Leaf: creds.Certificate},
+		RootCAs:     roots,
+		Topic:       cfg.ApplePassTypeID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("PASSD_APNS_URL: %w", err)
+	}
+	return c, nil
 }
 
 // LoadPrograms loads the embedded templates and those under
@@ -145,10 +219,15 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // URL is the server's loopback base URL, for tests.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Run serves until ctx ends, then shuts down in order.
+// Run serves until ctx ends, then shuts down in order: HTTP first (in-flight
+// requests finish), then the sync workers (deliveries under way finish),
+// then the APNs connection and the database.
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workDone := make(chan struct{})
+	go func() { s.Engine.Run(workCtx); close(workDone) }()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -167,6 +246,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(shCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	stopWork()
+	select {
+	case <-workDone:
+	case <-shCtx.Done():
+		s.log.Warn("sync workers did not stop in time")
+	}
+	s.apns.Close()
 	if err := s.Store.Close(); err != nil {
 		s.log.Warn("close database", "err", err)
 	}
@@ -209,8 +295,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// accessLog logs each request by its route pattern, never its raw path or
-// query (which may carry signed links or personal data).
+// accessLog logs and counts each request by its route pattern, never its
+// raw path or query (which may carry signed links or personal data).
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -220,6 +306,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
+		s.Metrics.Request(route, ww.Status())
 		s.log.Debug("http request", "request_id", middleware.GetReqID(r.Context()), "method", r.Method,
 			"route", route, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds())
 	})

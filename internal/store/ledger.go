@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/member"
+)
+
+// ErrBadCursor means a page cursor was not one Entries handed out.
+var ErrBadCursor = errors.New("bad cursor")
+
+// Page sizes of Entries.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// errIdempotencyRace is a unique violation on the idempotency key: a
+// concurrent request with the same key committed first. Post retries and
+// then sees it as a replay.
+var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
+
+// postLock locks the member's account and looks the idempotency key up, in
+// one round trip.
+//
+// On PostgreSQL a request that waited for the lock sees the latest account
+// row (the lock rechecks it) but the key as of its snapshot, so a concurrent
+// twin's key can be missed; the key's primary key then fails the write and
+// Post retries, seeing the key.
+const postLock = `
+	SELECT a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.erased,
+	       k.request_hash, k.entry_id
+	FROM accounts a
+	LEFT JOIN idempotency_keys k ON k.member_id = a.member_id AND k.key = $2
+	WHERE a.member_id = $1 {{for_update_of_a}}`
+
+// postWrite writes a new entry and everything that moves with it. Its
+// parameters:
+//
+//	$1 entry id      $2 member id     $3 type          $4 points (signed)
+//	$5 balance after $6 reference     $7 now           $8 lifetime
+//	$9 qualifying    $10 tier         $11 pass version $12 pass modified (unix s)
+//	$13 idem key     $14 request hash $15 tier event data, '' for none
+//	$16 when a card that turns dirty is due
+//
+// PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
+const postWritePostgres = `
+	WITH e AS (
+		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	), a AS (
+		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
+			pass_version = $11, pass_modified = $12, update_seq = nextval('update_seq')
+		WHERE member_id = $2
+	), k AS (
+		INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
+		VALUES ($2, $13, $14, $1, $7)
+	), ev AS (
+		INSERT INTO events (member_id, kind, data, created_at)
+		SELECT $2, 'tier_changed', $15::text, $7 WHERE $15::text <> ''
+	)
+	UPDATE card_sync SET
+		wanted_version = $11,
+		state = 'pending',
+		attempts = 0,
+		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $16 END,
+		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $7 END,
+		updated_at = $7
+	WHERE member_id = $2`
+
+// postWriteSQLite is postWritePostgres as SQLite statements, run by one Exec
+// (SQLite has no data-modifying CTEs; statements cost no round trip).
+const postWriteSQLite = `
+	UPDATE counters SET value = value + 1 WHERE name = 'update_seq';
+	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7);
+	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
+		pass_version = $11, pass_modified = $12,
+		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
+	WHERE member_id = $2;
+	INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
+	VALUES ($2, $13, $14, $1, $7);
+	INSERT INTO events (member_id, kind, data, created_at)
+	SELECT $2, 'tier_changed', $15, $7 WHERE $15 <> '';
+	UPDATE card_sync SET
+		wanted_version = $11,
+		state = 'pending',
+		attempts = 0,
+		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $16 END,
+		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $7 END,
+		updated_at = $7
+	WHERE member_id = $2`
+
+// Post posts a ledger entry for a member in one transaction, under the
+// member's lock: the entry, the account (balance, tier, pass version, pass
+// modified time, update sequence), the idempotency key, a "tier_changed"
+// event when the tier moves, and the dirty marks of both channels.
+//
+// A key already used with the same requestHash answers the stored entry and
+// the current account with Replayed set, and writes nothing; with another
+// hash it is balances.ErrIdempotencyConflict. An entry that would overdraw
+// is balances.ErrInsufficientPoints and writes nothing; an invalid request
+// is a *balances.ValidationError. An unknown or erased member is
+// member.ErrNotFound. A lock held past Options.LockTimeout is
+// balances.ErrRequestInProgress.
+func (s *Store) Post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	if err := req.Validate(); err != nil {
+		return PostResult{}, err
+	}
+	if idemKey == "" {
+		v := &balances.ValidationError{}
+		v.Add("idempotency_key", "is required")
+		return PostResult{}, v
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.post(ctx, memberID, idemKey, requestHash, req, rules)
+		if errors.Is(err, errIdempotencyRace) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return PostResult{}, fmt.Errorf("post %s for member %s: %w", req.Type, memberID, requestInProgress(err))
+		}
+		return res, nil
+	}
+}
+
+func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	now := s.clock()
+	var res PostResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var cur Account
+		var modified int64
+		var erased bool
+		var hash, entryID sql.NullString
+		err := tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey).Scan(
+			&cur.Points, &cur.Lifetime, &cur.Qualifying, &cur.Tier, &cur.PassVersion, &modified, &erased,
+			&hash, &entryID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && erased) {
+			return member.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		if hash.Valid {
+			if hash.String != requestHash {
+				return balances.ErrIdempotencyConflict
+			}
+			e, err := entryByID(ctx, tx, entryID.String)
+			if err != nil {
+				return err
+			}
+			res = PostResult{Entry: e, Account: cur, Replayed: true}
+			return nil
+		}
+
+		out, err := balances.Apply(cur, req, rules)
+		if err != nil {
+			return err
+		}
+		e := Entry{
+			ID:           uuid.NewString(),
+			MemberID:     memberID,
+			Type:         req.Type,
+			Points:       out.Delta,
+			BalanceAfter: out.Account.Points,
+			Reference:    req.Reference,
+			CreatedAt:    now,
+		}
+		var event string
+		if out.TierChanged {
+			b, err := json.Marshal(struct {
+				From string `json:"from"`
+				To   string `json:"to"`
+			}{out.OldTier, out.Account.Tier})
+			if err != nil {
+				return fmt.Errorf("encode tier event: %w", err)
+			}
+			event = string(b)
+		}
+		write := postWritePostgres
+		if s.dialect == DialectSQLite {
+			write = postWriteSQLite
+		}
+		_, err = tx.ExecContext(ctx, write,
+			e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
+			out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
+			max(now.Unix(), modified+1), idemKey, requestHash, event, now.Add(s.debounce))
+		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "idempotency_keys") {
+			return errIdempotencyRace
+		}
+		if err != nil {
+			return fmt.Errorf("write entry: %w", err)
+		}
+		res = PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}
+		return nil
+	})
+	return res, err
+}
+
+const entryCols = `id, member_id, type, points, balance_after, reference, created_at`
+
+func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
+	var e Entry
+	var typ string
+	dest := append([]any{&e.ID, &e.MemberID, &typ, &e.Points, &e.BalanceAfter, &e.Reference, ts{&e.CreatedAt}}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return Entry{}, err
+	}
+	e.Type = balances.EntryType(typ)
+	return e, nil
+}
+
+func entryByID(ctx context.Context, q queryer, id string) (Entry, error) {
+	e, err := scanEntry(q.QueryRowContext(ctx, `SELECT `+entryCols+` FROM entries WHERE id = $1`, id))
+	if err != nil {
+		return Entry{}, fmt.Errorf("entry %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// Entries answers a page of a member's ledger, newest first, and the cursor
+// of the next page ("" after the last). cursor is "" for the first page or
+// a cursor Entries answered; anything else is an error wrapping
+// ErrBadCursor. limit is clamped to 1..MaxPageSize, DefaultPageSize when 0
+// or less. Entries of erased members are answered (the anonymous ledger);
+// an unknown member is member.ErrNotFound.
+func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int) ([]Entry, string, error) {
+	before := int64(math.MaxInt64)
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("entries: %w", ErrBadCursor)
+		}
+		before, err = strconv.ParseInt(string(b), 10, 64)
+		if err != nil || before <= 0 {
+			return nil, "", fmt.Errorf("entries: %w", ErrBadCursor)
+		}
+	}
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT `+entryCols+`, seq FROM entries
+		WHERE member_id = $1 AND seq < $2
+		ORDER BY seq DESC LIMIT $3`, memberID, before, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("entries of %s: %w", memberID, translate(err))
+	}
+	defer rows.Close()
+	out := make([]Entry, 0, limit)
+	var next string
+	for rows.Next() {
+		var seq int64
+		e, err := scanEntry(rows, &seq)
+		if err != nil {
+			return nil, "", fmt.Errorf("entries of %s: %w", memberID, err)
+		}
+		if len(out) == limit {
+			next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(before, 10)))
+			break
+		}
+		out = append(out, e)
+		before = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("entries of %s: %w", memberID, translate(err))
+	}
+	if len(out) == 0 && cursor == "" {
+		if err := s.memberExists(ctx, s.r, memberID); err != nil {
+			return nil, "", fmt.Errorf("entries: %w", err)
+		}
+	}
+	return out, next, nil
+}
+
+// memberExists is member.ErrNotFound for an unknown member.
+func (s *Store) memberExists(ctx context.Context, q queryer, memberID string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = $1`, memberID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("member %s: %w", memberID, member.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("member %s: %w", memberID, translate(err))
+	}
+	return nil
+}
+
+func allEntries(ctx context.Context, q queryer, memberID string) ([]Entry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+entryCols+` FROM entries WHERE member_id = $1 ORDER BY seq`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("entries: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("entries: %w", err)
+	}
+	return out, nil
+}
+
+func events(ctx context.Context, q queryer, memberID string) ([]Event, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT seq, member_id, kind, data, created_at FROM events WHERE member_id = $1 ORDER BY seq`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.Seq, &e.MemberID, &e.Kind, &e.Data, ts{&e.CreatedAt}); err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
+}
+
+// Events answers a member's events, oldest first. An unknown member is
+// member.ErrNotFound.
+func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
+	var out []Event
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if err := s.memberExists(ctx, tx, memberID); err != nil {
+			return err
+		}
+		var err error
+		out, err = events(ctx, tx, memberID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", memberID, err)
+	}
+	return out, nil
+}
+
+// Export answers everything kept about a member, read from one snapshot:
+// the member and account, every ledger entry oldest first, the events, the
+// card registrations and the sync states. Erased members are exported too
+// (what is left of them). An unknown member is member.ErrNotFound.
+func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
+	var x Export
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if x.Member, err = s.memberWhere(ctx, tx, "m.id = $1", memberID); err != nil {
+			return err
+		}
+		if x.Entries, err = allEntries(ctx, tx, memberID); err != nil {
+			return err
+		}
+		if x.Events, err = events(ctx, tx, memberID); err != nil {
+			return err
+		}
+		if x.Registrations, err = registrationsFor(ctx, tx, memberID); err != nil {
+			return err
+		}
+		x.Sync, err = syncStates(ctx, tx, memberID)
+		return err
+	})
+	if err != nil {
+		return Export{}, fmt.Errorf("export %s: %w", memberID, err)
+	}
+	return x, nil
+}

@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/passd/passd/internal/member"
+)
+
+// queryer is what reads need from *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateMember stores a new member with its account, and marks the new card
+// dirty on both channels so the sync engine creates it (Google object). A
+// zero m.CreatedAt is set to now; a.PassVersion below 1 is taken as 1. A
+// taken member number, member ID or (program, external ID) is ErrDuplicate;
+// the caller draws another number.
+func (s *Store) CreateMember(ctx context.Context, m member.Member, a Account) error {
+	now := s.clock()
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	if a.PassVersion < 1 {
+		a.PassVersion = 1
+	}
+	var externalID any
+	if m.ExternalID != "" {
+		externalID = m.ExternalID
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			m.ID, m.Program, m.Number, m.Name, m.Email, m.Birthday, externalID, m.AuthToken,
+			m.CreatedAt.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt))
+		if name, ok := uniqueViolation(err); ok {
+			switch {
+			case strings.Contains(name, "external_id"):
+				return fmt.Errorf("external id %q already used in program %q: %w", m.ExternalID, m.Program, ErrDuplicate)
+			case strings.Contains(name, "number"):
+				return fmt.Errorf("member number %s taken: %w", m.Number, ErrDuplicate)
+			default:
+				return fmt.Errorf("member id %s taken: %w", m.ID, ErrDuplicate)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("insert member: %w", err)
+		}
+		if err := s.bumpSeq(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`
+			INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, {{next_seq}}, $8)`),
+			m.ID, a.Points, a.Lifetime, a.Qualifying, a.Tier, a.PassVersion, now.Unix(), m.ErasedAt != nil); err != nil {
+			return fmt.Errorf("insert account: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO card_sync (member_id, channel, wanted_version, synced_version, attempts, next_attempt_at, last_error, state, dirty_since, updated_at)
+			VALUES ($1, 'apple', $2, 0, 0, $3, '', 'pending', $3, $3),
+			       ($1, 'google', $2, 0, 0, $3, '', 'pending', $3, $3)`,
+			m.ID, a.PassVersion, now); err != nil {
+			return fmt.Errorf("insert card sync: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create member: %w", err)
+	}
+	return nil
+}
+
+// memberSelect reads a MemberRow; scanMember reads its columns.
+const memberSelect = `
+	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
+	       m.created_at, m.erased_at,
+	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq
+	FROM members m JOIN accounts a ON a.member_id = m.id`
+
+func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
+	var r MemberRow
+	var modified int64
+	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
+		ts{&r.CreatedAt}, nts{&r.ErasedAt},
+		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
+		&modified, &r.UpdateSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return MemberRow{}, member.ErrNotFound
+	}
+	if err != nil {
+		return MemberRow{}, err
+	}
+	r.PassModified = time.Unix(modified, 0).UTC()
+	return r, nil
+}
+
+func (s *Store) memberWhere(ctx context.Context, q queryer, where string, args ...any) (MemberRow, error) {
+	r, err := scanMember(q.QueryRowContext(ctx, memberSelect+" WHERE "+where, args...))
+	if err != nil {
+		return MemberRow{}, translate(err)
+	}
+	return r, nil
+}
+
+// Member answers the member with the given ID and its account. Erased
+// members are returned too, with ErasedAt set; callers decide. An unknown ID
+// is member.ErrNotFound.
+func (s *Store) Member(ctx context.Context, id string) (MemberRow, error) {
+	r, err := s.memberWhere(ctx, s.r, "m.id = $1", id)
+	if err != nil {
+		return MemberRow{}, fmt.Errorf("member %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// MemberByNumber answers the member with the given member number, like
+// Member.
+func (s *Store) MemberByNumber(ctx context.Context, number string) (MemberRow, error) {
+	r, err := s.memberWhere(ctx, s.r, "m.number = $1", number)
+	if err != nil {
+		return MemberRow{}, fmt.Errorf("member number %s: %w", number, err)
+	}
+	return r, nil
+}
+
+// MemberByExternalID answers the member of a program with the given
+// external ID (the merchant's own customer ID), like Member. Erased members
+// lose their external ID, so they are not found this way.
+func (s *Store) MemberByExternalID(ctx context.Context, program, externalID string) (MemberRow, error) {
+	if externalID == "" {
+		return MemberRow{}, fmt.Errorf("member by external id: empty id: %w", member.ErrNotFound)
+	}
+	r, err := s.memberWhere(ctx, s.r, "m.program = $1 AND m.external_id = $2", program, externalID)
+	if err != nil {
+		return MemberRow{}, fmt.Errorf("member external id %q: %w", externalID, err)
+	}
+	return r, nil
+}
+
+// touchAccount bumps a live member's pass version, pass modified time and
+// update sequence in tx, and marks the card dirty on both channels. erase
+// also flags the account erased. An unknown or erased member is
+// member.ErrNotFound.
+func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, now time.Time, erase bool) error {
+	if err := s.bumpSeq(ctx, tx); err != nil {
+		return err
+	}
+	var version int64
+	err := tx.QueryRowContext(ctx, s.q(`
+		UPDATE accounts SET
+			pass_version = pass_version + 1,
+			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
+			update_seq = {{next_seq}},
+			erased = $3
+		WHERE member_id = $1 AND NOT erased
+		RETURNING pass_version`),
+		memberID, now.Unix(), erase).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return member.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("bump pass version: %w", err)
+	}
+	return s.markDirty(ctx, tx, memberID, version, now)
+}
+
+// markDirty raises the wanted version of a member's card on both channels.
+// A row that is already waiting keeps its due time, so a burst of changes
+// coalesces into one delivery without postponing it forever; a row in error
+// goes back to pending.
+func (s *Store) markDirty(ctx context.Context, tx *sql.Tx, memberID string, version int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE card_sync SET
+			wanted_version = $2,
+			state = 'pending',
+			attempts = 0,
+			next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $3 END,
+			dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $4 END,
+			updated_at = $4
+		WHERE member_id = $1`,
+		memberID, version, now.Add(s.debounce), now)
+	if err != nil {
+		return fmt.Errorf("mark card dirty: %w", err)
+	}
+	return nil
+}
+
+// addEvent records an event in tx.
+func addEvent(ctx context.Context, tx *sql.Tx, memberID, kind string, data any, now time.Time) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", kind, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (member_id, kind, data, created_at) VALUES ($1, $2, $3, $4)`,
+		memberID, kind, string(b), now); err != nil {
+		return fmt.Errorf("add %s event: %w", kind, err)
+	}
+	return nil
+}
+
+// EraseMember erases a member's personal data (name, email, birthday,
+// external ID) in one transaction, records an "erased" event and bumps the
+// card so the sync engine pushes the voided card. The anonymous ledger stays
+// and still sums to the balance; the auth token stays so the phone can fetch
+// the voided pass. An unknown or already erased member is member.ErrNotFound.
+func (s *Store) EraseMember(ctx context.Context, memberID string) error {
+	now := s.clock()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The account first: it is the member's lock, as in Post.
+		if err := s.touchAccount(ctx, tx, memberID, now, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE members SET name = '', email = '', birthday = '', external_id = NULL, erased_at = $2
+			WHERE id = $1`, memberID, now); err != nil {
+			return fmt.Errorf("clear personal data: %w", err)
+		}
+		return addEvent(ctx, tx, memberID, "erased", struct{}{}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("erase member %s: %w", memberID, err)
+	}
+	return nil
+}
+
+// TouchMember bumps a member's pass version and marks the card dirty without
+// a ledger entry (a refresh, a profile edit), and answers the member as
+// changed. An unknown or erased member is member.ErrNotFound.
+func (s *Store) TouchMember(ctx context.Context, memberID string) (MemberRow, error) {
+	now := s.clock()
+	var r MemberRow
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.touchAccount(ctx, tx, memberID, now, false); err != nil {
+			return err
+		}
+		var err error
+		r, err = s.memberWhere(ctx, tx, "m.id = $1", memberID)
+		return err
+	})
+	if err != nil {
+		return MemberRow{}, fmt.Errorf("touch member %s: %w", memberID, err)
+	}
+	return r, nil
+}
+
+// TouchProgram bumps the card of every live member of a program, as
+// TouchMember does for one, and answers how many cards it touched.
+func (s *Store) TouchProgram(ctx context.Context, program string) (int64, error) {
+	now := s.clock()
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.touchProgram(ctx, tx, program, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("touch program %s: %w", program, err)
+	}
+	return n, nil
+}
+
+// touchProgram is TouchProgram in tx: one statement per table.
+func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, now time.Time) (int64, error) {
+	if err := s.bumpSeq(ctx, tx); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, s.q(`
+		UPDATE accounts SET
+			pass_version = pass_version + 1,
+			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
+			update_seq = {{next_seq}}
+		WHERE member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL) AND NOT erased`),
+		program, now.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("bump pass versions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("bump pass versions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE card_sync SET
+			wanted_version = a.pass_version,
+			state = 'pending',
+			attempts = 0,
+			next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $2 END,
+			dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $3 END,
+			updated_at = $3
+		FROM accounts a
+		WHERE a.member_id = card_sync.member_id
+		  AND card_sync.member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL)`,
+		program, now.Add(s.debounce), now); err != nil {
+		return 0, fmt.Errorf("mark cards dirty: %w", err)
+	}
+	return n, nil
+}
+
+// SetProgramMessage stores the merchant message shown on every card of a
+// program, replacing the previous one, without touching the cards; see
+// PostProgramMessage.
+func (s *Store) SetProgramMessage(ctx context.Context, program, text string) error {
+	now := s.clock()
+	err := s.write(ctx, func(tx *sql.Tx) error { return setProgramMessage(ctx, tx, program, text, now) })
+	if err != nil {
+		return fmt.Errorf("set program %s message: %w", program, err)
+	}
+	return nil
+}
+
+func setProgramMessage(ctx context.Context, tx *sql.Tx, program, text string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO program_messages (program, text, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (program) DO UPDATE SET text = excluded.text, created_at = excluded.created_at`,
+		program, text, now)
+	if err != nil {
+		return fmt.Errorf("store message: %w", err)
+	}
+	return nil
+}
+
+// PostProgramMessage stores a program's merchant message and, in the same
+// transaction, touches every live card of the program (which the sync
+// engine then pushes) and records a "message" event for each member. It
+// answers the number of cards touched.
+func (s *Store) PostProgramMessage(ctx context.Context, program, text string) (int64, error) {
+	now := s.clock()
+	data, err := json.Marshal(struct {
+		Text string `json:"text"`
+	}{text})
+	if err != nil {
+		return 0, fmt.Errorf("post program %s message: %w", program, err)
+	}
+	var n int64
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := setProgramMessage(ctx, tx, program, text, now); err != nil {
+			return err
+		}
+		var err error
+		if n, err = s.touchProgram(ctx, tx, program, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO events (member_id, kind, data, created_at)
+			SELECT id, 'message', $2, $3 FROM members WHERE program = $1 AND erased_at IS NULL`,
+			program, string(data), now); err != nil {
+			return fmt.Errorf("add message events: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("post program %s message: %w", program, err)
+	}
+	return n, nil
+}
+
+// ProgramMessage answers a program's current merchant message and when it
+// was posted. A program without a message answers "" and the zero time.
+func (s *Store) ProgramMessage(ctx context.Context, program string) (text string, at time.Time, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT text, created_at FROM program_messages WHERE program = $1`, program).
+		Scan(&text, ts{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("program %s message: %w", program, translate(err))
+	}
+	return text, at, nil
+}

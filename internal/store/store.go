@@ -1,0 +1,417 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/passd/passd/balances"
+)
+
+// ErrBusy means the database stayed locked longer than Options.LockTimeout.
+// Post reports it as balances.ErrRequestInProgress as well.
+var ErrBusy = errors.New("database busy")
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// Now is the clock; time.Now when nil. Every stored time comes from it.
+	Now func() time.Time
+	// Logger receives the store's few log lines; slog.Default() when nil.
+	Logger *slog.Logger
+	// SyncDebounce delays the first delivery of a card that turns dirty, so
+	// that a burst of changes costs one push.
+	SyncDebounce time.Duration
+	// LockTimeout bounds the wait for a member's row lock (PostgreSQL) or the
+	// database write lock (SQLite); 5s when zero.
+	LockTimeout time.Duration
+	// MaxConns bounds the PostgreSQL pool, and the SQLite reader pool; 20
+	// and max(4, GOMAXPROCS) when zero.
+	MaxConns int
+}
+
+// Dialect names.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Store keeps passd's state in SQLite or PostgreSQL. It is safe for
+// concurrent use.
+type Store struct {
+	// w runs every write transaction; on SQLite it holds one connection so
+	// writers in this process queue in Go rather than in SQLite's busy
+	// handler. r runs plain reads; on PostgreSQL it is w.
+	w, r        *sql.DB
+	dialect     string
+	rep         *strings.Replacer
+	now         func() time.Time
+	log         *slog.Logger
+	debounce    time.Duration
+	lockTimeout time.Duration
+}
+
+// Tokens in SQL text for the few differences between the dialects; s.q
+// expands them.
+//
+//   - {{for_update}}: a row lock, PostgreSQL only: SQLite's BEGIN IMMEDIATE
+//     already holds the database write lock.
+//   - {{skip_locked}}: FOR UPDATE SKIP LOCKED, PostgreSQL only.
+//   - {{next_seq}}: the next value of the global update sequence. On SQLite
+//     it reads the counter row that s.bumpSeq raised earlier in the same
+//     transaction, so every row a statement touches shares one value.
+var (
+	pgTokens = []string{
+		"{{for_update}}", "FOR UPDATE",
+		"{{for_update_of_a}}", "FOR UPDATE OF a",
+		"{{skip_locked}}", "FOR UPDATE SKIP LOCKED",
+		"{{next_seq}}", "nextval('update_seq')",
+	}
+	sqliteTokens = []string{
+		"{{for_update}}", "",
+		"{{for_update_of_a}}", "",
+		"{{skip_locked}}", "",
+		"{{next_seq}}", "(SELECT value FROM counters WHERE name = 'update_seq')",
+	}
+)
+
+func applyDefaults(opts Options) Options {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 5 * time.Second
+	}
+	return opts
+}
+
+func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
+	tokens := pgTokens
+	if dialect == DialectSQLite {
+		tokens = sqliteTokens
+	}
+	return &Store{
+		w: w, r: r,
+		dialect:     dialect,
+		rep:         strings.NewReplacer(tokens...),
+		now:         opts.Now,
+		log:         opts.Logger,
+		debounce:    opts.SyncDebounce,
+		lockTimeout: opts.LockTimeout,
+	}
+}
+
+// OpenSQLite opens (creating it if needed) the SQLite database at path and
+// applies the migrations. The file is kept in WAL mode with synchronous=FULL,
+// so a committed ledger entry survives a power loss. path must name a file:
+// the store opens it twice (a writer and a reader pool), which ":memory:"
+// would turn into two different databases.
+func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts = applyDefaults(opts)
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
+		return nil, fmt.Errorf("open sqlite: %q is not a plain file path", path)
+	}
+	common := url.Values{}
+	common.Set("_busy_timeout", strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10))
+	common.Set("_foreign_keys", "on")
+	common.Set("_time_integer_format", "unix_micro")
+
+	wq := url.Values{}
+	for k, v := range common {
+		wq[k] = v
+	}
+	wq.Set("_journal_mode", "WAL")
+	wq.Set("_synchronous", "FULL")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connects first so the file is in WAL mode before any reader.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+
+	rq := url.Values{}
+	for k, v := range common {
+		rq[k] = v
+	}
+	rq.Set("_query_only", "on")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite reader: %w", err)
+	}
+	n := opts.MaxConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+
+	s := newStore(w, r, DialectSQLite, opts)
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (a postgres://
+// URL or a keyword/value string; runtime parameters such as search_path are
+// honoured) and applies the migrations.
+func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error) {
+	opts = applyDefaults(opts)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// The URL may hold a password: do not echo it.
+		return nil, errors.New("open postgres: cannot parse the database URL")
+	}
+	// Every lock wait is bounded, the ledger's row lock first of all. Set
+	// for the session rather than with SET LOCAL in each transaction, which
+	// would cost Post a round trip.
+	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
+		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10)
+	}
+	if _, ok := cfg.RuntimeParams["timezone"]; !ok {
+		cfg.RuntimeParams["timezone"] = "UTC"
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	s := newStore(db, db, DialectPostgres, opts)
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Dialect answers "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// q expands the dialect tokens of a query.
+func (s *Store) q(query string) string { return s.rep.Replace(query) }
+
+// clock answers the current time as stored: UTC, microseconds.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// bumpSeq raises SQLite's update counter, which {{next_seq}} then reads, in
+// the write transaction tx; on PostgreSQL {{next_seq}} is a sequence and this
+// does nothing.
+func (s *Store) bumpSeq(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != DialectSQLite {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'update_seq'`); err != nil {
+		return fmt.Errorf("bump update sequence: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction and commits it when fn returns nil.
+// Errors meaning "locked for too long" come back as ErrBusy.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var tx *sql.Tx
+	if s.dialect == DialectSQLite {
+		// Wait for this process's single writer connection at most
+		// LockTimeout, like a PostgreSQL row lock; then SQLite's own
+		// busy_timeout bounds the wait for other processes.
+		wctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+		conn, err := s.w.Conn(wctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
+			}
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer conn.Close()
+		tx, err = conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", translate(err))
+		}
+	} else {
+		var err error
+		tx, err = s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", translate(err))
+		}
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	return nil
+}
+
+// read runs fn in a read-only transaction that sees one snapshot.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == DialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", translate(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// translate turns driver errors that callers act on into the store's
+// sentinels, keeping the driver's text for the logs. Other errors pass
+// through unchanged.
+func translate(err error) error {
+	if err == nil || errors.Is(err, ErrBusy) {
+		return err
+	}
+	if isBusy(err) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+// isBusy reports a lock wait that ran past its timeout.
+func isBusy(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "55P03" // lock_not_available
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// uniqueViolation reports a unique constraint violation and, to tell the
+// constraints apart, a text naming it (PostgreSQL: the constraint or index
+// name; SQLite: the message, which lists the columns).
+func uniqueViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName, pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return se.Error(), c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return "", false
+}
+
+// foreignKeyViolation reports a foreign key violation.
+func foreignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// requestInProgress adds balances.ErrRequestInProgress to a busy error.
+func requestInProgress(err error) error {
+	if errors.Is(err, ErrBusy) && !errors.Is(err, balances.ErrRequestInProgress) {
+		return fmt.Errorf("%w: %w", balances.ErrRequestInProgress, err)
+	}
+	return err
+}
+
+// ts scans a time column: timestamptz on PostgreSQL, integer unix
+// microseconds on SQLite. NULL scans as the zero time.
+type ts struct{ t *time.Time }
+
+func (c ts) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case time.Time:
+		*c.t = x.UTC()
+	case int64:
+		*c.t = time.UnixMicro(x).UTC()
+	default:
+		return fmt.Errorf("scan time: unexpected %T", v)
+	}
+	return nil
+}
+
+// nts scans a nullable time column into a pointer, nil for NULL.
+type nts struct{ t **time.Time }
+
+func (c nts) Scan(v any) error {
+	if v == nil {
+		*c.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (ts{&t}).Scan(v); err != nil {
+		return err
+	}
+	*c.t = &t
+	return nil
+}
+
+// nullTime binds a time that may be absent: nil for the zero time.
+func nullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
