@@ -100,4 +100,3 @@ func (a *Apple) log() *slog.Logger {
 	}
 	return a.Logger
 }
-
