@@ -1,0 +1,271 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/passkit"
+)
+
+const adminKey = "server-test-admin-key-0123"
+
+// started is a passd running for one test.
+type started struct {
+	*server.Server
+	dataDir string
+	url     string
+}
+
+// start runs passd on a loopback port with a temp data folder; extra
+// environment overrides the defaults.
+func start(t *testing.T, env map[string]string, opts server.Options) *started {
+	t.Helper()
+	dir := t.TempDir()
+	base := map[string]string{
+		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	cfg, err := config.FromEnv(func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := server.New(context.Background(), cfg, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
+	st := &started{Server: s, dataDir: dir, url: s.URL()}
+	waitFor(t, func() bool {
+		res, err := http.Get(st.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	return st
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func call(t *testing.T, method, url string, body any, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+func enroll(t *testing.T, s *started, name string) map[string]any {
+	t.Helper()
+	res, b := call(t, "POST", s.url+"/api/v1/programs/demo/members", map[string]any{"name": name})
+	if res.StatusCode != 201 {
+		t.Fatalf("enroll: %d %s", res.StatusCode, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// localURL points a link made for PASSD_PUBLIC_URL at the test server.
+func (s *started) localURL(link string) string {
+	return strings.Replace(link, config.DefaultPublicURL, s.url, 1)
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil, server.Options{})
+	for _, p := range []string{"/healthz", "/readyz"} {
+		res, b := call(t, "GET", s.url+p, nil)
+		if res.StatusCode != 200 || strings.TrimSpace(string(b)) != "ok" {
+			t.Errorf("GET %s = %d %q, want 200 ok", p, res.StatusCode, b)
+		}
+	}
+	enroll(t, s, "Ada")
+	res, b := call(t, "GET", s.url+"/metrics", nil)
+	for _, want := range []string{"passd_sync_dirty_cards{channel=\"apple\"}", "passd_apple_registrations 0", "passd_http_requests_total{code=\"201\",route=\"/api/v1/programs/{program}/members\"}"} {
+		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}
+
+func TestDevCertificatesAndSecretAreGeneratedOnce(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil, server.Options{})
+	for _, f := range []string{passkit.DevWWDRFile, passkit.DevCertFile, passkit.DevKeyFile, "secret", "passd.db"} {
+		fi, err := os.Stat(filepath.Join(s.dataDir, f))
+		if err != nil {
+			t.Errorf("data folder lacks %s: %v", f, err)
+			continue
+		}
+		if (f == passkit.DevKeyFile || f == "secret") && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	secret1, _ := os.ReadFile(filepath.Join(s.dataDir, "secret"))
+	got, err := server.LoadSecret("", s.dataDir)
+	if err != nil || string(got)+"\n" != string(secret1) {
+		t.Errorf("LoadSecret() again = %q, %v, want the stored secret", got, err)
+	}
+}
+
+func TestPassDownload(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil, server.Options{})
+	m := enroll(t, s, "Zoë \"Quotes\" O'Brien")
+	link := s.localURL(m["apple_pass_url"].(string))
+	res, pkpass := call(t, "GET", link, nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/vnd.apple.pkpass" {
+		t.Fatalf("GET pass = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lm := res.Header.Get("Last-Modified")
+	if _, err := http.ParseTime(lm); err != nil {
+		t.Fatalf("Last-Modified %q: %v", lm, err)
+	}
+	wwdr := filepath.Join(s.dataDir, passkit.DevWWDRFile)
+	pem, _ := os.ReadFile(wwdr)
+	ca, err := passkit.ParseCertificate(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := passkit.Verify(pkpass, passkit.VerifyOptions{WWDR: ca}); len(ps) > 0 {
+		t.Fatalf("Verify(downloaded pass) = %v", ps)
+	}
+	opensslVerify(t, pkpass, wwdr)
+
+	res, _ = call(t, "GET", link, nil, "If-Modified-Since", lm)
+	if res.StatusCode != 304 {
+		t.Errorf("GET with If-Modified-Since = %d, want 304", res.StatusCode)
+	}
+	// Tampered or foreign links yield nothing.
+	other := enroll(t, s, "Grace")
+	sig := link[strings.Index(link, "sig="):]
+	foreign := s.url + "/passes/" + other["id"].(string) + ".pkpass?" + sig
+	if res, _ := call(t, "GET", foreign, nil); res.StatusCode != 403 {
+		t.Errorf("another member's pass with this link's signature = %d, want 403", res.StatusCode)
+	}
+	if res, _ := call(t, "GET", strings.TrimSuffix(link, sig)+"sig=AAAA", nil); res.StatusCode != 403 {
+		t.Errorf("bad signature = %d, want 403", res.StatusCode)
+	}
+	// After an earn the pass changes and is newer.
+	res, b := call(t, "POST", s.url+"/api/v1/members/"+m["id"].(string)+"/transactions",
+		map[string]any{"type": "earn", "points": 42}, "Idempotency-Key", "dl-1")
+	if res.StatusCode != 201 {
+		t.Fatalf("earn: %d %s", res.StatusCode, b)
+	}
+	res, _ = call(t, "GET", link, nil, "If-Modified-Since", lm)
+	if res.StatusCode != 200 || res.Header.Get("Last-Modified") == lm {
+		t.Errorf("after an earn GET = %d Last-Modified %s, want 200 with a newer date than %s", res.StatusCode, res.Header.Get("Last-Modified"), lm)
+	}
+}
+
+// opensslVerify checks a pass's signature with the independent verifier:
+// openssl cms -verify over manifest.json against the CA.
+func opensslVerify(t *testing.T, pkpass []byte, caFile string) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatalf("openssl is required for signature checks: %v", err)
+	}
+	dir := t.TempDir()
+	pkfile := filepath.Join(dir, "p.pkpass")
+	if err := os.WriteFile(pkfile, pkpass, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("unzip", "-q", "-d", dir, pkfile).CombinedOutput(); err != nil {
+		t.Fatalf("unzip: %v %s", err, out)
+	}
+	out, err := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER",
+		"-in", filepath.Join(dir, "signature"), "-content", filepath.Join(dir, "manifest.json"),
+		"-CAfile", caFile, "-purpose", "any", "-out", os.DevNull).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl cms -verify: %v\n%s", err, out)
+	}
+}
+
+func TestBadConfigurationStopsStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(certFile, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_APPLE_CERT": certFile,
+			"PASSD_APPLE_KEY": certFile, "PASSD_APPLE_WWDR": certFile, "PASSD_APPLE_PASS_TYPE_ID": "pass.a.b"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "PASSD_APPLE_CERT: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("New(bad certificate) = %v, want one line naming PASSD_APPLE_CERT", err)
+	}
+}
+
+func TestBusyPortFailsStart(t *testing.T) {
+	t.Parallel()
+	s := start(t, nil, server.Options{})
+	cfg, _ := config.FromEnv(func(k string) string {
+		return map[string]string{"PASSD_ADDR": s.Addr().String(), "PASSD_DATA_DIR": t.TempDir()}[k]
+	})
+	_, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "PASSD_ADDR: ") {
+		t.Errorf("New(busy port) = %v, want a PASSD_ADDR error", err)
+	}
+}
