@@ -47,10 +47,11 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Engine   *cardsync.Engine
 
-	apns    *apns.Client
-	ln      net.Listener
-	http    *http.Server
-	started atomic.Bool
+	apns        *apns.Client
+	closeGoogle func()
+	ln          net.Listener
+	http        *http.Server
+	started     atomic.Bool
 }
 
 // Options are the test seams of New; zero values take production defaults.
@@ -128,11 +129,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	closers = append(closers, s.apns.Close)
+	channels := map[string]cardsync.Deliverer{}
+	var saveURL func(string) (string, error)
+	gw, err := newGoogle(ctx, cfg, s, log)
+	if err != nil {
+		return nil, err
+	}
+	if gw != nil {
+		channels[store.ChannelGoogle] = gw.Deliverer
+		saveURL = gw.SaveURL
+		closers = append(closers, gw.Close)
+		s.closeGoogle = gw.Close
+	}
 	apple := &cardsync.Apple{Store: s.Store, Pusher: s.apns, Logger: log,
 		OnPush: func(o apns.Outcome) { s.Metrics.Push(o.String()) }}
+	channels[store.ChannelApple] = apple
 	if s.Engine, err = cardsync.New(cardsync.Config{
 		Store: s.Store, Logger: log, Now: s.now, Observer: s.Metrics,
-		Channels: map[string]cardsync.Deliverer{store.ChannelApple: apple},
+		Channels: channels,
 		Poll:     opts.SyncPoll, BackoffBase: opts.BackoffBase,
 	}); err != nil {
 		return nil, err
@@ -141,6 +155,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	apiSrv, err := api.New(api.Config{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links,
 		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey, OnChange: s.Engine.Wake,
+		GoogleSaveURL: saveURL,
 	})
 	if err != nil {
 		return nil, err
@@ -253,6 +268,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("sync workers did not stop in time")
 	}
 	s.apns.Close()
+	if s.closeGoogle != nil {
+		s.closeGoogle()
+	}
 	if err := s.Store.Close(); err != nil {
 		s.log.Warn("close database", "err", err)
 	}
