@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) < 2 || args[1] != "create" {
 			return 2, fmt.Errorf("apikey: only 'apikey create' exists: %w", errUsage)
 		}
-		return apikeyCreate(ctx, args[2:], getenv, stdout)
+		return apikeyCreate(ctx, args[2:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
 	case "certs":
@@ -97,7 +97,7 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	return store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "passd.db"), opts)
 }
 
-func apikeyCreate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (int, error) {
+func apikeyCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	role := fs.String("role", "", "pos, merchant or admin")
@@ -135,7 +135,7 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	if scope == "" {
 		scope = "all programs"
 	}
-	fmt.Fprintf(os.Stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
+	fmt.Fprintf(stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
 	return 0, nil
 }
 

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/passkit"
+)
+
+func runCtl(t *testing.T, env map[string]string, args ...string) (int, string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	code, err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+	return code, out.String(), err
+}
+
+func TestAPIKeyCreate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"PASSD_DATA_DIR": dir}
+	code, out, err := runCtl(t, env, "apikey", "create", "--role", "pos", "--program", "demo")
+	if err != nil || code != 0 {
+		t.Fatalf("apikey create = %d, %v", code, err)
+	}
+	key := strings.TrimSpace(out)
+	if !strings.HasPrefix(key, "passd_") || strings.Contains(key, "\n") {
+		t.Fatalf("apikey create printed %q, want one key", out)
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "passd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k, err := st.APIKeyByHash(context.Background(), api.HashKey(key))
+	if err != nil || k.Role != "pos" || k.Program != "demo" {
+		t.Errorf("stored key = %+v, %v, want pos scoped to demo", k, err)
+	}
+	for _, bad := range [][]string{
+		{"apikey", "create", "--role", "root"},
+		{"apikey", "create"},
+		{"apikey", "delete"},
+		{"apikey", "create", "--role", "pos", "--program", "nope"},
+		{"nonsense"},
+		{},
+	} {
+		if code, _, err := runCtl(t, env, bad...); code == 0 || err == nil {
+			t.Errorf("passctl %v = %d, %v, want a failure", bad, code, err)
+		}
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	code, out, err := runCtl(t, map[string]string{"PASSD_DATA_DIR": t.TempDir()}, "migrate")
+	if err != nil || code != 0 || !strings.Contains(out, "sqlite") {
+		t.Errorf("migrate = %d, %q, %v", code, out, err)
+	}
+}
+
+func TestCertsDevAndVerify(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, out, err := runCtl(t, map[string]string{"PASSD_DATA_DIR": dir}, "certs", "dev")
+	if err != nil || code != 0 || !strings.Contains(out, "NOT install") {
+		t.Fatalf("certs dev = %d, %q, %v", code, out, err)
+	}
+	creds, err := passkit.LoadOrGenerateDev(dir, "pass.dev.passd.loyalty", "PASSDDEV01", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := passkit.NewSigner(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	icon, _ := os.ReadFile("../../templates/demo/icon.png")
+	pkpass, err := signer.Build(&passkit.Pass{SerialNumber: "s1", OrganizationName: "O", Description: "D",
+		StoreCard: &passkit.Fields{PrimaryFields: []passkit.Field{{Key: "p", Value: passkit.IntValue(5)}}}},
+		map[string][]byte{"icon.png": icon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.pkpass")
+	if err := os.WriteFile(good, pkpass, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wwdr := filepath.Join(dir, passkit.DevWWDRFile)
+	code, out, err = runCtl(t, nil, "verify", good, "--wwdr", wwdr)
+	if err != nil || code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": ok") {
+		t.Errorf("verify good = %d, %q, %v", code, out, err)
+	}
+	// A tampered bundle: flip a byte inside the archive.
+	bad := append([]byte(nil), pkpass...)
+	i := bytes.Index(bad, []byte("PASSDDEV01"))
+	if i < 0 {
+		// pass.json is compressed; corrupting the archive tail is enough.
+		i = len(bad) / 2
+	}
+	bad[i] ^= 0xff
+	badFile := filepath.Join(dir, "bad.pkpass")
+	if err := os.WriteFile(badFile, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, err = runCtl(t, nil, "verify", badFile, "--wwdr", wwdr)
+	if err != nil || code != 1 || !strings.Contains(out, "problem") {
+		t.Errorf("verify tampered = %d, %q, %v, want exit 1 with problems listed", code, out, err)
+	}
+	if code, _, err := runCtl(t, nil, "verify"); code != 2 || err == nil {
+		t.Errorf("verify with no file = %d, %v, want usage error", code, err)
+	}
+}
