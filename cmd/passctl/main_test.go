@@ -16,8 +16,8 @@ import (
 
 func runCtl(t *testing.T, env map[string]string, args ...string) (int, string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	code, err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+	var out, errOut bytes.Buffer
+	code, err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
 	return code, out.String(), err
 }
 
