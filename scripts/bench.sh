@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs passd's benchmarks beside the ceilings they are judged against, in one
+# run on one machine. Called by `make bench` inside scripts/with-postgres.sh,
+# so PASSD_TEST_DATABASE_URL names a throwaway PostgreSQL 15 (fsync on).
+#   1. ledger earn throughput through the store (SQLite and PostgreSQL, 1 and
+#      16 goroutines, tx/s and p50/p99) beside pgbench -N at 1 and 16 clients;
+#   2. passes built and signed per second (1 core, all cores) beside raw
+#      RSA-2048 signing with the same key;
+#   3. APNs push fan-out to 10,000 devices over loopback;
+#   4. pass fetches through the PassKit web service.
+set -euo pipefail
+benchtime=${1:-3s}
+cd "$(dirname "$0")/.."
+
+echo "== machine"
+echo "cpus: $(nproc)  go: $(go version | cut -d' ' -f3)  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+
+pgbench=${PASSD_TEST_PGBIN:+$PASSD_TEST_PGBIN/}pgbench
+if [ -n "${PASSD_TEST_DATABASE_URL:-}" ]; then
+  echo "== PostgreSQL ceiling: pgbench -N (simple update, no branch/teller contention), same server"
+  psql_url=$PASSD_TEST_DATABASE_URL
+  "$pgbench" -q -i -s 16 "$psql_url" >/dev/null 2>&1
+  for c in 1 16; do
+    j=$(( c < 2 ? 1 : 2 ))
+    tps=$("$pgbench" -n -N -c "$c" -j "$j" -T 10 "$psql_url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    echo "pgbench -N -c $c -j $j -T 10: $tps tps"
+  done
+  "$pgbench" -q -i -I d "$psql_url" >/dev/null 2>&1 || true
+fi
+
+echo "== ledger earn through the store"
+go test -run '^$' -bench 'BenchmarkPostEarn' -benchtime "$benchtime" ./internal/store/
+
+echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
+go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
+go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
+
+echo "== APNs fan-out to 10,000 devices over loopback (mock APNs: TLS, HTTP/2, client certificate)"
+go test -run '^$' -bench 'BenchmarkPushFanout' -benchtime 3x ./passkit/apns/
+
+if go test -list 'BenchmarkFetch' ./internal/server/ 2>/dev/null | grep -q Benchmark; then
+  echo "== pass fetches through the PassKit web service after one merchant message"
+  go test -run '^$' -bench 'BenchmarkFetch' -benchtime "$benchtime" ./internal/server/
+fi
