@@ -49,6 +49,7 @@ type Server struct {
 
 	apns        *apns.Client
 	closeGoogle func()
+	opts        Options
 	ln          net.Listener
 	http        *http.Server
 	started     atomic.Bool
@@ -64,6 +65,9 @@ type Options struct {
 	SyncDebounce time.Duration
 	// BackoffBase is the first retry delay of a failed delivery.
 	BackoffBase time.Duration
+	// NoSync leaves the sync workers off: changes are recorded but not
+	// delivered (tests use it to stand for a passd killed after a commit).
+	NoSync bool
 }
 
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
@@ -74,7 +78,7 @@ const DefaultSyncDebounce = 300 * time.Millisecond
 // programs and certificates and listens on cfg.Addr (so a busy port fails
 // here), but serves nothing until Run.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log, now: opts.Now}
+	s := &Server{cfg: cfg, log: log, now: opts.Now, opts: opts}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -242,7 +246,12 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.ln) }()
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workDone := make(chan struct{})
-	go func() { s.Engine.Run(workCtx); close(workDone) }()
+	go func() {
+		defer close(workDone)
+		if !s.opts.NoSync {
+			s.Engine.Run(workCtx)
+		}
+	}()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
