@@ -4,5 +4,12 @@
 // registrations and the sync engine's dirty marks.
 //
 // Both databases run the same SQL through database/sql; the few places where
-// the dialects differ (row locks, SKIP LOCKED, upserts) live in dialect.go.
+// the dialects differ (row locks, SKIP LOCKED, the update sequence, driver
+// errors, time columns) live in dialect.go, plus one file per dialect for
+// the schema and Post's write statement, which PostgreSQL runs as a single
+// statement of data-modifying CTEs.
+//
+// Every change that alters what a card shows bumps the member's pass version
+// in the same transaction and raises the card's wanted version on each sync
+// channel; ClaimDue, Complete and Fail are the sync workers' side.
 package store

@@ -3,16 +3,20 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 )
@@ -32,8 +36,17 @@ func openSQLite(t testing.TB, opts store.Options) *store.Store {
 	return openSQLiteAt(t, filepath.Join(t.TempDir(), "passd.db"), opts)
 }
 
+// quiet keeps the tests' output free of the store's info lines.
+func quiet(opts store.Options) store.Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return opts
+}
+
 func openSQLiteAt(t testing.TB, path string, opts store.Options) *store.Store {
 	t.Helper()
+	opts = quiet(opts)
 	s, err := store.OpenSQLite(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("OpenSQLite(%s) = %v", path, err)
@@ -92,6 +105,7 @@ func openPostgres(t testing.TB, opts store.Options) *store.Store {
 
 func openPostgresAt(t testing.TB, dsn string, opts store.Options) *store.Store {
 	t.Helper()
+	opts = quiet(opts)
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 8
 	}
@@ -130,7 +144,7 @@ func TestPostgresMigrateConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			stores[i], errs[i] = store.OpenPostgres(context.Background(), dsn, store.Options{MaxConns: 2})
+			stores[i], errs[i] = store.OpenPostgres(context.Background(), dsn, quiet(store.Options{MaxConns: 2}))
 		})
 	}
 	wg.Wait()
@@ -172,5 +186,70 @@ func checkMigrations(t *testing.T, stores ...*store.Store) {
 	}
 	if len(versions) == 0 {
 		t.Error("no migration recorded")
+	}
+}
+
+// TestSQLiteBusy holds the database write lock from another connection: Post
+// gives up after the lock timeout with ErrRequestInProgress.
+func TestSQLiteBusy(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "passd.db")
+	s := openSQLiteAt(t, path, store.Options{LockTimeout: 200 * time.Millisecond})
+	m := storetest.NewMember(t, s, "demo")
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
+	checkBusy(t, s, m.ID)
+}
+
+// TestPostgresLockTimeout holds a member's account row lock from another
+// connection: Post gives up after the lock timeout with
+// ErrRequestInProgress, and other members are not held up.
+func TestPostgresLockTimeout(t *testing.T) {
+	t.Parallel()
+	dsn := freshSchema(t)
+	s := openPostgresAt(t, dsn, store.Options{LockTimeout: 200 * time.Millisecond})
+	m := storetest.NewMember(t, s, "demo")
+	free := storetest.NewMember(t, s, "demo")
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := tx.Exec(`SELECT 1 FROM accounts WHERE member_id = $1 FOR UPDATE`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkBusy(t, s, m.ID)
+	if _, err := s.Post(context.Background(), free.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules); err != nil {
+		t.Errorf("Post(another member) = %v, want nil", err)
+	}
+}
+
+func checkBusy(t *testing.T, s *store.Store, memberID string) {
+	t.Helper()
+	start := time.Now()
+	_, err := s.Post(context.Background(), memberID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules)
+	if !errors.Is(err, balances.ErrRequestInProgress) || !errors.Is(err, store.ErrBusy) {
+		t.Errorf("Post(locked) = %v, want ErrRequestInProgress and ErrBusy", err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+		t.Errorf("Post(locked) gave up after %v, want about the 200ms lock timeout", d)
 	}
 }

@@ -50,7 +50,7 @@ func (c *Clock) Advance(d time.Duration) {
 }
 
 // Rules are the loyalty rules the suite posts with: Bronze from 0, Silver
-// from 100, Gold from 1000 qualifying points.
+// from 100, Gold from 1000 qualifying points. Read only.
 var Rules = balances.Rules{
 	PointsPerUnit: 1,
 	MinorPerUnit:  100,
@@ -63,7 +63,7 @@ var Rules = balances.Rules{
 
 // t0 is the suite's usual clock start: not on a whole second, to catch
 // truncation mistakes.
-var t0 = time.Date(2030, 5, 17, 9, 30, 15, 123456789, time.UTC)
+func t0() time.Time { return time.Date(2030, 5, 17, 9, 30, 15, 123456789, time.UTC) }
 
 // Run runs the conformance suite; open is called once per test.
 func Run(t *testing.T, open Opener) {
@@ -199,7 +199,7 @@ func testMigrate(t *testing.T, open Opener) {
 }
 
 func testCreateMember(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -211,9 +211,9 @@ func testCreateMember(t *testing.T, open Opener) {
 	want := store.MemberRow{
 		Member:       m,
 		Account:      a,
-		PassModified: t0.Truncate(time.Second),
+		PassModified: t0().Truncate(time.Second),
 	}
-	want.CreatedAt = t0.Truncate(time.Microsecond)
+	want.CreatedAt = t0().Truncate(time.Microsecond)
 	for _, get := range []struct {
 		name string
 		fn   func() (store.MemberRow, error)
@@ -253,7 +253,7 @@ func testCreateMember(t *testing.T, open Opener) {
 	for i, ch := range []string{store.ChannelApple, store.ChannelGoogle} {
 		st := sts[i]
 		if st.Channel != ch || st.WantedVersion != 1 || st.SyncedVersion != 0 || st.State != store.SyncPending ||
-			!st.NextAttemptAt.Equal(t0.Truncate(time.Microsecond)) {
+			!st.NextAttemptAt.Equal(t0().Truncate(time.Microsecond)) {
 			t.Errorf("SyncStates[%d] = %+v, want %s pending wanted 1 synced 0 due now", i, st, ch)
 		}
 	}
@@ -317,7 +317,7 @@ func testMemberNotFound(t *testing.T, open Opener) {
 }
 
 func testPost(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -344,7 +344,7 @@ func testPost(t *testing.T, open Opener) {
 		}
 		wantEntry := balances.Entry{
 			ID: res.Entry.ID, MemberID: m.ID, Type: tc.req.Type, Points: tc.wantDelta,
-			BalanceAfter: tc.wantPoints, Reference: tc.req.Reference, CreatedAt: t0.Truncate(time.Microsecond),
+			BalanceAfter: tc.wantPoints, Reference: tc.req.Reference, CreatedAt: t0().Truncate(time.Microsecond),
 		}
 		if diff := cmp.Diff(wantEntry, res.Entry); diff != "" || res.Entry.ID == "" {
 			t.Errorf("Post(%s).Entry mismatch (-want +got):\n%s", tc.name, diff)
@@ -457,6 +457,17 @@ func testIdempotency(t *testing.T, open Opener) {
 	if err != nil || len(entries) != 2 {
 		t.Errorf("Entries = %d, %v; want 2 (the replay and the conflict wrote nothing)", len(entries), err)
 	}
+	// Pruned keys are forgotten; their entries stay.
+	if n, err := s.PruneIdempotencyKeys(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Errorf("PruneIdempotencyKeys(an hour ago) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PruneIdempotencyKeys(ctx, time.Now().Add(time.Hour)); err != nil || n != 3 {
+		t.Errorf("PruneIdempotencyKeys(in an hour) = %d, %v; want 3", n, err)
+	}
+	if res, err := s.Post(ctx, m.ID, "key-1", "hash-b", balances.Request{Type: balances.Earn, Points: 41}, Rules); err != nil || res.Replayed {
+		t.Errorf("Post(pruned key) = %+v, %v; want a new entry", res, err)
+	}
+	checkLedger(t, s, m.ID)
 }
 
 func testConcurrentEarns(t *testing.T, open Opener) {
@@ -658,11 +669,11 @@ func testTierChangeEvent(t *testing.T, open Opener) {
 }
 
 func testPassVersionAndModified(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	sec := t0.Truncate(time.Second)
+	sec := t0().Truncate(time.Second)
 	check := func(step string, version int64, modified time.Time, prevSeq int64) int64 {
 		t.Helper()
 		r := mustMember(t, s, m.ID)
@@ -764,7 +775,7 @@ func testEntriesBadCursor(t *testing.T, open Opener) {
 }
 
 func testEraseMember(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -849,7 +860,7 @@ func testTouchMember(t *testing.T, open Opener) {
 }
 
 func testTouchProgramAndMessages(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	var demo []member.Member
@@ -945,7 +956,7 @@ func testExport(t *testing.T, open Opener) {
 }
 
 func testAPIKeys(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	k := store.APIKey{ID: "key1", Hash: "aa11", Role: store.RoleMerchant, Program: "demo"}
@@ -956,7 +967,7 @@ func testAPIKeys(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.CreatedAt = t0.Truncate(time.Microsecond)
+	k.CreatedAt = t0().Truncate(time.Microsecond)
 	if diff := cmp.Diff(k, got); diff != "" {
 		t.Errorf("APIKeyByHash (-want +got):\n%s", diff)
 	}
@@ -988,7 +999,7 @@ func testAPIKeys(t *testing.T, open Opener) {
 }
 
 func testRegistrations(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1012,7 +1023,7 @@ func testRegistrations(t *testing.T, open Opener) {
 	}
 	want := []store.Registration{
 		{DeviceID: "dev1", PushToken: "tok2", PassTypeID: "pass.x", MemberID: m.ID,
-			CreatedAt: t0.Truncate(time.Microsecond), UpdatedAt: clock.Now().Truncate(time.Microsecond)},
+			CreatedAt: t0().Truncate(time.Microsecond), UpdatedAt: clock.Now().Truncate(time.Microsecond)},
 		{DeviceID: "dev2", PushToken: "tok2", PassTypeID: "pass.x", MemberID: m.ID,
 			CreatedAt: clock.Now().Truncate(time.Microsecond), UpdatedAt: clock.Now().Truncate(time.Microsecond)},
 	}
@@ -1086,7 +1097,7 @@ func testUpdatedSerials(t *testing.T, open Opener) {
 }
 
 func testDirtyMarks(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1112,7 +1123,7 @@ func testDirtyMarks(t *testing.T, open Opener) {
 }
 
 func testBurstsCoalesce(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1136,7 +1147,7 @@ func testBurstsCoalesce(t *testing.T, open Opener) {
 }
 
 func testDebounce(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1161,7 +1172,7 @@ func testDebounce(t *testing.T, open Opener) {
 }
 
 func testConcurrentClaimers(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	const n = 60
 	for range n {
@@ -1201,7 +1212,7 @@ func testConcurrentClaimers(t *testing.T, open Opener) {
 }
 
 func testLeaseExpiry(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1222,7 +1233,7 @@ func testLeaseExpiry(t *testing.T, open Opener) {
 }
 
 func testCompleteWithNewerVersion(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: time.Minute})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1260,7 +1271,7 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 }
 
 func testFailAndGiveUp(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1344,7 +1355,7 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 }
 
 func testSyncStats(t *testing.T, open Opener) {
-	clock := NewClock(t0)
+	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if w, o, e, err := s.SyncStats(ctx, store.ChannelApple); err != nil || w != 0 || o != 0 || e != 0 {

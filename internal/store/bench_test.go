@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/store/storetest"
+)
+
+// BenchmarkPostEarn measures Post (an earn with a fresh idempotency key on a
+// random one of 1,000 members) at 1 and 16 concurrent clients, reporting
+// throughput and latency percentiles. Compare the PostgreSQL figures with
+// `pgbench -N` at the same concurrency on the same server.
+func BenchmarkPostEarn(b *testing.B) {
+	openers := []struct {
+		name string
+		open func(b *testing.B) *store.Store
+	}{
+		{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
+		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
+	}
+	for _, o := range openers {
+		b.Run(o.name, func(b *testing.B) {
+			// A parent benchmark runs once: one store for both client counts.
+			s := o.open(b)
+			members := make([]member.Member, 1000)
+			for i := range members {
+				members[i] = storetest.NewMember(b, s, "bench")
+			}
+			for _, clients := range []int{1, 16} {
+				b.Run("clients="+strconv.Itoa(clients), func(b *testing.B) {
+					benchPostEarn(b, s, members, clients)
+				})
+			}
+		})
+	}
+}
+
+func benchPostEarn(b *testing.B, s *store.Store, members []member.Member, clients int) {
+	ctx := context.Background()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		next      atomic.Int64
+		wg        sync.WaitGroup
+	)
+	req := balances.Request{Type: balances.Earn, Points: 10}
+	rules := storetest.Rules
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	b.ResetTimer()
+	start := time.Now()
+	// Exactly clients goroutines: RunParallel would start a multiple of
+	// GOMAXPROCS, two clients where one is asked on this machine.
+	for w := range clients {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, b.N/clients+1)
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					break
+				}
+				m := members[(int(i)*104729+w)%len(members)]
+				key := run + "-" + strconv.FormatInt(i, 10)
+				t := time.Now()
+				if _, err := s.Post(ctx, m.ID, key, key, req, rules); err != nil {
+					b.Errorf("Post = %v", err)
+					return
+				}
+				local = append(local, time.Since(t))
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/passd/passd/balances"
+)
+
+// This file holds what differs between SQLite and PostgreSQL, apart from the
+// migrations and Post's write statement (ledger.go): SQL tokens, driver
+// error translation and time columns.
+
+// dialectTokens answers the tokens in SQL text for the few differences
+// between the dialects, and their expansions; s.q expands them.
+//
+//   - {{for_update}}, {{for_update_of_a}}: a row lock, PostgreSQL only:
+//     SQLite's BEGIN IMMEDIATE already holds the database write lock.
+//   - {{skip_locked}}: FOR UPDATE SKIP LOCKED, PostgreSQL only.
+//   - {{next_seq}}: the next value of the global update sequence. On SQLite
+//     it reads the counter row that s.bumpSeq raised earlier in the same
+//     transaction, so every row a statement touches shares one value.
+func dialectTokens(dialect string) []string {
+	if dialect == DialectSQLite {
+		return []string{
+			"{{for_update}}", "",
+			"{{for_update_of_a}}", "",
+			"{{skip_locked}}", "",
+			"{{next_seq}}", "(SELECT value FROM counters WHERE name = 'update_seq')",
+		}
+	}
+	return []string{
+		"{{for_update}}", "FOR UPDATE",
+		"{{for_update_of_a}}", "FOR UPDATE OF a",
+		"{{skip_locked}}", "FOR UPDATE SKIP LOCKED",
+		"{{next_seq}}", "nextval('update_seq')",
+	}
+}
+
+// translate turns driver errors that callers act on into the store's
+// sentinels, keeping the driver's text for the logs. Other errors pass
+// through unchanged.
+func translate(err error) error {
+	if err == nil || errors.Is(err, ErrBusy) {
+		return err
+	}
+	if isBusy(err) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+// isBusy reports a lock wait that ran past its timeout.
+func isBusy(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "55P03" // lock_not_available
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// uniqueViolation reports a unique constraint violation and, to tell the
+// constraints apart, a text naming it (PostgreSQL: the constraint or index
+// name; SQLite: the message, which lists the columns).
+func uniqueViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName, pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return se.Error(), c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return "", false
+}
+
+// requestInProgress adds balances.ErrRequestInProgress to a busy error.
+func requestInProgress(err error) error {
+	if errors.Is(err, ErrBusy) && !errors.Is(err, balances.ErrRequestInProgress) {
+		return fmt.Errorf("%w: %w", balances.ErrRequestInProgress, err)
+	}
+	return err
+}
+
+// ts scans a time column: timestamptz on PostgreSQL, integer unix
+// microseconds on SQLite. NULL scans as the zero time.
+type ts struct{ t *time.Time }
+
+func (c ts) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case time.Time:
+		*c.t = x.UTC()
+	case int64:
+		*c.t = time.UnixMicro(x).UTC()
+	default:
+		return fmt.Errorf("scan time: unexpected %T", v)
+	}
+	return nil
+}
+
+// nts scans a nullable time column into a pointer, nil for NULL.
+type nts struct{ t **time.Time }
+
+func (c nts) Scan(v any) error {
+	if v == nil {
+		*c.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (ts{&t}).Scan(v); err != nil {
+		return err
+	}
+	*c.t = &t
+	return nil
+}
+
+// nullTime binds a time that may be absent: nil for the zero time.
+func nullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
