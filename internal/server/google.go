@@ -2,9 +2,15 @@ package server
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
 )
@@ -17,12 +23,105 @@ type googleChannel struct {
 	Close     func()
 }
 
+// Google Wallet client settings. The client's own retries stay short so a
+// delivery fits the engine's delivery timeout; the engine backs off longer.
+const (
+	googleHTTPTimeout   = 30 * time.Second
+	googleMaxAttempts   = 3
+	googleMaxBackoff    = 5 * time.Second
+	googleStartupBudget = 15 * time.Second
+)
+
 // newGoogle sets Google Wallet up: nil when PASSD_GOOGLE_ISSUER_ID is empty
-// (one log line says so and nothing else changes).
+// (one log line says so and nothing else changes). Otherwise it reads the
+// service-account key, builds the client and upserts every program's
+// loyalty class, giving up on that after googleStartupBudget: when Google
+// is unreachable passd starts anyway and the first delivery of a card
+// upserts its class.
 func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logger) (*googleChannel, error) {
 	if !cfg.GoogleEnabled() {
 		log.Info("Google Wallet is off (PASSD_GOOGLE_ISSUER_ID is empty): no save links, no Google sync")
 		return nil, nil
 	}
-	return nil, errors.New("PASSD_GOOGLE_ISSUER_ID: Google Wallet sync is not wired yet")
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || pub.Scheme != "https" || pub.Host == "" {
+		return nil, &config.Error{Var: "PASSD_PUBLIC_URL", Msg: fmt.Sprintf(
+			"%q must be an https URL when Google Wallet is on: Google fetches the program logos from it", cfg.PublicURL)}
+	}
+	origin := pub.Scheme + "://" + pub.Host
+	gcfg, _, err := googlewallet.ConfigFromEnvValues(cfg.GoogleIssuerID, cfg.GoogleCredentials, cfg.GoogleAPIURL)
+	if err != nil {
+		return nil, err
+	}
+	hc := s.opts.GoogleHTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: googleHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	gcfg.HTTPClient = hc
+	gcfg.Logger = log
+	gcfg.Now = s.now
+	gcfg.MaxAttempts = googleMaxAttempts
+	gcfg.MaxBackoff = googleMaxBackoff
+	client, err := googlewallet.New(ctx, gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("PASSD_GOOGLE_CREDENTIALS: %w", err)
+	}
+	ch, err := cardsync.NewGoogle(cardsync.GoogleConfig{
+		Client: client, Store: s.Store, Programs: s.Programs, Secret: s.Secret,
+		PublicURL: cfg.PublicURL, Logger: log, Now: s.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	uctx, cancel := context.WithTimeout(ctx, googleStartupBudget)
+	err = ch.UpsertClasses(uctx)
+	cancel()
+	if err != nil {
+		log.Warn("Google Wallet classes not upserted at start; card deliveries will retry", "err", err)
+	}
+	log.Info("Google Wallet is on", "issuer_id", cfg.GoogleIssuerID, "api_url", cfg.GoogleAPIURL)
+
+	return &googleChannel{
+		Deliverer: ch,
+		SaveURL: func(memberID string) (string, error) {
+			return client.SaveURL([]string{client.ObjectID(memberID)}, []string{origin})
+		},
+		Close: hc.CloseIdleConnections,
+	}, nil
+}
+
+// ProgramImage serves a program's images for Google Wallet, which fetches
+// a class's logo and hero from public URLs (cardsync.GoogleProgram makes
+// them). Mount it as
+//
+//	r.Get("/programs/{program}/{image}", s.ProgramImage)
+//
+// where image is logo.png or hero.png. Any other name, or a program without
+// that image, is 404. The URLs carry the template hash, so the answer may be
+// cached for long.
+func (s *Server) ProgramImage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, "no such program")
+		return
+	}
+	name := chi.URLParam(r, "image")
+	var b []byte
+	ok := false
+	if name == cardsync.GoogleLogo || name == cardsync.GoogleHero {
+		b, ok = cardsync.GoogleImage(p, name)
+	}
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "no such image")
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("ETag", `"`+p.Hash+`"`)
+	if match := r.Header.Get("If-None-Match"); match == `"`+p.Hash+`"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	_, _ = w.Write(b)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/passd/passd/internal/metrics"
 	"github.com/passd/passd/internal/program"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
 	"github.com/passd/passd/templates"
@@ -68,6 +69,10 @@ type Options struct {
 	// NoSync leaves the sync workers off: changes are recorded but not
 	// delivered (tests use it to stand for a passd killed after a commit).
 	NoSync bool
+	// GoogleHTTPClient carries Google Wallet's token and API calls; nil
+	// means a client with a 30 s timeout (tests pass one that trusts their
+	// fake's TLS certificate).
+	GoogleHTTPClient *http.Client
 }
 
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
@@ -165,12 +170,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
+	webSrv, err := web.New(web.Config{
+		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
+		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake, PublicURL: cfg.PublicURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, s.accessLog, middleware.Recoverer)
+	r.Use(middleware.RequestID, s.accessLog, middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", s.Metrics.Handler())
 	r.Mount("/api/v1", apiSrv.Handler())
+	r.Get("/openapi.json", api.OpenAPIHandler().ServeHTTP)
+	r.Mount("/join", webSrv.Handler())
+	r.Get("/programs/{program}/{image}", s.ProgramImage)
 	download := s.Cards.DownloadHandler(s.Links, s.fail)
 	r.Get("/passes/{file}", download)
 	r.Head("/passes/{file}", download)
