@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"io"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -121,13 +122,16 @@ func BenchmarkBuildDeflate(b *testing.B) {
 }
 
 // BenchmarkBuildVsRSA alternates one Build and one bare RSA signature and
-// times each, so both see the same machine load; rate-% is the Build rate
-// as a percentage of the RSA signing rate (the target is >= 85).
+// times each, so both see the same machine load. rate-% is the Build rate
+// as a percentage of the RSA signing rate from the summed times (the
+// target is >= 85); min-rate-% compares the fastest of each, which
+// preemption on a busy machine disturbs least.
 func BenchmarkBuildVsRSA(b *testing.B) {
 	s, p, files := benchSetup(b)
 	key := testCredentials(b).Key.(*rsa.PrivateKey)
 	digest := sha256.Sum256([]byte("manifest"))
 	var build, sign time.Duration
+	minBuild, minSign := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 	for b.Loop() {
 		t0 := time.Now()
 		if _, err := s.Build(p, files); err != nil {
@@ -137,12 +141,16 @@ func BenchmarkBuildVsRSA(b *testing.B) {
 		if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:]); err != nil {
 			b.Fatal(err)
 		}
+		t2 := time.Now()
 		build += t1.Sub(t0)
-		sign += time.Since(t1)
+		sign += t2.Sub(t1)
+		minBuild = min(minBuild, t1.Sub(t0))
+		minSign = min(minSign, t2.Sub(t1))
 	}
 	b.ReportMetric(float64(build.Nanoseconds())/float64(b.N), "build-ns/op")
 	b.ReportMetric(float64(sign.Nanoseconds())/float64(b.N), "rsa-ns/op")
 	b.ReportMetric(100*float64(sign)/float64(build), "rate-%")
+	b.ReportMetric(100*float64(minSign)/float64(minBuild), "min-rate-%")
 }
 
 // hashKey stands in for the RSA key in BenchmarkBuildOverhead: it returns

@@ -60,9 +60,10 @@ type Bundle struct {
 	Files map[string][]byte
 }
 
-// Signer builds and signs pass packages with one set of credentials. It
-// is safe for concurrent use once configured; set Now and
-// CompressionLevel before the first Build.
+// Signer builds and signs pass packages with one set of credentials.
+// Make one with NewSigner (the zero value cannot sign). It is safe for
+// concurrent use once configured: set Now and CompressionLevel before the
+// first Build.
 type Signer struct {
 	// Now gives the signing time recorded in the signature (the
 	// signingTime attribute) and against which the certificate's validity
@@ -314,7 +315,7 @@ func manifestJSON(names []string, files map[string][]byte, passJSON []byte) []by
 	all = append(all, names...)
 	all = append(all, PassFile)
 	slices.Sort(all)
-	buf := make([]byte, 0, (len(all))*(60)+64)
+	buf := make([]byte, 0, len(all)*64+2)
 	buf = append(buf, '{')
 	var hexSum [40]byte
 	for i, n := range all {

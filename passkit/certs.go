@@ -51,7 +51,7 @@ const AppleWWDRG4SHA256 = "ea4757885538dd8cb59ff4556f676087d83c85e70902c122e42c0
 
 // oidUID is the userID attribute (0.9.2342.19200300.100.1.1) that carries
 // the pass type identifier in the certificate subject.
-var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+func oidUID() asn1.ObjectIdentifier { return asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1} }
 
 // Credentials are what signing needs: the Pass Type ID certificate, its
 // private key and the WWDR intermediate that issued the certificate.
@@ -78,7 +78,7 @@ func IsAppleWWDRG4(cert *x509.Certificate) bool {
 // certificate: the UID attribute of its subject, or "".
 func CertificatePassTypeID(cert *x509.Certificate) string {
 	for _, n := range cert.Subject.Names {
-		if n.Type.Equal(oidUID) {
+		if n.Type.Equal(oidUID()) {
 			if s, ok := n.Value.(string); ok {
 				return s
 			}
