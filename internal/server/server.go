@@ -32,6 +32,7 @@ import (
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
+	"github.com/passd/passd/passkit/webservice"
 	"github.com/passd/passd/templates"
 )
 
@@ -187,6 +188,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	r.Get("/openapi.json", api.OpenAPIHandler().ServeHTTP)
 	r.Mount("/join", webSrv.Handler())
 	r.Get("/programs/{program}/{image}", s.ProgramImage)
+	r.Mount(cards.WebServicePath, webservice.New(webservice.Config{
+		Backend: s.Cards.Backend(), PassTypeID: cfg.ApplePassTypeID, Prefix: cards.WebServicePath, Logger: log, Now: s.now,
+	}))
 	download := s.Cards.DownloadHandler(s.Links, s.fail)
 	r.Get("/passes/{file}", download)
 	r.Head("/passes/{file}", download)

@@ -76,6 +76,11 @@ type Config struct {
 	// (it commonly advertises 1000); beyond its limit the transport opens
 	// another connection.
 	MaxConcurrentStreams int
+	// Connections is how many HTTP/2 connections share the pushes, round
+	// robin (1 when zero). Go's HTTP/2 client serializes writes per
+	// connection, so one connection tops out at a few thousand pushes/s;
+	// more can help a large fan-out on more cores.
+	Connections int
 	// Timeout bounds one push, from the wait for a stream slot to the
 	// answer (DefaultTimeout when zero).
 	Timeout time.Duration
@@ -109,12 +114,10 @@ type Client struct {
 	timeout   time.Duration
 	now       func() time.Time
 	hostport  string // for Check's own connections
+	tlsConfig *tls.Config
 	sem       chan struct{}
-	transport *http.Transport
-	http      *http.Client
-
-	warm   atomic.Bool   // a request was answered on the current connection
-	warmMu chan struct{} // held by the one request that may connect
+	lanes     []*lane
+	next      atomic.Uint32
 
 	diagMu  sync.Mutex
 	diagAt  time.Time
@@ -144,8 +147,8 @@ func New(cfg Config) (*Client, error) {
 	if p := strings.Trim(u.Path, "/"); p != "" || u.RawQuery != "" {
 		return nil, fmt.Errorf("apns: base URL %q: want no path or query", base)
 	}
-	if cfg.MaxConcurrentStreams < 0 || cfg.Timeout < 0 || cfg.Expiration < 0 {
-		return nil, errors.New("apns: negative MaxConcurrentStreams, Timeout or Expiration")
+	if cfg.MaxConcurrentStreams < 0 || cfg.Timeout < 0 || cfg.Expiration < 0 || cfg.Connections < 0 {
+		return nil, errors.New("apns: negative MaxConcurrentStreams, Connections, Timeout or Expiration")
 	}
 	priority := cfg.Priority
 	if priority == 0 && cfg.PushType == "background" {
@@ -170,6 +173,55 @@ func New(cfg Config) (*Client, error) {
 		now = time.Now
 	}
 
+	c := &Client{
+		base:     u.Scheme + "://" + u.Host,
+		topic:    cfg.Topic,
+		pushType: cfg.PushType,
+		expire:   cfg.Expiration,
+		timeout:  timeout,
+		now:      now,
+		hostport: hostport(u),
+		tlsConfig: &tls.Config{
+			Certificates: []tls.Certificate{cfg.Certificate},
+			RootCAs:      cfg.RootCAs,
+			MinVersion:   tls.VersionTLS12,
+		},
+		sem: make(chan struct{}, streams),
+	}
+	for range max(cfg.Connections, 1) {
+		c.lanes = append(c.lanes, newLane(c.tlsConfig))
+	}
+	if priority != 0 {
+		c.priority = strconv.Itoa(priority)
+	}
+	return c, nil
+}
+
+// hostport is u's host with the https port made explicit.
+func hostport(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
+
+// Close drops the client's idle connections. Pushes in flight finish; a
+// later push opens a new connection.
+func (c *Client) Close() {
+	for _, l := range c.lanes {
+		l.transport.CloseIdleConnections()
+	}
+}
+
+// lane is one HTTP/2 transport: normally one connection.
+type lane struct {
+	transport *http.Transport
+	http      *http.Client
+	warm      atomic.Bool   // a request was answered on the current connection
+	warmMu    chan struct{} // held by the one request that may connect
+}
+
+func newLane(tlsConfig *tls.Config) *lane {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP2(true) // and not HTTP/1: APNs is HTTP/2 only
 	tr := &http.Transport{
@@ -177,11 +229,7 @@ func New(cfg Config) (*Client, error) {
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
-		TLSClientConfig: &tls.Config{
-			Certificates: []tls.Certificate{cfg.Certificate},
-			RootCAs:      cfg.RootCAs,
-			MinVersion:   tls.VersionTLS12,
-		},
+		TLSClientConfig:     tlsConfig.Clone(),
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 		Protocols:           protocols,
@@ -202,16 +250,7 @@ func New(cfg Config) (*Client, error) {
 			PingTimeout:     15 * time.Second,
 		},
 	}
-	c := &Client{
-		base:      u.Scheme + "://" + u.Host,
-		topic:     cfg.Topic,
-		pushType:  cfg.PushType,
-		expire:    cfg.Expiration,
-		timeout:   timeout,
-		now:       now,
-		hostport:  hostport(u),
-		sem:       make(chan struct{}, streams),
-		warmMu:    make(chan struct{}, 1),
+	return &lane{
 		transport: tr,
 		http: &http.Client{
 			Transport: tr,
@@ -219,25 +258,8 @@ func New(cfg Config) (*Client, error) {
 			// to wherever it points.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+		warmMu: make(chan struct{}, 1),
 	}
-	if priority != 0 {
-		c.priority = strconv.Itoa(priority)
-	}
-	return c, nil
-}
-
-// hostport is u's host with the https port made explicit.
-func hostport(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	return net.JoinHostPort(u.Hostname(), "443")
-}
-
-// Close drops the client's idle connections. Pushes in flight finish; a
-// later push opens a new connection.
-func (c *Client) Close() {
-	c.transport.CloseIdleConnections()
 }
 
 // Push sends one pass update push to pushToken and says what became of it.
@@ -323,7 +345,11 @@ func (c *Client) push(ctx context.Context, token string) Result {
 		h["Apns-Expiration"] = []string{strconv.FormatInt(c.now().Add(c.expire).Unix(), 10)}
 	}
 
-	resp, err := c.do(req)
+	l := c.lanes[0]
+	if len(c.lanes) > 1 {
+		l = c.lanes[int(c.next.Add(1))%len(c.lanes)]
+	}
+	resp, err := l.do(req)
 	if err != nil {
 		r := transportResult(token, err)
 		if r.Outcome == Retry && ctx.Err() == nil {
@@ -360,25 +386,25 @@ func (c *Client) push(ctx context.Context, token string) Result {
 // arrive the HTTP/2 transport assumes 100 streams, and a server that allows
 // fewer refuses the excess, which the transport retries only after seconds
 // of backoff.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	if !c.warm.Load() {
+func (l *lane) do(req *http.Request) (*http.Response, error) {
+	if !l.warm.Load() {
 		select {
-		case c.warmMu <- struct{}{}:
+		case l.warmMu <- struct{}{}:
 		case <-req.Context().Done():
 			return nil, req.Context().Err()
 		}
-		if !c.warm.Load() {
-			resp, err := c.http.Do(req)
-			c.warm.Store(err == nil)
-			<-c.warmMu
+		if !l.warm.Load() {
+			resp, err := l.http.Do(req)
+			l.warm.Store(err == nil)
+			<-l.warmMu
 			return resp, err
 		}
-		<-c.warmMu
+		<-l.warmMu
 	}
-	resp, err := c.http.Do(req)
+	resp, err := l.http.Do(req)
 	if err != nil {
 		// The connection may be gone: let the next one start alone.
-		c.warm.Store(false)
+		l.warm.Store(false)
 	}
 	return resp, err
 }
@@ -416,7 +442,7 @@ const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\x00\x00\x00\x04\x00\x00
 func (c *Client) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	d := tls.Dialer{Config: c.transport.TLSClientConfig.Clone()}
+	d := tls.Dialer{Config: c.tlsConfig.Clone()}
 	d.Config.NextProtos = []string{"h2"}
 	conn, err := d.DialContext(ctx, "tcp", c.hostport)
 	if err != nil {

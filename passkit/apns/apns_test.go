@@ -371,10 +371,11 @@ func TestConnectionReuseColdBurst(t *testing.T) {
 			t.Fatalf("PushMany()[%d] = %+v, want delivered", i, r)
 		}
 	}
-	// 100 in flight over connections of 16 streams: about 7 connections,
-	// not one per request.
-	if n := srv.Connections(); n > 10 {
-		t.Errorf("connections = %d for a cold burst of 1,000, want at most 10", n)
+	// 100 in flight over connections of 16 streams: a handful of
+	// connections (the transport opens one more whenever all are full,
+	// racing the ones in progress), not one per request.
+	if n := srv.Connections(); n > 25 {
+		t.Errorf("connections = %d for a cold burst of 1,000, want at most 25", n)
 	}
 	if m := srv.MaxInFlight(); m > 100 {
 		t.Errorf("server saw %d requests in flight, want at most the client's 100", m)
@@ -400,8 +401,10 @@ func TestReconnectAfterServerDrops(t *testing.T) {
 	if last.Outcome != apns.Delivered {
 		t.Fatalf("Push() after the server dropped the connection = %+v, want delivered", last)
 	}
-	if srv.Connections() != 2 {
-		t.Errorf("connections = %d, want 2", srv.Connections())
+	// The new push connection, and perhaps Check's probe if a push
+	// met the dead connection.
+	if n := srv.Connections(); n < 2 || n > 3 {
+		t.Errorf("connections = %d, want 2 or 3", n)
 	}
 }
 
@@ -563,23 +566,74 @@ func TestRetryDelay(t *testing.T) {
 }
 
 // BenchmarkPushFanout pushes to 10,000 devices per iteration over loopback
-// TLS and HTTP/2, through the mock (which records every push).
+// TLS and HTTP/2, through the mock (which records every push), with 100
+// streams in flight on one connection and on two.
 func BenchmarkPushFanout(b *testing.B) {
-	srv, c := setup(b, apnstest.Options{}, apns.Config{MaxConcurrentStreams: 100})
-	tokens := make([]string, 10_000)
-	for i := range tokens {
-		tokens[i] = token(i)
-	}
-	c.Push(b.Context(), token(-1)) // connect outside the timing
-	b.ResetTimer()
-	start := time.Now()
-	for b.Loop() {
-		for _, r := range c.PushMany(b.Context(), tokens) {
-			if r.Outcome != apns.Delivered {
-				b.Fatalf("PushMany() result %+v", r)
+	for _, conns := range []int{1, 2} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			srv, c := setup(b, apnstest.Options{}, apns.Config{MaxConcurrentStreams: 100, Connections: conns})
+			tokens := make([]string, 10_000)
+			for i := range tokens {
+				tokens[i] = token(i)
 			}
+			c.PushMany(b.Context(), []string{token(-1), token(-2)}) // connect outside the timing
+			start := time.Now()
+			for b.Loop() {
+				for _, r := range c.PushMany(b.Context(), tokens) {
+					if r.Outcome != apns.Delivered {
+						b.Fatalf("PushMany() result %+v", r)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*len(tokens))/time.Since(start).Seconds(), "pushes/s")
+			b.ReportMetric(float64(srv.Connections()), "conns")
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t, apnstest.Options{}, apns.Config{})
+	if err := c.Check(t.Context()); err != nil {
+		t.Errorf("Check() = %v, want nil", err)
+	}
+	if n := len(srv.Pushes()); n != 0 {
+		t.Errorf("Check() sent %d pushes, want 0", n)
+	}
+
+	stranger := apnstest.NewCA(t, "someone else").ClientCertificate(t, topic)
+	bad, err := apns.New(apns.Config{BaseURL: srv.URL, RootCAs: srv.CAPool(), Certificate: stranger, Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Check(t.Context()); !errors.Is(err, apns.ErrTLSCredentials) {
+		t.Errorf("Check() with a refused certificate = %v, want ErrTLSCredentials", err)
+	}
+
+	// Nothing listens there any more.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := closed.Listener.Addr().String()
+	closed.Close()
+	gone, err := apns.New(apns.Config{BaseURL: "https://" + addr, Certificate: stranger, Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Check(t.Context()); err == nil || errors.Is(err, apns.ErrTLSCredentials) || errors.Is(err, apns.ErrNotHTTP2) {
+		t.Errorf("Check() with nothing listening = %v, want a network error", err)
+	}
+	if r := gone.Push(t.Context(), token(1)); r.Outcome != apns.Retry {
+		t.Errorf("Push() with nothing listening = %v %v, want retry", r.Outcome, r.Err)
+	}
+}
+
+func TestOutcomeString(t *testing.T) {
+	t.Parallel()
+	for o, want := range map[apns.Outcome]string{
+		apns.Delivered: "delivered", apns.Unregistered: "unregistered", apns.Retry: "retry",
+		apns.CertificateProblem: "certificate_problem", apns.Permanent: "permanent", 0: "unknown",
+	} {
+		if got := o.String(); got != want {
+			t.Errorf("Outcome(%d).String() = %q, want %q", int(o), got, want)
 		}
 	}
-	b.ReportMetric(float64(b.N*len(tokens))/time.Since(start).Seconds(), "pushes/s")
-	b.ReportMetric(float64(srv.Connections()), "conns")
 }

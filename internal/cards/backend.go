@@ -1,0 +1,91 @@
+package cards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/passkit/webservice"
+)
+
+// Backend serves Apple's PassKit web service from passd's store: pass
+// serial numbers are member ids, and the "updated since" tag is the
+// store's update sequence.
+type Backend struct {
+	s *Service
+}
+
+// Backend answers the PassKit web service's backend.
+func (s *Service) Backend() *Backend { return &Backend{s: s} }
+
+var _ webservice.Backend = (*Backend)(nil)
+
+// PassAuth answers the authentication token of a pass. Erased members keep
+// theirs, so phones can fetch the voided card once.
+func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, error) {
+	if _, err := uuid.Parse(serial); err != nil {
+		return "", false, nil
+	}
+	m, err := b.s.store.Member(ctx, serial)
+	if errors.Is(err, member.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return m.AuthToken, true, nil
+}
+
+// Register records a device's registration for a pass.
+func (b *Backend) Register(ctx context.Context, deviceID, pushToken, serial string) (bool, error) {
+	return b.s.store.Register(ctx, store.Registration{
+		DeviceID: deviceID, PushToken: pushToken, PassTypeID: b.s.signer.PassTypeID(), MemberID: serial,
+	})
+}
+
+// Unregister removes a device's registration for a pass.
+func (b *Backend) Unregister(ctx context.Context, deviceID, serial string) error {
+	err := b.s.store.Unregister(ctx, deviceID, b.s.signer.PassTypeID(), serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return webservice.ErrNotFound
+	}
+	return err
+}
+
+// UpdatedSerials answers the device's passes changed after the tag.
+func (b *Backend) UpdatedSerials(ctx context.Context, deviceID, since string) ([]string, string, error) {
+	var seq int64
+	if since != "" {
+		n, err := strconv.ParseInt(since, 10, 64)
+		if err != nil || n < 0 {
+			// A tag passd never made: answer everything, which is
+			// always safe (the device gets 304 for what it has).
+			n = 0
+		}
+		seq = n
+	}
+	serials, last, err := b.s.store.UpdatedSerials(ctx, deviceID, b.s.signer.PassTypeID(), seq)
+	if err != nil {
+		return nil, "", fmt.Errorf("updated serials: %w", err)
+	}
+	return serials, strconv.FormatInt(last, 10), nil
+}
+
+// LatestPass answers the current signed pass of a serial (voided for an
+// erased member).
+func (b *Backend) LatestPass(ctx context.Context, serial string) ([]byte, time.Time, error) {
+	m, err := b.s.store.Member(ctx, serial)
+	if errors.Is(err, member.ErrNotFound) {
+		return nil, time.Time{}, webservice.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return b.s.Bundle(ctx, m)
+}
