@@ -43,6 +43,9 @@ type Config struct {
 	// OnChange, when set, is called after a change that made cards dirty, so
 	// the sync engine can look at once instead of at its next poll.
 	OnChange func()
+	// ScanFailureLimit bounds failed scans per API key; zero takes
+	// DefaultScanFailureLimit.
+	ScanFailureLimit RateLimit
 }
 
 // Server is the JSON API.
@@ -56,6 +59,7 @@ type Server struct {
 	bootstrapHash string
 	googleSaveURL func(string) (string, error)
 	onChange      func()
+	scans         *failureLimiter
 }
 
 // New returns the JSON API server.
@@ -70,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
 		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
 	}
+	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,6 +118,8 @@ func (s *Server) routes(r chi.Router) {
 	r.Post("/members/{id}/refresh", s.handle(s.refreshMember))
 	r.Get("/members/{id}/export", s.handle(s.exportMember))
 	r.Post("/apikeys", s.handle(s.createAPIKey))
+	r.Post("/pos/scan", s.handle(s.scan))
+	r.Get("/members/{id}/barcode.png", s.handle(s.barcodePNG))
 }
 
 // handle adapts a handler that returns an error.

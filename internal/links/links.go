@@ -47,3 +47,25 @@ const (
 func (s *Signer) PassURL(memberID string) string {
 	return s.base + "/passes/" + url.PathEscape(memberID) + ".pkpass?sig=" + s.mac(KindPass, memberID)
 }
+
+// KindJoinResult signs the result page of a web enrolment.
+const KindJoinResult = "join-result"
+
+// JoinURL is the absolute address of a program's enrolment page. It is not
+// signed: the page is public.
+func (s *Signer) JoinURL(program string) string {
+	return s.base + "/join/" + url.PathEscape(program)
+}
+
+// JoinResultPath is the signed path (no scheme or host) of the page that
+// shows member memberID of program the card they just got, so that the page
+// can redirect to it on whatever host it was reached.
+func (s *Signer) JoinResultPath(program, memberID string) string {
+	return "/join/" + url.PathEscape(program) + "/card/" + url.PathEscape(memberID) + "?sig=" + s.mac(KindJoinResult, memberID)
+}
+
+// JoinResultURL is JoinResultPath made absolute under the public URL, for
+// links that leave the browser (a QR code scanned by a phone).
+func (s *Signer) JoinResultURL(program, memberID string) string {
+	return s.base + s.JoinResultPath(program, memberID)
+}

@@ -1,0 +1,454 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/passd/passd/internal/store"
+)
+
+// The OpenAPI 3.1 description of the JSON API is built from Go rather than
+// kept as a hand-edited file: the problem codes come from the same table as
+// the answers, and TestOpenAPIDescribesEveryRoute walks the real router so a
+// route cannot be added without its description.
+
+// OpenAPIVersion is the OpenAPI version of the document.
+const OpenAPIVersion = "3.1.0"
+
+type obj = map[string]any
+
+// codeStatus is the HTTP status that goes with each problem code.
+var codeStatus = map[string]int{
+	CodeMalformedJSON:          http.StatusBadRequest,
+	CodeIdempotencyKeyRequired: http.StatusBadRequest,
+	CodeUnauthorized:           http.StatusUnauthorized,
+	CodeForbidden:              http.StatusForbidden,
+	CodeNotFound:               http.StatusNotFound,
+	CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
+	CodeIdempotencyConflict:    http.StatusConflict,
+	CodeRequestInProgress:      http.StatusConflict,
+	CodeInsufficientPoints:     http.StatusConflict,
+	CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	CodeValidationFailed:       http.StatusUnprocessableEntity,
+	CodeInvalidBarcode:         http.StatusUnprocessableEntity,
+	CodeRateLimited:            http.StatusTooManyRequests,
+	CodeInternal:               http.StatusInternalServerError,
+}
+
+var codeWhen = map[string]string{
+	CodeMalformedJSON:          "the body is not JSON or not the expected shape",
+	CodeIdempotencyKeyRequired: "a transaction without `Idempotency-Key`",
+	CodeUnauthorized:           "no key, unknown key, revoked key",
+	CodeForbidden:              "the key's role or program does not allow it",
+	CodeNotFound:               "unknown or erased member, unknown program, unknown endpoint",
+	CodeMethodNotAllowed:       "the path exists, the method does not",
+	CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
+	CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
+	CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
+	CodeBodyTooLarge:           "the body is over 1 MiB",
+	CodeUnsupportedMediaType:   "the body is not `application/json`",
+	CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
+	CodeInvalidBarcode:         "the barcode's MAC does not verify, or a typed number where the program wants the barcode",
+	CodeRateLimited:            "too many failed scans (`Retry-After`)",
+	CodeInternal:               "an unexpected error; it is logged with the request id",
+}
+
+var (
+	openAPIOnce sync.Once
+	openAPIDoc  []byte
+)
+
+// OpenAPI answers the OpenAPI 3.1 document of the JSON API, as JSON.
+func OpenAPI() []byte {
+	openAPIOnce.Do(func() {
+		b, err := json.MarshalIndent(openAPI(), "", "  ")
+		if err != nil {
+			panic(fmt.Sprintf("openapi: %v", err)) // static data; cannot happen
+		}
+		openAPIDoc = append(b, '\n')
+	})
+	return openAPIDoc
+}
+
+// OpenAPIHandler serves OpenAPI() at GET /openapi.json; it needs no key.
+func OpenAPIHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write(OpenAPI())
+	})
+}
+
+func ref(kind, name string) obj { return obj{"$ref": "#/components/" + kind + "/" + name} }
+
+func schemaRef(name string) obj { return ref("schemas", name) }
+
+func jsonBody(schema obj) obj {
+	return obj{"content": obj{"application/json": obj{"schema": schema}}}
+}
+
+// op describes one operation.
+type op struct {
+	id, summary, description, role string
+	params                         []obj
+	body                           obj // request schema; nil: no body
+	ok                             map[int]obj
+	codes                          []string // problem codes beyond the common ones
+}
+
+func (o op) build() obj {
+	desc := o.description
+	if desc != "" {
+		desc += "\n\n"
+	}
+	desc += "Role: `" + o.role + "` or above; a program-scoped key acts only on its program."
+	res := obj{}
+	for status, r := range o.ok {
+		res[fmt.Sprint(status)] = r
+	}
+	codes := append([]string{CodeUnauthorized, CodeForbidden, CodeInternal}, o.codes...)
+	if o.body != nil {
+		codes = append(codes, CodeMalformedJSON, CodeBodyTooLarge, CodeUnsupportedMediaType)
+	}
+	byStatus := map[int][]string{}
+	for _, c := range codes {
+		s := codeStatus[c]
+		if !slices.Contains(byStatus[s], c) {
+			byStatus[s] = append(byStatus[s], c)
+		}
+	}
+	for status, cs := range byStatus {
+		slices.Sort(cs)
+		var d []string
+		for _, c := range cs {
+			d = append(d, "`"+c+"`: "+codeWhen[c])
+		}
+		r := obj{
+			"description": strings.Join(d, "; "),
+			"content": obj{"application/problem+json": obj{"schema": obj{
+				"allOf": []any{schemaRef("Problem"), obj{"properties": obj{"code": obj{"enum": cs}}}},
+			}}},
+		}
+		if slices.Contains(cs, CodeRateLimited) || slices.Contains(cs, CodeRequestInProgress) {
+			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
+		}
+		res[fmt.Sprint(status)] = r
+	}
+	out := obj{
+		"operationId": o.id, "summary": o.summary, "description": desc,
+		"security": []any{obj{"bearer": []any{}}}, "x-passd-role": o.role,
+		"responses": res,
+	}
+	if len(o.params) > 0 {
+		out["parameters"] = o.params
+	}
+	if o.body != nil {
+		b := jsonBody(o.body)
+		b["required"] = true
+		out["requestBody"] = b
+	}
+	return out
+}
+
+func okJSON(description string, schema obj) obj {
+	r := jsonBody(schema)
+	r["description"] = description
+	return r
+}
+
+// openAPI builds the document.
+func openAPI() obj {
+	memberID, prog := ref("parameters", "MemberID"), ref("parameters", "Program")
+	member := okJSON("The member.", schemaRef("Member"))
+	paths := map[string]map[string]op{
+		"/api/v1/programs/{program}/members": {"post": {
+			id: "enroll", summary: "Enroll a member", role: store.RoleMerchant, params: []obj{prog},
+			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely.",
+			body:        schemaRef("EnrollRequest"),
+			ok: map[int]obj{
+				201: okJSON("The new member.", schemaRef("Member")),
+				200: okJSON("The member that already had this `external_id`.", schemaRef("Member")),
+			},
+			codes: []string{CodeNotFound, CodeValidationFailed},
+		}},
+		"/api/v1/programs/{program}/messages": {"post": {
+			id: "postMessage", summary: "Send a message to every card of a program", role: store.RoleMerchant, params: []obj{prog},
+			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones.",
+			body:        schemaRef("MessageRequest"),
+			ok:          map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
+			codes:       []string{CodeNotFound, CodeValidationFailed},
+		}},
+		"/api/v1/members/{id}": {
+			"get": {
+				id: "getMember", summary: "Look a member up", role: store.RolePOS, params: []obj{memberID},
+				ok: map[int]obj{200: member}, codes: []string{CodeNotFound},
+			},
+			"delete": {
+				id: "eraseMember", summary: "Erase a member's personal data", role: store.RoleAdmin, params: []obj{memberID},
+				description: "Erases name, email, birthday and external id, voids the member's cards (pushed to the phones) and keeps the anonymous ledger. Afterwards the member answers 404 `not_found` everywhere.",
+				ok:          map[int]obj{204: {"description": "Erased."}}, codes: []string{CodeNotFound},
+			},
+		},
+		"/api/v1/members/{id}/transactions": {
+			"post": {
+				id: "postTransaction", summary: "Earn, redeem or adjust points", role: store.RolePOS,
+				params: []obj{memberID, ref("parameters", "IdempotencyKey")},
+				description: "`earn` and `redeem` need the `pos` role, `adjust` the `merchant` role. " +
+					"A replay with the same `Idempotency-Key` and body answers the first answer again (same transaction id, header `Idempotent-Replayed: true`) and writes nothing; " +
+					"the same key with another body is 409 `idempotency_conflict`; while the first request still runs, 409 `request_in_progress`.",
+				body: schemaRef("TransactionRequest"),
+				ok: map[int]obj{201: {
+					"description": "The transaction and the member after it (also for a replay).",
+					"headers":     obj{"Idempotent-Replayed": obj{"description": "`true` when this answer repeats an earlier one.", "schema": obj{"type": "string", "enum": []string{"true"}}}},
+					"content":     obj{"application/json": obj{"schema": schemaRef("TransactionResult")}},
+				}},
+				codes: []string{CodeNotFound, CodeValidationFailed, CodeIdempotencyKeyRequired, CodeIdempotencyConflict, CodeRequestInProgress, CodeInsufficientPoints},
+			},
+			"get": {
+				id: "listTransactions", summary: "List a member's transactions, newest first", role: store.RolePOS,
+				params: []obj{memberID, ref("parameters", "Cursor"), ref("parameters", "Limit")},
+				ok:     map[int]obj{200: okJSON("One page of transactions.", schemaRef("TransactionList"))},
+				codes:  []string{CodeNotFound, CodeValidationFailed},
+			},
+		},
+		"/api/v1/members/{id}/refresh": {"post": {
+			id: "refreshMember", summary: "Push the member's cards again", role: store.RoleMerchant, params: []obj{memberID},
+			ok:    map[int]obj{202: okJSON("Accepted.", obj{"type": "object", "required": []string{"member_id"}, "properties": obj{"member_id": obj{"type": "string", "format": "uuid"}}})},
+			codes: []string{CodeNotFound},
+		}},
+		"/api/v1/members/{id}/export": {"get": {
+			id: "exportMember", summary: "Export everything passd keeps about a member", role: store.RoleAdmin, params: []obj{memberID},
+			ok:    map[int]obj{200: okJSON("The export (served as an attachment).", schemaRef("Export"))},
+			codes: []string{CodeNotFound},
+		}},
+		"/api/v1/members/{id}/barcode.png": {"get": {
+			id: "memberBarcode", summary: "The member's barcode as a QR code image", role: store.RolePOS,
+			params:      []obj{memberID, ref("parameters", "QRSize")},
+			description: "A PNG QR code of the member's barcode token (the same message as the card's barcode), for printing or for the merchant's own app.",
+			ok: map[int]obj{200: {"description": "A size x size PNG.", "content": obj{"image/png": obj{
+				"schema": obj{"type": "string", "contentMediaType": "image/png"},
+			}}}},
+			codes: []string{CodeNotFound, CodeValidationFailed},
+		}},
+		"/api/v1/pos/scan": {"post": {
+			id: "scan", summary: "Resolve a scanned card barcode to its member", role: store.RolePOS,
+			description: "Send the text the scanner read from the card's barcode (`<member number>-<MAC>`; case and surrounding whitespace do not matter). " +
+				"The MAC is checked in constant time: a forged, damaged or mistyped code is 422 `invalid_barcode`; a valid code of an erased member is 404 `not_found`.\n\n" +
+				"Manual entry: when the member's program has `allow_manual_entry` (off by default), a cashier may send the bare 10-digit member number instead (spaces allowed); " +
+				"its check digit must match. Where the program does not allow it, a bare number is 422 `invalid_barcode`.\n\n" +
+				"Failed scans (`invalid_barcode`, `not_found`, `forbidden`) are rate-limited per API key (by default a burst of 20, then 10 a minute): past the limit every scan of the key is 429 `rate_limited` with `Retry-After`, whatever it sends.",
+			body:  schemaRef("ScanRequest"),
+			ok:    map[int]obj{200: okJSON("The member the barcode belongs to.", schemaRef("Member"))},
+			codes: []string{CodeNotFound, CodeValidationFailed, CodeInvalidBarcode, CodeRateLimited},
+		}},
+		"/api/v1/apikeys": {"post": {
+			id: "createAPIKey", summary: "Create an API key", role: store.RoleAdmin,
+			description: "The key is shown once; passd keeps only its hash. A program-scoped key can only create keys for its own program.",
+			body:        schemaRef("APIKeyRequest"),
+			ok:          map[int]obj{201: okJSON("The new key.", schemaRef("APIKeyCreated"))},
+			codes:       []string{CodeValidationFailed},
+		}},
+	}
+	outPaths := obj{}
+	for p, methods := range paths {
+		m := obj{}
+		for method, o := range methods {
+			m[method] = o.build()
+		}
+		outPaths[p] = m
+	}
+	return obj{
+		"openapi": OpenAPIVersion,
+		"info": obj{
+			"title":       "passd JSON API",
+			"version":     "1",
+			"description": apiDescription(),
+		},
+		"servers":  []any{obj{"url": "/"}},
+		"security": []any{obj{"bearer": []any{}}},
+		"paths":    outPaths,
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{
+				"type": "http", "scheme": "bearer",
+				"description": "An API key: `Authorization: Bearer <key>`. Roles nest: `admin` may do everything a `merchant` may, and a `merchant` everything a `pos` may. A key may be scoped to one program. Each operation names its role in `x-passd-role`.",
+			}},
+			"parameters": obj{
+				"MemberID": obj{"name": "id", "in": "path", "required": true, "description": "The member id.", "schema": obj{"type": "string", "format": "uuid"}},
+				"Program":  obj{"name": "program", "in": "path", "required": true, "description": "The program id, e.g. `demo`.", "schema": obj{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}},
+				"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": true,
+					"description": "Makes retries safe: 1-255 printable ASCII characters, scoped to the member, kept at least 24 h.",
+					"schema":      obj{"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"}},
+				"Cursor": obj{"name": "cursor", "in": "query", "description": "The `next_cursor` of the previous page.", "schema": obj{"type": "string"}},
+				"Limit":  obj{"name": "limit", "in": "query", "description": "Page size.", "schema": obj{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": MinQRSize, "maximum": MaxQRSize, "default": DefaultQRSize}},
+			},
+			"headers": obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}},
+			"schemas": schemas(),
+		},
+	}
+}
+
+func apiDescription() string {
+	var b strings.Builder
+	b.WriteString("The JSON API of passd, a self-hosted loyalty-card service. Requests and answers are JSON; bodies over 1 MiB are refused. " +
+		"Errors are `application/problem+json` (RFC 9457) with `status`, `title`, `detail` and a stable `code`:\n\n| status | code | when |\n| --- | --- | --- |\n")
+	codes := problemCodes()
+	slices.SortFunc(codes, func(a, b string) int {
+		if d := codeStatus[a] - codeStatus[b]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	for _, c := range codes {
+		fmt.Fprintf(&b, "| %d | `%s` | %s |\n", codeStatus[c], c, codeWhen[c])
+	}
+	return b.String()
+}
+
+// problemCodes lists every code passd answers, from the table of titles.
+func problemCodes() []string {
+	codes := make([]string, 0, len(titles))
+	for c := range titles {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+func str(desc string) obj { return obj{"type": "string", "description": desc} }
+
+func schemas() obj {
+	dateTime := obj{"type": "string", "format": "date-time"}
+	return obj{
+		"Problem": obj{
+			"type": "object", "description": "An RFC 9457 problem detail.",
+			"required": []string{"type", "title", "status", "code"},
+			"properties": obj{
+				"type":     obj{"type": "string", "format": "uri"},
+				"title":    obj{"type": "string"},
+				"status":   obj{"type": "integer"},
+				"detail":   obj{"type": "string"},
+				"code":     obj{"type": "string", "enum": problemCodes(), "description": "Stable machine-readable code."},
+				"instance": obj{"type": "string"},
+				"errors": obj{"type": "array", "description": "For `validation_failed`: the fields at fault.", "items": obj{
+					"type": "object", "required": []string{"field", "message"},
+					"properties": obj{"field": obj{"type": "string"}, "message": obj{"type": "string"}},
+				}},
+			},
+		},
+		"Member": obj{
+			"type":     "object",
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at"},
+			"properties": obj{
+				"id":              obj{"type": "string", "format": "uuid"},
+				"program":         obj{"type": "string"},
+				"number":          obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
+				"name":            obj{"type": "string"},
+				"email":           obj{"type": "string"},
+				"birthday":        obj{"type": "string", "format": "date"},
+				"external_id":     obj{"type": "string"},
+				"points":          obj{"type": "integer"},
+				"lifetime_points": obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
+				"tier":            obj{"type": "string"},
+				"barcode":         str("The exact message encoded in the card's barcode."),
+				"apple_pass_url":  obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
+				"google_save_url": obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
+				"created_at":      dateTime,
+			},
+		},
+		"EnrollRequest": obj{
+			"type": "object", "required": []string{"name"}, "additionalProperties": false,
+			"properties": obj{
+				"name":        obj{"type": "string", "minLength": 1, "maxLength": 200},
+				"email":       obj{"type": "string", "format": "email", "maxLength": 254},
+				"birthday":    obj{"type": "string", "format": "date", "description": "A past date as YYYY-MM-DD."},
+				"external_id": obj{"type": "string", "maxLength": 255, "description": "The merchant's own customer id; enrolling it again answers the same member."},
+			},
+		},
+		"ScanRequest": obj{
+			"type": "object", "required": []string{"barcode"}, "additionalProperties": false,
+			"properties": obj{"barcode": obj{"type": "string", "minLength": 1, "maxLength": maxBarcodeLen,
+				"description": "The scanned barcode text, or a typed member number where the program allows manual entry."}},
+		},
+		"TransactionRequest": obj{
+			"type": "object", "required": []string{"type", "points"}, "additionalProperties": false,
+			"properties": obj{
+				"type":      obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
+				"points":    obj{"type": "integer", "description": "earn and redeem: 1 to 1,000,000,000; adjust: non-zero, either sign."},
+				"reference": obj{"type": "string", "maxLength": 255, "description": "The till's own reference, e.g. a receipt number."},
+			},
+		},
+		"Transaction": obj{
+			"type":     "object",
+			"required": []string{"id", "member_id", "type", "points", "balance_after", "reference", "created_at"},
+			"properties": obj{
+				"id":            obj{"type": "string"},
+				"member_id":     obj{"type": "string", "format": "uuid"},
+				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
+				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative."},
+				"balance_after": obj{"type": "integer"},
+				"reference":     obj{"type": "string"},
+				"created_at":    dateTime,
+			},
+		},
+		"TransactionResult": obj{
+			"type": "object", "required": []string{"transaction", "member"},
+			"properties": obj{"transaction": schemaRef("Transaction"), "member": schemaRef("Member")},
+		},
+		"TransactionList": obj{
+			"type": "object", "required": []string{"items", "next_cursor"},
+			"properties": obj{
+				"items":       obj{"type": "array", "items": schemaRef("Transaction")},
+				"next_cursor": obj{"type": "string", "description": "Empty on the last page."},
+			},
+		},
+		"MessageRequest": obj{
+			"type": "object", "required": []string{"text"}, "additionalProperties": false,
+			"properties": obj{"text": obj{"type": "string", "minLength": 1, "maxLength": MaxMessageRunes}},
+		},
+		"MessageAccepted": obj{
+			"type": "object", "required": []string{"cards"},
+			"properties": obj{"cards": obj{"type": "integer", "description": "How many cards will show the message."}},
+		},
+		"Export": obj{
+			"type": "object", "required": []string{"member", "account", "entries", "events", "registrations", "sync", "exported_at"},
+			"properties": obj{
+				"member":  schemaRef("Member"),
+				"account": obj{"type": "object", "description": "The materialized balance row."},
+				"entries": obj{"type": "array", "items": schemaRef("Transaction")},
+				"events": obj{"type": "array", "items": obj{"type": "object", "required": []string{"kind", "created_at"},
+					"properties": obj{"kind": obj{"type": "string"}, "data": obj{}, "created_at": dateTime}}},
+				"registrations": obj{"type": "array", "description": "Wallet devices holding the card (push tokens left out).", "items": obj{
+					"type": "object", "properties": obj{"device_id": obj{"type": "string"}, "created_at": dateTime, "updated_at": dateTime}}},
+				"sync": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+					"channel": obj{"type": "string", "enum": []string{"apple", "google"}}, "state": obj{"type": "string"},
+					"wanted_version": obj{"type": "integer"}, "synced_version": obj{"type": "integer"}, "attempts": obj{"type": "integer"},
+					"last_error": obj{"type": "string"}, "updated_at": dateTime,
+				}}},
+				"exported_at": dateTime,
+			},
+		},
+		"APIKeyRequest": obj{
+			"type": "object", "required": []string{"role"}, "additionalProperties": false,
+			"properties": obj{
+				"role":    obj{"type": "string", "enum": []string{store.RolePOS, store.RoleMerchant, store.RoleAdmin}},
+				"program": obj{"type": "string", "description": "Scope the key to this program."},
+			},
+		},
+		"APIKeyCreated": obj{
+			"type": "object", "required": []string{"key", "id", "role", "program"},
+			"properties": obj{
+				"key":     obj{"type": "string", "description": "The key itself; shown only this once."},
+				"id":      obj{"type": "string"},
+				"role":    obj{"type": "string"},
+				"program": obj{"type": "string"},
+			},
+		},
+	}
+}

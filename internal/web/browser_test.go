@@ -1,0 +1,236 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/passkit"
+)
+
+// ArtifactDir is where the browser test leaves its screenshot (ignored by
+// git; CI may keep it).
+const artifactDir = "testdata/artifacts"
+
+// chromiumPath finds Debian's chromium. Without it the browser test skips
+// locally but fails in CI (CI set), so CI can never silently skip it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is required in CI for the browser test (apt-get install chromium)")
+	}
+	t.Skip("chromium not installed; skipping the browser test (apt-get install chromium)")
+	return ""
+}
+
+// startPassd runs a whole passd on a loopback port whose public URL is that
+// port, so that the absolute links passd makes (the pass link, the phone
+// QR code) work from the test's browser.
+func startPassd(t *testing.T) (base, dataDir string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dataDir = t.TempDir()
+	base = "http://" + addr
+	env := map[string]string{"PASSD_ADDR": addr, "PASSD_PUBLIC_URL": base, "PASSD_DATA_DIR": dataDir,
+		"PASSD_BOOTSTRAP_ADMIN_KEY": "browser-test-admin-key-0123"}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := server.New(context.Background(), cfg, log, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("passd did not become healthy within 15s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return base, dataDir
+}
+
+// googleOn asks passd's JSON API whether Google Wallet is on: the member
+// object then carries google_save_url.
+func googleOn(t *testing.T, base, memberID string) bool {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/members/"+memberID, nil)
+	req.Header.Set("Authorization", "Bearer browser-test-admin-key-0123")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET member = %d, %v", res.StatusCode, err)
+	}
+	_, on := m["google_save_url"]
+	return on
+}
+
+func TestBrowserJoin(t *testing.T) {
+	chromium := chromiumPath(t)
+	base, dataDir := startPassd(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1100),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+
+	// An invalid form comes back with the errors next to the fields.
+	err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/join/demo"),
+		chromedp.WaitVisible(chromedp.ID("join-form")),
+		chromedp.SetValue(chromedp.ID("email"), "not-an-email"),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("name-error")),
+	)
+	if err != nil {
+		t.Fatalf("invalid submit: %v", err)
+	}
+	for id, want := range map[string]string{"name-error": "Enter your name.", "email-error": "Enter an email address", "consent-error": "accept the terms"} {
+		got, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID(id)))
+		if err != nil || !strings.Contains(got, want) {
+			t.Errorf("text of #%s = %q, %v, want %q", id, got, err, want)
+		}
+	}
+
+	// A valid one leads to the result page.
+	err = chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.ID("name"), "Ada Lovelace"),
+		chromedp.SetValue(chromedp.ID("email"), "ada@example.com"),
+		chromedp.Click(chromedp.ID("consent"), chromedp.NodeVisible),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("add-apple")),
+		chromedp.WaitVisible(chromedp.ID("handoff-qr")),
+		chromedp.WaitVisible(chromedp.ID("card-barcode")),
+	)
+	if err != nil {
+		t.Fatalf("valid submit: %v", err)
+	}
+	loc, err := chromedp.Run(bctx, chromedp.Location())
+	if err != nil || !strings.HasPrefix(loc, base+"/join/demo/card/") || !strings.Contains(loc, "?sig=") {
+		t.Fatalf("result page at %q, %v, want a signed /join/demo/card/ link", loc, err)
+	}
+	memberID := strings.TrimPrefix(loc[:strings.Index(loc, "?")], base+"/join/demo/card/")
+	if name, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("card-name"))); name != "Ada Lovelace" {
+		t.Errorf("card name = %q, want Ada Lovelace", name)
+	}
+	// The inline stylesheet passed the CSP (the card wears the program's
+	// colour) and the images (logo and both QR codes) loaded.
+	bg, err := chromedp.Run(bctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById('card')).backgroundColor`))
+	if err != nil || bg != "rgb(59, 47, 47)" {
+		t.Errorf("card background = %q, %v, want the demo program's rgb(59, 47, 47)", bg, err)
+	}
+	for _, sel := range []string{"#card-barcode", "#handoff-qr", ".card-logo"} {
+		w, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelector('`+sel+`').naturalWidth`))
+		if err != nil || w == 0 {
+			t.Errorf("image %s did not load (naturalWidth %d, %v)", sel, w, err)
+		}
+	}
+	apple, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.ID("add-apple"), "href"))
+	if err != nil || !strings.HasPrefix(apple.Value, base+"/passes/"+memberID+".pkpass?sig=") {
+		t.Fatalf("Apple button href = %q, %v", apple.Value, err)
+	}
+	google, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.getElementById('add-google') !== null`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on := googleOn(t, base, memberID); google != on {
+		t.Errorf("Google button shown = %v, want %v (Google Wallet on = %v)", google, on, on)
+	}
+
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.MkdirAll(artifactDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shotPath := filepath.Join(artifactDir, "join-result.png")
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the result page: %s", shotPath)
+
+	// The Apple button's link serves a valid, signed pass.
+	res, err := http.Get(apple.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	pkpass, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != passkit.ContentType {
+		t.Fatalf("GET Apple link = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	pem, err := os.ReadFile(filepath.Join(dataDir, passkit.DevWWDRFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wwdr, err := passkit.ParseCertificate(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := passkit.Verify(pkpass, passkit.VerifyOptions{WWDR: wwdr}); len(ps) > 0 {
+		t.Errorf("passkit.Verify(Apple link's pass) = %v", ps)
+	}
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/passd/passd/internal/program"
+)
+
+// uiStrings are the words of the pages that do not come from the program's
+// template. Keys missing in a language fall back to English.
+var uiStrings = map[string]map[string]string{
+	"en": {
+		"join_title":         "Join %s",
+		"name_label":         "Your name",
+		"email_label":        "Email",
+		"birthday_label":     "Birthday",
+		"optional":           "optional",
+		"terms_heading":      "Terms of the programme",
+		"consent_label":      "I accept the terms of the programme",
+		"submit":             "Join and get my card",
+		"errors_summary":     "Please correct the fields marked below.",
+		"err_name_required":  "Enter your name.",
+		"err_name_long":      "Your name can be at most 200 characters.",
+		"err_name_control":   "Your name contains characters that are not allowed.",
+		"err_email_required": "Enter your email address.",
+		"err_email_invalid":  "Enter an email address such as ada@example.com.",
+		"err_birthday":       "Enter a date such as 1990-12-31, or leave the field empty.",
+		"err_birthday_range": "Enter a past date after 1900.",
+		"err_consent":        "You must accept the terms to join.",
+		"result_title":       "Your card is ready",
+		"result_intro":       "Add it to your phone's wallet and show it at the till to earn points.",
+		"points_label":       "Points",
+		"tier_label":         "Tier",
+		"member_label":       "Member",
+		"number_label":       "Number",
+		"add_apple":          "Add to Apple Wallet",
+		"add_google":         "Add to Google Wallet",
+		"handoff_title":      "On a computer?",
+		"handoff_text":       "Scan this code with your phone's camera to open this page on the phone and add the card there.",
+		"barcode_alt":        "Barcode of your card",
+		"handoff_alt":        "QR code that opens this page on a phone",
+		"error_title":        "Something went wrong",
+		"err_form_expired":   "This form expired or did not come from this page. Nothing was saved: please fill it in again.",
+		"err_not_found":      "This card link is not valid. Ask for a new one or join again.",
+		"err_too_large":      "The form was too large.",
+		"err_internal":       "Something went wrong on our side. Please try again in a moment.",
+		"back_to_form":       "Back to the form",
+	},
+	"fr": {
+		"join_title":         "Rejoindre %s",
+		"name_label":         "Votre nom",
+		"email_label":        "E-mail",
+		"birthday_label":     "Date de naissance",
+		"optional":           "facultatif",
+		"terms_heading":      "Conditions du programme",
+		"consent_label":      "J'accepte les conditions du programme",
+		"submit":             "M'inscrire et obtenir ma carte",
+		"errors_summary":     "Veuillez corriger les champs signalés ci-dessous.",
+		"err_name_required":  "Indiquez votre nom.",
+		"err_name_long":      "Votre nom ne peut dépasser 200 caractères.",
+		"err_name_control":   "Votre nom contient des caractères non autorisés.",
+		"err_email_required": "Indiquez votre adresse e-mail.",
+		"err_email_invalid":  "Indiquez une adresse e-mail comme ada@example.com.",
+		"err_birthday":       "Indiquez une date comme 1990-12-31, ou laissez le champ vide.",
+		"err_birthday_range": "Indiquez une date passée, après 1900.",
+		"err_consent":        "Vous devez accepter les conditions pour vous inscrire.",
+		"result_title":       "Votre carte est prête",
+		"result_intro":       "Ajoutez-la au portefeuille de votre téléphone et présentez-la en caisse pour gagner des points.",
+		"points_label":       "Points",
+		"tier_label":         "Niveau",
+		"member_label":       "Membre",
+		"number_label":       "Numéro",
+		"add_apple":          "Ajouter à Apple Wallet",
+		"add_google":         "Ajouter à Google Wallet",
+		"handoff_title":      "Sur un ordinateur ?",
+		"handoff_text":       "Scannez ce code avec l'appareil photo de votre téléphone pour ouvrir cette page sur le téléphone et y ajouter la carte.",
+		"barcode_alt":        "Code-barres de votre carte",
+		"handoff_alt":        "Code QR qui ouvre cette page sur un téléphone",
+		"error_title":        "Un problème est survenu",
+		"err_form_expired":   "Ce formulaire a expiré ou ne provient pas de cette page. Rien n'a été enregistré : veuillez le remplir à nouveau.",
+		"err_not_found":      "Ce lien de carte n'est pas valide. Demandez-en un nouveau ou inscrivez-vous à nouveau.",
+		"err_too_large":      "Le formulaire était trop volumineux.",
+		"err_internal":       "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+		"back_to_form":       "Retour au formulaire",
+	},
+}
+
+// T is the page's words in one language.
+type T struct {
+	Lang string
+}
+
+// Get answers the text of key in the page's language.
+func (t T) Get(key string) string {
+	if s, ok := uiStrings[t.Lang][key]; ok {
+		return s
+	}
+	return uiStrings["en"][key]
+}
+
+// acceptLanguages lists the languages of an Accept-Language header, most
+// wanted first; q=0 excludes a language.
+func acceptLanguages(header string) []string {
+	type lq struct {
+		lang string
+		q    float64
+	}
+	var out []lq
+	for part := range strings.SplitSeq(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if tag == "" || tag == "*" || len(tag) > 35 {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if q > 0 {
+			out = append(out, lq{tag, q})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].q > out[j].q })
+	langs := make([]string, len(out))
+	for i, l := range out {
+		langs[i] = l.lang
+	}
+	return langs
+}
+
+// pageLanguage picks the page's language: the first the browser wants that
+// passd's pages speak, else the program's default when the pages speak it,
+// else English.
+func pageLanguage(header string, p *program.Program) string {
+	for _, l := range acceptLanguages(header) {
+		base, _, _ := strings.Cut(l, "-")
+		if _, ok := uiStrings[base]; ok {
+			return base
+		}
+	}
+	if _, ok := uiStrings[p.DefaultLocale]; ok {
+		return p.DefaultLocale
+	}
+	return "en"
+}
+
+// passString looks key up in the template's <lang>.lproj/pass.strings (tier
+// names are translated there for the card), else answers key.
+func passString(p *program.Program, lang, key string) string {
+	raw := string(p.Files[lang+".lproj/pass.strings"])
+	want := strconv.Quote(key)
+	for line := range strings.SplitSeq(raw, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || strings.TrimSpace(k) != want {
+			continue
+		}
+		v = strings.TrimSuffix(strings.TrimSpace(v), ";")
+		if s, err := strconv.Unquote(strings.TrimSpace(v)); err == nil {
+			return s
+		}
+	}
+	return key
+}

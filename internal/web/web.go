@@ -1,0 +1,417 @@
+// Package web serves passd's public pages: a program's enrolment page
+// (/join/{program}), where a customer joins and gets the card, and the
+// result page that shows the card and the "Add to Apple Wallet" and "Add to
+// Google Wallet" buttons.
+//
+// The pages are server-rendered html/template with an embedded stylesheet
+// and no JavaScript. They follow the spirit of Apple's and Google's wallet
+// button guidelines (a black button, the official wording, the whole
+// button a link) without their trademarked artwork:
+// https://developer.apple.com/wallet/add-to-apple-wallet-guidelines/ and
+// https://developers.google.com/wallet/generic/resources/brand-guidelines.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/store"
+)
+
+// MaxFormBytes bounds an enrolment form body.
+const MaxFormBytes = 16 << 10
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/join.css
+var baseCSS string
+
+// Config holds the Server's dependencies.
+type Config struct {
+	Store    *store.Store
+	Programs *program.Catalog
+	// Secret keys barcode MACs and form tokens.
+	Secret []byte
+	// Links signs result-page links and makes absolute URLs under the
+	// public URL (the QR codes a phone scans).
+	Links  *links.Signer
+	Logger *slog.Logger
+	Now    func() time.Time
+	// GoogleSaveURL answers a member's "Add to Google Wallet" link; nil when
+	// Google Wallet is off (the page then shows no Google button).
+	GoogleSaveURL func(memberID string) (string, error)
+	// OnChange, when set, is called after an enrolment, so the sync engine
+	// looks at the new card at once.
+	OnChange func()
+	// PublicURL is passd's external base URL; when it is https the form
+	// cookie is marked Secure.
+	PublicURL string
+}
+
+// Server serves the public pages.
+type Server struct {
+	store         *store.Store
+	programs      *program.Catalog
+	secret        []byte
+	links         *links.Signer
+	log           *slog.Logger
+	now           func() time.Time
+	googleSaveURL func(string) (string, error)
+	onChange      func()
+	secureCookies bool
+	crossOrigin   *http.CrossOriginProtection
+	pages         map[string]*template.Template
+}
+
+// New returns the pages server; it parses the templates.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Programs == nil || cfg.Links == nil || len(cfg.Secret) == 0 {
+		return nil, errors.New("web: store, programs, links and secret are required")
+	}
+	s := &Server{
+		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
+		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
+		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), crossOrigin: http.NewCrossOriginProtection(),
+		pages: map[string]*template.Template{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.onChange == nil {
+		s.onChange = func() {}
+	}
+	for _, page := range []string{"form", "result", "error"} {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s page: %w", page, err)
+		}
+		s.pages[page] = t
+	}
+	return s, nil
+}
+
+// Handler serves the pages; mount it at /join.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(securityHeaders)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
+	})
+	r.Get("/{program}", s.form)
+	r.Post("/{program}", s.submit)
+	r.Get("/{program}/logo.png", s.logo)
+	r.Get("/{program}/qr.png", s.joinQR)
+	r.Get("/{program}/card/{id}", s.result)
+	return r
+}
+
+// securityHeaders sets the headers every answer carries; pages tighten the
+// Content-Security-Policy with the hash of their stylesheet.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// same-origin, not no-referrer: with no-referrer a browser sends
+		// "Origin: null" on the form's POST, which the cross-origin check
+		// must then refuse where Sec-Fetch-Site is unknown (older Safari).
+		// Links leaving passd (Google's save link) still carry no referrer,
+		// so the signed result URL never leaks.
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page is what every page template gets.
+type page struct {
+	T       T
+	Lang    string
+	Title   string
+	Program *program.Program
+	Texts   program.Texts
+	CSS     template.CSS
+	LogoURL string
+	// form
+	Action  string
+	Token   string
+	Values  formValues
+	Errors  fieldErrors
+	Notice  string
+	MaxDate string
+	// result
+	Card      *cardView
+	AppleURL  string
+	GoogleURL string
+	Handoff   template.URL
+	// error
+	Message string
+	BackURL string
+}
+
+// cardView is the HTML preview of a member's card.
+type cardView struct {
+	Name, Number, Tier string
+	Points             int64
+	Barcode            template.URL // data: URL of the barcode's QR image
+}
+
+func (s *Server) newPage(r *http.Request, p *program.Program) *page {
+	lang := pageLanguage(r.Header.Get("Accept-Language"), p)
+	_, texts := p.Text(lang)
+	return &page{T: T{Lang: lang}, Lang: lang, Program: p, Texts: texts,
+		LogoURL: "/join/" + p.ID + "/logo.png", Errors: fieldErrors{}}
+}
+
+// programCSS is the stylesheet of a program's pages: its colours, then the
+// embedded base stylesheet. Colours are validated #rrggbb by the loader.
+func programCSS(p *program.Program) string {
+	return fmt.Sprintf(":root{--brand-bg:%s;--brand-fg:%s;--brand-label:%s}\n", p.Colors.Background, p.Colors.Foreground, p.Colors.Label) + baseCSS
+}
+
+// render writes a page. The stylesheet is inline, allowed by its hash, so
+// the policy needs neither 'unsafe-inline' nor a second request.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, status int, pg *page) {
+	css := baseCSS
+	if pg.Program != nil {
+		css = programCSS(pg.Program)
+	}
+	pg.CSS = template.CSS(css)
+	sum := sha256.Sum256([]byte(css))
+	var b bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&b, "layout", pg); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "request_id", api.RequestID(r), "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'sha256-"+
+		base64.StdEncoding.EncodeToString(sum[:])+"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", pg.Lang)
+	h.Set("Vary", "Accept-Language, Cookie")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *program.Program, status int, key string) {
+	var pg *page
+	if p != nil {
+		pg = s.newPage(r, p)
+		pg.BackURL = "/join/" + p.ID
+	} else {
+		lang := pageLanguage(r.Header.Get("Accept-Language"), &program.Program{DefaultLocale: "en"})
+		pg = &page{T: T{Lang: lang}, Lang: lang, Errors: fieldErrors{}}
+	}
+	pg.Title = pg.T.Get("error_title")
+	pg.Message = pg.T.Get(key)
+	s.render(w, r, "error", status, pg)
+}
+
+// program answers the program of the route, or writes a 404 page.
+func (s *Server) program(w http.ResponseWriter, r *http.Request) (*program.Program, bool) {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
+		return nil, false
+	}
+	return p, true
+}
+
+func (s *Server) form(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.program(w, r)
+	if !ok {
+		return
+	}
+	pg := s.newPage(r, p)
+	s.renderForm(w, r, pg, http.StatusOK, s.newToken(p.ID, s.browserCookie(w, r)))
+}
+
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, pg *page, status int, token string) {
+	pg.Title = fmt.Sprintf(pg.T.Get("join_title"), pg.Texts.ProgramName)
+	pg.Action = "/join/" + pg.Program.ID
+	pg.Token = token
+	pg.MaxDate = s.now().UTC().Format(time.DateOnly)
+	s.render(w, r, "form", status, pg)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.program(w, r)
+	if !ok {
+		return
+	}
+	pg := s.newPage(r, p)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.errorPage(w, r, p, http.StatusRequestEntityTooLarge, "err_too_large")
+			return
+		}
+		s.refuseForm(w, r, pg)
+		return
+	}
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.refuseForm(w, r, pg)
+		return
+	}
+	cookie := ""
+	if c, err := r.Cookie(CookieName); err == nil {
+		cookie = c.Value
+	}
+	token := r.PostForm.Get("token")
+	nonce, err := s.checkToken(p.ID, cookie, token)
+	if err != nil {
+		s.refuseForm(w, r, pg)
+		return
+	}
+	pg.Values = formValues{
+		Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"),
+		Birthday: r.PostForm.Get("birthday"), Consent: r.PostForm.Get("consent") == "yes",
+	}
+	if errs := pg.Values.validate(s.now()); len(errs) > 0 {
+		// Nothing is stored; the same token (and nonce) stays valid.
+		pg.Errors = errs
+		s.renderForm(w, r, pg, http.StatusUnprocessableEntity, token)
+		return
+	}
+	m, created, err := api.Enroll(r.Context(), s.store, p, api.EnrollInput{
+		Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce,
+	}, s.now())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", api.RequestID(r), "err", err)
+		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		return
+	}
+	if created {
+		s.onChange()
+		s.log.InfoContext(r.Context(), "member joined on the web", "program", p.ID, "member_id", m.ID)
+	}
+	// Post/redirect/get: a reload of the result does not post again.
+	http.Redirect(w, r, s.links.JoinResultPath(p.ID, m.ID), http.StatusSeeOther)
+}
+
+// refuseForm answers a POST whose form token or origin does not check out
+// with 403 and a fresh, empty form: nothing typed into a forged form is
+// carried over.
+func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, pg *page) {
+	pg.Notice = pg.T.Get("err_form_expired")
+	s.renderForm(w, r, pg, http.StatusForbidden, s.newToken(pg.Program.ID, s.browserCookie(w, r)))
+}
+
+func (s *Server) result(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.program(w, r)
+	if !ok {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil || !s.links.Verify(links.KindJoinResult, id, r.URL.Query().Get("sig")) {
+		s.errorPage(w, r, p, http.StatusNotFound, "err_not_found")
+		return
+	}
+	m, err := s.store.Member(r.Context(), id)
+	if err != nil || m.Erased() || m.Program != p.ID {
+		if err != nil && !errors.Is(err, member.ErrNotFound) {
+			s.log.ErrorContext(r.Context(), "load member", "request_id", api.RequestID(r), "err", err)
+			s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+			return
+		}
+		s.errorPage(w, r, p, http.StatusNotFound, "err_not_found")
+		return
+	}
+	pg := s.newPage(r, p)
+	pg.Title = pg.T.Get("result_title")
+	barcode, err := api.QRPNG(member.BarcodeToken(s.secret, m.Number), 256)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "render barcode", "request_id", api.RequestID(r), "err", err)
+		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		return
+	}
+	handoff, err := api.QRPNG(s.links.JoinResultURL(p.ID, m.ID), 320)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "render handoff code", "request_id", api.RequestID(r), "err", err)
+		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		return
+	}
+	pg.Card = &cardView{Name: m.Name, Number: m.Number, Tier: passString(p, pg.Lang, m.Account.Tier),
+		Points: m.Account.Points, Barcode: dataURL(barcode)}
+	pg.Handoff = dataURL(handoff)
+	pg.AppleURL = s.links.PassURL(m.ID)
+	if s.googleSaveURL != nil {
+		u, err := s.googleSaveURL(m.ID)
+		if err != nil {
+			// The card is still usable with Apple Wallet; say so in the log
+			// and leave the Google button out rather than fail the page.
+			s.log.WarnContext(r.Context(), "google save link", "member_id", m.ID, "request_id", api.RequestID(r), "err", err)
+		} else {
+			pg.GoogleURL = u
+		}
+	}
+	s.render(w, r, "result", http.StatusOK, pg)
+}
+
+func dataURL(png []byte) template.URL {
+	// The bytes are passd's own PNG, so the data: URL is safe to trust.
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+}
+
+// logo serves the program's logo: the sharpest version the template has.
+func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		api.Fail(w, r, s.log, err)
+		return
+	}
+	for _, name := range []string{"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"} {
+		if b, ok := p.Files[name]; ok {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+			w.Header().Set("ETag", `"`+p.Hash+`"`)
+			w.Header().Set("Content-Type", "image/png")
+			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+			return
+		}
+	}
+	api.Fail(w, r, s.log, api.StatusProblem(http.StatusNotFound, "the program has no logo"))
+}
+
+// joinQR serves a QR code of the program's enrolment page, for posters and
+// receipts.
+func (s *Server) joinQR(w http.ResponseWriter, r *http.Request) {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		api.Fail(w, r, s.log, err)
+		return
+	}
+	size, err := api.QRSize(r)
+	if err != nil {
+		api.Fail(w, r, s.log, err)
+		return
+	}
+	data, err := api.QRPNG(s.links.JoinURL(p.ID), size)
+	if err != nil {
+		api.Fail(w, r, s.log, err)
+		return
+	}
+	api.WritePNG(w, data, "public, max-age=86400")
+}
