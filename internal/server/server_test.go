@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +27,17 @@ type started struct {
 	*server.Server
 	dataDir string
 	url     string
+	stop    func() // stops it now; the test's cleanup calls it too
 }
 
 // start runs passd on a loopback port with a temp data folder; extra
 // environment overrides the defaults.
 func start(t *testing.T, env map[string]string, opts server.Options) *started {
 	t.Helper()
-	dir := t.TempDir()
+	dir := env["PASSD_DATA_DIR"]
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	base := map[string]string{
 		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
 	}
@@ -54,13 +59,17 @@ func start(t *testing.T, env map[string]string, opts server.Options) *started {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
-	st := &started{Server: s, dataDir: dir, url: s.URL()}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run() = %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	st := &started{Server: s, dataDir: dir, url: s.URL(), stop: stop}
 	waitFor(t, func() bool {
 		res, err := http.Get(st.url + "/healthz")
 		if err != nil {

@@ -1,0 +1,428 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testpg"
+	"github.com/passd/passd/passkit"
+	"github.com/passd/passd/passkit/apns/apnstest"
+)
+
+// appleEnv is a mock APNs that trusts passd's development pass certificate,
+// and the environment that points a passd at it. The dev certificates are
+// made before passd starts, in the data folder passd will reuse.
+type appleEnv struct {
+	apns *apnstest.Server
+	env  map[string]string
+}
+
+func newAppleEnv(t *testing.T) appleEnv {
+	t.Helper()
+	dir := t.TempDir()
+	creds, err := passkit.GenerateDev(dir, config.DefaultPassTypeID, config.DefaultTeamID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509Pool(creds)
+	mock := apnstest.NewServer(t, apnstest.Options{ClientCAs: pool, Topic: config.DefaultPassTypeID})
+	caFile := filepath.Join(t.TempDir(), "apns-ca.pem")
+	if err := os.WriteFile(caFile, mock.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return appleEnv{apns: mock, env: map[string]string{
+		"PASSD_DATA_DIR": dir, "PASSD_APNS_URL": mock.URL, "PASSD_APNS_CA": caFile,
+	}}
+}
+
+// fastSync makes deliveries and retries quick enough for tests.
+var fastSync = server.Options{SyncPoll: 20 * time.Millisecond, SyncDebounce: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond}
+
+// phone plays an iPhone holding one member's pass.
+type phone struct {
+	t          *testing.T
+	s          *started
+	device     string
+	pushToken  string
+	ws         string // webServiceURL, pointed at the test server
+	passType   string
+	serial     string
+	token      string
+	modified   string // Last-Modified of the pass it holds
+	pass       map[string]any
+	lastUpdate string // the tag of its last "serials updated since" call
+}
+
+// addPass downloads a member's pass through its signed link, as Safari
+// would, and reads the web service keys from pass.json.
+func addPass(t *testing.T, s *started, m map[string]any, device, pushToken string) *phone {
+	t.Helper()
+	res, body := call(t, "GET", s.localURL(m["apple_pass_url"].(string)), nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("download pass: %d", res.StatusCode)
+	}
+	p := &phone{t: t, s: s, device: device, pushToken: pushToken, modified: res.Header.Get("Last-Modified")}
+	p.pass = passJSON(t, body)
+	if ws := p.pass["webServiceURL"]; ws != config.DefaultPublicURL+"/passkit" {
+		t.Fatalf("webServiceURL = %v, want %s/passkit", ws, config.DefaultPublicURL)
+	}
+	p.ws = s.url + "/passkit"
+	p.passType = p.pass["passTypeIdentifier"].(string)
+	p.serial = p.pass["serialNumber"].(string)
+	p.token = p.pass["authenticationToken"].(string)
+	return p
+}
+
+func passJSON(t *testing.T, pkpass []byte) map[string]any {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(pkpass), int64(len(pkpass)))
+	if err != nil {
+		t.Fatalf("pass is not a zip: %v", err)
+	}
+	for _, f := range zr.File {
+		if f.Name == "pass.json" {
+			rc, _ := f.Open()
+			defer rc.Close()
+			var m map[string]any
+			if err := json.NewDecoder(rc).Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+	}
+	t.Fatal("pass.json missing")
+	return nil
+}
+
+func (p *phone) do(method, path, auth string, body []byte, hdr ...string) (*http.Response, []byte) {
+	p.t.Helper()
+	req, err := http.NewRequest(method, p.ws+path, bytes.NewReader(body))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "ApplePass "+auth)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+func (p *phone) register(token string) int {
+	p.t.Helper()
+	res, _ := p.do("POST", fmt.Sprintf("/v1/devices/%s/registrations/%s/%s", p.device, p.passType, p.serial), token,
+		[]byte(`{"pushToken":"`+p.pushToken+`"}`))
+	return res.StatusCode
+}
+
+// updated asks which serials changed since its last tag.
+func (p *phone) updated() (int, []string) {
+	p.t.Helper()
+	q := ""
+	if p.lastUpdate != "" {
+		q = "?passesUpdatedSince=" + p.lastUpdate
+	}
+	res, b := p.do("GET", fmt.Sprintf("/v1/devices/%s/registrations/%s%s", p.device, p.passType, q), "", nil)
+	if res.StatusCode != 200 {
+		return res.StatusCode, nil
+	}
+	var out struct {
+		SerialNumbers []string `json:"serialNumbers"`
+		LastUpdated   string   `json:"lastUpdated"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.LastUpdated == "" {
+		p.t.Fatalf("serials answer %s: %v", b, err)
+	}
+	p.lastUpdate = out.LastUpdated
+	return 200, out.SerialNumbers
+}
+
+// fetch asks for the latest pass with If-Modified-Since, as iOS does.
+func (p *phone) fetch() int {
+	p.t.Helper()
+	res, b := p.do("GET", fmt.Sprintf("/v1/passes/%s/%s", p.passType, p.serial), p.token, nil, "If-Modified-Since", p.modified)
+	if res.StatusCode == 200 {
+		p.pass = passJSON(p.t, b)
+		lm := res.Header.Get("Last-Modified")
+		prev, _ := http.ParseTime(p.modified)
+		now, err := http.ParseTime(lm)
+		if err != nil || !now.After(prev) {
+			p.t.Fatalf("Last-Modified %q after %q: not strictly later", lm, p.modified)
+		}
+		p.modified = lm
+	}
+	return res.StatusCode
+}
+
+// points reads the balance the phone's pass shows.
+func (p *phone) points() float64 {
+	for _, f := range p.pass["storeCard"].(map[string]any)["primaryFields"].([]any) {
+		if f.(map[string]any)["key"] == "points" {
+			return f.(map[string]any)["value"].(float64)
+		}
+	}
+	p.t.Fatal("no points field")
+	return -1
+}
+
+// delivered counts the pushes APNs accepted for a token.
+func delivered(a *apnstest.Server, token string) int {
+	n := 0
+	for _, p := range a.PushesTo(token) {
+		if p.Status == 200 {
+			n++
+		}
+	}
+	return n
+}
+
+func waitDelivered(t *testing.T, a *apnstest.Server, token string, n int) {
+	t.Helper()
+	waitFor(t, func() bool { return delivered(a, token) >= n })
+}
+
+func earn(t *testing.T, s *started, id string, points int, key string) {
+	t.Helper()
+	res, b := call(t, "POST", s.url+"/api/v1/members/"+id+"/transactions",
+		map[string]any{"type": "earn", "points": points}, "Idempotency-Key", key)
+	if res.StatusCode != 201 {
+		t.Fatalf("earn: %d %s", res.StatusCode, b)
+	}
+}
+
+const pushToken = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+func TestIPhoneLifecycle(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	m := enroll(t, s, "Ada Lovelace")
+	ph := addPass(t, s, m, "device-1", pushToken)
+
+	if got := ph.register("wrong-token-wrong-token"); got != 401 {
+		t.Fatalf("register with a wrong token = %d, want 401", got)
+	}
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d, want 201", got)
+	}
+	if got := ph.register(ph.token); got != 200 {
+		t.Fatalf("register again = %d, want 200", got)
+	}
+	if st, serials := ph.updated(); st != 200 || len(serials) != 1 || serials[0] != ph.serial {
+		t.Fatalf("serials (no tag) = %d %v, want this pass", st, serials)
+	}
+	if st, _ := ph.updated(); st != 204 {
+		t.Fatalf("serials since the last tag = %d, want 204", st)
+	}
+
+	earn(t, s, ph.serial, 100, "e1")
+	waitDelivered(t, ae.apns, pushToken, 1)
+	push := ae.apns.PushesTo(pushToken)[0]
+	if push.Topic != config.DefaultPassTypeID || string(push.Body) != "{}" || push.Proto != "HTTP/2.0" {
+		t.Errorf("push = topic %q body %q proto %q, want the pass type, {} and HTTP/2", push.Topic, push.Body, push.Proto)
+	}
+	if st, serials := ph.updated(); st != 200 || len(serials) != 1 {
+		t.Fatalf("serials after the push = %d %v, want this pass", st, serials)
+	}
+	if st := ph.fetch(); st != 200 || ph.points() != 100 {
+		t.Fatalf("fetch after the push = %d, points %v; want 200 with 100", st, ph.points())
+	}
+	if st := ph.fetch(); st != 304 {
+		t.Fatalf("fetch again = %d, want 304", st)
+	}
+	if st, _ := ph.updated(); st != 204 {
+		t.Fatalf("serials with nothing new = %d, want 204", st)
+	}
+
+	// Two earns within one second both reach the phone.
+	earn(t, s, ph.serial, 10, "e2")
+	waitDelivered(t, ae.apns, pushToken, 2)
+	if st := ph.fetch(); st != 200 || ph.points() != 110 {
+		t.Fatalf("fetch after the second earn = %d, points %v; want 200 with 110", st, ph.points())
+	}
+	earn(t, s, ph.serial, 5, "e3")
+	waitDelivered(t, ae.apns, pushToken, 3)
+	if st := ph.fetch(); st != 200 || ph.points() != 115 {
+		t.Fatalf("fetch after an earn in the same second = %d, points %v; want 200 with 115", st, ph.points())
+	}
+
+	// Unregister: no more pushes are wanted for this device.
+	res, _ := ph.do("DELETE", fmt.Sprintf("/v1/devices/%s/registrations/%s/%s", ph.device, ph.passType, ph.serial), ph.token, nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("unregister = %d, want 200", res.StatusCode)
+	}
+	regs, err := s.Store.RegistrationsFor(context.Background(), ph.serial)
+	if err != nil || len(regs) != 0 {
+		t.Fatalf("registrations after unregister = %v, %v", regs, err)
+	}
+
+	// The log endpoint takes messages.
+	if res, _ := ph.do("POST", "/v1/log", "", []byte(`{"logs":["hello from the phone"]}`)); res.StatusCode != 200 {
+		t.Errorf("log = %d, want 200", res.StatusCode)
+	}
+	// A doubled slash in the web service URL is tolerated.
+	ph.ws = s.url + "/passkit/"
+	if st, _ := ph.updated(); st != 204 {
+		t.Errorf("serials via a doubled slash = %d, want 204", st)
+	}
+}
+
+func TestUnregisteredTokenIsRemoved(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	ph := addPass(t, s, enroll(t, s, "Grace"), "device-410", pushToken)
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d", got)
+	}
+	ae.apns.Script(apnstest.Rule{Token: pushToken, Times: 1, Reply: apnstest.Unregistered(time.Now().Add(time.Second))})
+	earn(t, s, ph.serial, 5, "k")
+	waitFor(t, func() bool {
+		regs, err := s.Store.RegistrationsFor(context.Background(), ph.serial)
+		return err == nil && len(regs) == 0
+	})
+	waitFor(t, func() bool { return syncState(t, s, ph.serial).State == store.SyncOK })
+}
+
+func TestServiceUnavailableThenDelivered(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	ph := addPass(t, s, enroll(t, s, "Lin"), "device-503", pushToken)
+	ph.register(ph.token)
+	ae.apns.Script(apnstest.Rule{Token: pushToken, For: 400 * time.Millisecond, Reply: apnstest.ServiceUnavailable()})
+	earn(t, s, ph.serial, 5, "k")
+	waitDelivered(t, ae.apns, pushToken, 1)
+	if n := len(ae.apns.PushesTo(pushToken)); n < 2 {
+		t.Errorf("pushes = %d, want the 503s before the 200", n)
+	}
+	if st := syncState(t, s, ph.serial); st.SyncedVersion != st.WantedVersion {
+		waitFor(t, func() bool { st := syncState(t, s, ph.serial); return st.State == store.SyncOK })
+	}
+}
+
+func syncState(t *testing.T, s *started, id string) store.SyncState {
+	t.Helper()
+	sts, err := s.Store.SyncStates(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Channel == store.ChannelApple {
+			return st
+		}
+	}
+	t.Fatalf("no apple sync state for %s", id)
+	return store.SyncState{}
+}
+
+func TestErasurePushesVoidedPass(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	m := enroll(t, s, "Erin Erased")
+	ph := addPass(t, s, m, "device-erase", pushToken)
+	ph.register(ph.token)
+	res, _ := call(t, "DELETE", s.url+"/api/v1/members/"+ph.serial, nil)
+	if res.StatusCode != 204 {
+		t.Fatalf("erase = %d", res.StatusCode)
+	}
+	waitDelivered(t, ae.apns, pushToken, 1)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch after erasure = %d, want 200 with the voided pass", st)
+	}
+	raw, _ := json.Marshal(ph.pass)
+	if ph.pass["voided"] != true || ph.pass["webServiceURL"] != nil || ph.pass["authenticationToken"] != nil ||
+		strings.Contains(string(raw), "Erin") || strings.Contains(string(raw), m["number"].(string)) {
+		t.Errorf("voided pass = %s, want voided, no web service keys, no personal data", raw)
+	}
+	if res, _ := call(t, "GET", s.url+"/api/v1/members/"+ph.serial, nil); res.StatusCode != 404 {
+		t.Errorf("GET erased member = %d, want 404", res.StatusCode)
+	}
+}
+
+func TestPushSurvivesRestartAfterCommit(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	// The first passd commits the earn but dies before any worker runs.
+	a := start(t, ae.env, server.Options{NoSync: true})
+	ph := addPass(t, a, enroll(t, a, "Kim"), "device-crash", pushToken)
+	ph.register(ph.token)
+	earn(t, a, ph.serial, 70, "k")
+	a.stop()
+	if n := len(ae.apns.Pushes()); n != 0 {
+		t.Fatalf("pushes before restart = %d, want 0", n)
+	}
+	// The restarted passd finds the dirty card in the table and pushes.
+	b := start(t, ae.env, fastSync)
+	waitDelivered(t, ae.apns, pushToken, 1)
+	ph.s, ph.ws = b, b.url+"/passkit"
+	if st := ph.fetch(); st != 200 || ph.points() != 70 {
+		t.Fatalf("fetch after restart = %d, points %v", st, ph.points())
+	}
+}
+
+func TestTwoInstancesShareOnePostgreSQL(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	env := map[string]string{"PASSD_DATABASE_URL": testpg.FreshSchema(t), "PASSD_SECRET": strings.Repeat("shared-secret-", 3)}
+	for k, v := range ae.env {
+		env[k] = v
+	}
+	opts := fastSync
+	opts.SyncDebounce = 300 * time.Millisecond
+	a := start(t, env, opts)
+	b := start(t, env, opts)
+	ph := addPass(t, a, enroll(t, a, "Pat"), "device-pg", pushToken)
+	ph.register(ph.token)
+
+	for burst := 1; burst <= 3; burst++ {
+		for i := range 4 {
+			inst := a
+			if i%2 == 1 {
+				inst = b
+			}
+			earn(t, inst, ph.serial, 1, fmt.Sprintf("b%d-%d", burst, i))
+		}
+		waitFor(t, func() bool {
+			st := syncState(t, a, ph.serial)
+			return st.SyncedVersion == st.WantedVersion && delivered(ae.apns, pushToken) >= burst
+		})
+		if n := len(ae.apns.PushesTo(pushToken)); n != burst {
+			t.Fatalf("after burst %d: %d pushes, want exactly %d (one per burst)", burst, n, burst)
+		}
+	}
+	if st := ph.fetch(); st != 200 || ph.points() != 12 {
+		t.Fatalf("fetch = %d, points %v, want 12", st, ph.points())
+	}
+}
+
+func x509Pool(c *passkit.Credentials) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c.WWDR)
+	return p
+}
