@@ -141,7 +141,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err := q.validate(s.now()); err != nil {
 		return err
 	}
-	m, created, err := Enroll(r.Context(), s.store, p, EnrollInput{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID}, s.now())
+	m, created, err := Enroll(r.Context(), s.store, p, EnrollInput(q), s.now())
 	if err != nil {
 		return err
 	}

@@ -93,10 +93,11 @@ func TestHashChangesWithTemplate(t *testing.T) {
 		}
 		return p.Hash
 	}
-	if load("a") == load("b") {
+	a1, a2, b := load("a"), load("a"), load("b")
+	if a1 == b {
 		t.Errorf("Hash unchanged after the icon changed")
 	}
-	if load("a") != load("a") {
+	if a1 != a2 {
 		t.Errorf("Hash differs for the same folder")
 	}
 }
