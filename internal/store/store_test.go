@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testpg"
 )
 
 func TestSQLite(t *testing.T) {
@@ -55,52 +53,9 @@ func openSQLiteAt(t testing.TB, path string, opts store.Options) *store.Store {
 	return s
 }
 
-// postgresURL answers PASSD_TEST_DATABASE_URL; without it the test is
-// skipped, or fails when CI is set so CI can never skip PostgreSQL silently.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("PASSD_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PASSD_TEST_DATABASE_URL is not set; CI must run the PostgreSQL store tests (scripts/with-postgres.sh)")
-		}
-		t.Skip("PASSD_TEST_DATABASE_URL is not set; run under scripts/with-postgres.sh")
-	}
-	return u
-}
-
-// freshSchema creates an empty schema for one test, dropped when it ends,
-// and answers the database URL that selects it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := postgresURL(t)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse PASSD_TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func openPostgres(t testing.TB, opts store.Options) *store.Store {
 	t.Helper()
-	return openPostgresAt(t, freshSchema(t), opts)
+	return openPostgresAt(t, testpg.FreshSchema(t), opts)
 }
 
 func openPostgresAt(t testing.TB, dsn string, opts store.Options) *store.Store {
@@ -137,7 +92,7 @@ func TestSQLiteRejectsMemory(t *testing.T) {
 
 func TestPostgresMigrateConcurrently(t *testing.T) {
 	t.Parallel()
-	dsn := freshSchema(t)
+	dsn := testpg.FreshSchema(t)
 	const n = 4
 	stores := make([]*store.Store, n)
 	errs := make([]error, n)
@@ -219,7 +174,7 @@ func TestSQLiteBusy(t *testing.T) {
 // ErrRequestInProgress, and other members are not held up.
 func TestPostgresLockTimeout(t *testing.T) {
 	t.Parallel()
-	dsn := freshSchema(t)
+	dsn := testpg.FreshSchema(t)
 	s := openPostgresAt(t, dsn, store.Options{LockTimeout: 200 * time.Millisecond})
 	m := storetest.NewMember(t, s, "demo")
 	free := storetest.NewMember(t, s, "demo")
