@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/passkit"
@@ -41,21 +45,26 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// startPassd runs a whole passd on a loopback port whose public URL is that
-// port, so that the absolute links passd makes (the pass link, the phone
-// QR code) work from the test's browser.
-func startPassd(t *testing.T) (base, dataDir string) {
+// publicHost is the name passd's public URL uses in the browser test; the
+// browser maps it to the test's TLS front and the test's HTTP client dials
+// the front for it.
+const publicHost = "passd.test"
+
+// startPassd runs a whole passd with Google Wallet on (against a fake
+// Wallet API) behind a TLS front, as production runs behind a TLS
+// terminator: PASSD_PUBLIC_URL is https://passd.test, which the browser
+// resolves to the front. It answers the public base URL, the front's
+// loopback address, an HTTP client that reaches the public URL, and passd's
+// data folder.
+func startPassd(t *testing.T) (base, front string, client *http.Client, dataDir string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	gw := wallettest.New(t)
 	dataDir = t.TempDir()
-	base = "http://" + addr
-	env := map[string]string{"PASSD_ADDR": addr, "PASSD_PUBLIC_URL": base, "PASSD_DATA_DIR": dataDir,
-		"PASSD_BOOTSTRAP_ADMIN_KEY": "browser-test-admin-key-0123"}
+	base = "https://" + publicHost
+	env := map[string]string{"PASSD_ADDR": "127.0.0.1:0", "PASSD_PUBLIC_URL": base, "PASSD_DATA_DIR": dataDir,
+		"PASSD_BOOTSTRAP_ADMIN_KEY": "browser-test-admin-key-0123",
+		"PASSD_GOOGLE_ISSUER_ID":    wallettest.IssuerID, "PASSD_GOOGLE_CREDENTIALS": gw.WriteCredentials(t),
+		"PASSD_GOOGLE_API_URL": gw.URL}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +73,7 @@ func startPassd(t *testing.T) (base, dataDir string) {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := server.New(context.Background(), cfg, log, server.Options{})
+	s, err := server.New(context.Background(), cfg, log, server.Options{GoogleHTTPClient: gw.HTTPClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +86,21 @@ func startPassd(t *testing.T) (base, dataDir string) {
 			t.Errorf("Run() = %v", err)
 		}
 	})
+	// The TLS front: a reverse proxy to passd that keeps the Host header.
+	target, _ := url.Parse(s.URL())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	fr := httptest.NewTLSServer(rp)
+	t.Cleanup(fr.Close)
+	front = strings.TrimPrefix(fr.URL, "https://")
+	tr := fr.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.InsecureSkipVerify = true // the front's test certificate names 127.0.0.1, not passd.test
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, front)
+	}
+	client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		res, err := http.Get(base + "/healthz")
+		res, err := client.Get(base + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -91,16 +112,16 @@ func startPassd(t *testing.T) (base, dataDir string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return base, dataDir
+	return base, front, client, dataDir
 }
 
 // googleOn asks passd's JSON API whether Google Wallet is on: the member
 // object then carries google_save_url.
-func googleOn(t *testing.T, base, memberID string) bool {
+func googleOn(t *testing.T, client *http.Client, base, memberID string) bool {
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/api/v1/members/"+memberID, nil)
 	req.Header.Set("Authorization", "Bearer browser-test-admin-key-0123")
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +136,7 @@ func googleOn(t *testing.T, base, memberID string) bool {
 
 func TestBrowserJoin(t *testing.T) {
 	chromium := chromiumPath(t)
-	base, dataDir := startPassd(t)
+	base, front, client, dataDir := startPassd(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -129,6 +150,8 @@ func TestBrowserJoin(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", "MAP "+publicHost+":443 "+front),
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1100),
 	)
@@ -191,12 +214,13 @@ func TestBrowserJoin(t *testing.T) {
 	if err != nil || !strings.HasPrefix(apple.Value, base+"/passes/"+memberID+".pkpass?sig=") {
 		t.Fatalf("Apple button href = %q, %v", apple.Value, err)
 	}
-	google, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.getElementById('add-google') !== null`))
-	if err != nil {
-		t.Fatal(err)
+	// Google Wallet is on, so the page offers both wallets.
+	if !googleOn(t, client, base, memberID) {
+		t.Fatal("the member has no google_save_url although Google Wallet is on")
 	}
-	if on := googleOn(t, base, memberID); google != on {
-		t.Errorf("Google button shown = %v, want %v (Google Wallet on = %v)", google, on, on)
+	gl, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.ID("add-google"), "href"))
+	if err != nil || !strings.HasPrefix(gl.Value, "https://pay.google.com/gp/v/save/") {
+		t.Fatalf("Google button href = %q, %v, want a save link", gl.Value, err)
 	}
 
 	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
@@ -213,7 +237,7 @@ func TestBrowserJoin(t *testing.T) {
 	t.Logf("screenshot of the result page: %s", shotPath)
 
 	// The Apple button's link serves a valid, signed pass.
-	res, err := http.Get(apple.Value)
+	res, err := client.Get(apple.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
