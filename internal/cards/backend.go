@@ -42,11 +42,16 @@ func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, er
 	return m.AuthToken, true, nil
 }
 
-// Register records a device's registration for a pass.
+// Register records a device's registration for a pass. An erased
+// member's voided card takes no new registrations.
 func (b *Backend) Register(ctx context.Context, deviceID, pushToken, serial string) (bool, error) {
-	return b.s.store.Register(ctx, store.Registration{
+	created, err := b.s.store.Register(ctx, store.Registration{
 		DeviceID: deviceID, PushToken: pushToken, PassTypeID: b.s.signer.PassTypeID(), MemberID: serial,
 	})
+	if errors.Is(err, member.ErrNotFound) {
+		return false, webservice.ErrNotFound
+	}
+	return created, err
 }
 
 // Unregister removes a device's registration for a pass.

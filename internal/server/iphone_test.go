@@ -363,6 +363,11 @@ func TestErasurePushesVoidedPass(t *testing.T) {
 	if res, _ := call(t, "GET", s.url+"/api/v1/members/"+ph.serial, nil); res.StatusCode != 404 {
 		t.Errorf("GET erased member = %d, want 404", res.StatusCode)
 	}
+	// The voided card takes no new registrations.
+	ph.device = "device-new"
+	if got := ph.register(ph.token); got != 401 {
+		t.Errorf("register for an erased member's card = %d, want 401", got)
+	}
 }
 
 func TestPushSurvivesRestartAfterCommit(t *testing.T) {
