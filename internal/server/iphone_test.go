@@ -399,7 +399,9 @@ func TestTwoInstancesShareOnePostgreSQL(t *testing.T) {
 		env[k] = v
 	}
 	opts := fastSync
-	opts.SyncDebounce = 300 * time.Millisecond
+	// A debounce far longer than four HTTP calls take, even on a loaded
+	// machine, so each burst is one delivery by construction.
+	opts.SyncDebounce = 1500 * time.Millisecond
 	a := start(t, env, opts)
 	b := start(t, env, opts)
 	ph := addPass(t, a, enroll(t, a, "Pat"), "device-pg", pushToken)
