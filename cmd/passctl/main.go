@@ -5,6 +5,7 @@
 //	passctl migrate
 //	passctl certs dev [--dir DIR]
 //	passctl verify FILE.pkpass [--wwdr WWDR.pem]
+//	passctl load --key KEY [--url URL] [--duration 10s] ...
 //
 // It reads the same environment as passd (PASSD_DATABASE_URL,
 // PASSD_DATA_DIR, ...).
@@ -35,6 +36,7 @@ const usage = `passctl: passd's operator tool
   passctl migrate                                                  apply database migrations
   passctl certs dev [--dir DIR]                                    generate development certificates
   passctl verify FILE.pkpass [--wwdr WWDR.pem]                     check a pass as iOS would
+  passctl load --key KEY [--url URL] [--duration D] [flags]        load-test a running passd (load -h: all flags)
 
 It reads passd's environment (PASSD_DATABASE_URL, PASSD_DATA_DIR, PASSD_APPLE_*).
 `
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return certsDev(args[2:], getenv, stdout)
 	case "verify":
 		return verify(args[1:], stdout)
+	case "load":
+		return load(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0, nil

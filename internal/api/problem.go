@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +123,12 @@ func notFoundDetail(err error) string {
 // writeError answers err as problem+json. Unknown errors are logged with the
 // request id and answered as a generic 500.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nobody reads the answer and nothing failed.
+		log.DebugContext(r.Context(), "client went away", "request_id", middleware.GetReqID(r.Context()), "route", routePattern(r))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	p := toProblem(err)
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "request_id", middleware.GetReqID(r.Context()), "method", r.Method, "route", routePattern(r), "err", err)
