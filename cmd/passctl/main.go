@@ -1,5 +1,5 @@
 // Command passctl is passd's operator tool: API keys, database migrations,
-// development certificates and checking .pkpass files.
+// development certificates, checking .pkpass files and load generation.
 //
 //	passctl apikey create --role pos|merchant|admin [--program P]
 //	passctl migrate

@@ -52,6 +52,19 @@ type Store interface {
 	Fail(ctx context.Context, job store.SyncJob, errText string, retryAt time.Time, giveUp bool) error
 }
 
+// BatchCompleter is a Store that can record many deliveries at once, in
+// one transaction. When the engine's store is one, each claimed batch's
+// successful deliveries are recorded together after the batch instead of
+// one transaction per card: a message to a whole program is otherwise
+// bound by one commit (on SQLite one fsync, taken one writer at a time)
+// per card. Jobs whose row is gone are skipped, as Complete's ErrNotFound
+// is harmless. A crash between the pushes and that commit re-pushes the
+// batch after the lease, as one between a push and Complete does for one
+// card.
+type BatchCompleter interface {
+	CompleteMany(ctx context.Context, jobs []store.SyncJob) error
+}
+
 // Observer is told the outcome of every delivery (metrics).
 type Observer interface {
 	Delivered(channel string, d time.Duration)
@@ -188,6 +201,12 @@ func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int,
 	if err != nil {
 		return 0, err
 	}
+	bc, batched := e.cfg.Store.(BatchCompleter)
+	var (
+		mu   sync.Mutex
+		done []store.SyncJob
+		took []time.Duration
+	)
 	sem := make(chan struct{}, e.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for _, job := range jobs {
@@ -195,21 +214,49 @@ func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int,
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			e.deliver(context.WithoutCancel(ctx), d, job)
+			var delivered func(time.Duration)
+			if batched {
+				delivered = func(d time.Duration) {
+					mu.Lock()
+					done = append(done, job)
+					took = append(took, d)
+					mu.Unlock()
+				}
+			}
+			e.deliver(context.WithoutCancel(ctx), d, job, delivered)
 		}()
 	}
 	wg.Wait()
+	if len(done) > 0 {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverTimeout)
+		defer cancel()
+		if err := bc.CompleteMany(cctx, done); err != nil {
+			// As for Complete: the cards stay leased and are delivered
+			// again when the lease ends.
+			e.log.Error("sync: record deliveries", "channel", channel, "cards", len(done), "err", err)
+		} else if e.cfg.Observer != nil {
+			for _, d := range took {
+				e.cfg.Observer.Delivered(channel, d)
+			}
+		}
+	}
 	return len(jobs), nil
 }
 
 // deliverTimeout bounds one card's delivery.
 const deliverTimeout = 30 * time.Second
 
-func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob) {
+// deliver delivers one card and records the outcome; with delivered set,
+// a success is handed to it to be recorded with the batch instead.
+func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, delivered func(time.Duration)) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
 	start := e.now()
 	err := d.Deliver(ctx, job)
+	if err == nil && delivered != nil {
+		delivered(e.now().Sub(start))
+		return
+	}
 	if err == nil {
 		if err := e.cfg.Store.Complete(ctx, job); err != nil {
 			e.log.Error("sync: record delivery", "channel", job.Channel, "member_id", job.MemberID, "err", err)
