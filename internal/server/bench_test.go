@@ -1,0 +1,486 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testpg"
+	"github.com/passd/passd/passkit"
+	"github.com/passd/passd/passkit/apns/apnstest"
+)
+
+// The "Live Apple cards" benchmarks: one merchant message to a program of
+// benchDevices members, each with one iPhone registered for pushes, through
+// a whole passd on loopback (HTTP API, store, sync engine, APNs client) and
+// the mock APNs (TLS with passd's client certificate, HTTP/2). Then every
+// device fetches its changed pass from the PassKit web service, as Wallet
+// does after the push; each fetch signs once (the pass changed), so the
+// ceiling is the raw RSA-2048 signing rate with the same key, measured in
+// the same run on the same cores.
+const (
+	benchDevices = 10_000
+	// benchFetchers is how many devices fetch at once: enough to keep
+	// every core signing while others wait on the network.
+	benchFetchers = 16
+	// benchSetupWorkers insert the members and registrations.
+	benchSetupWorkers = 16
+	// benchFetchSlice devices fetch, then benchSigns*benchFetchSlice/
+	// benchDevices raw signatures are timed, and so on: benchSigns raw
+	// signatures per iteration, interleaved with the fetches.
+	benchFetchSlice = 1_000
+	benchSigns      = 2_000
+	// benchWait bounds each wait for passd: a stuck engine fails the
+	// benchmark instead of hanging it.
+	benchWait = 3 * time.Minute
+)
+
+// BenchmarkMessageFanout reports, per merchant message to benchDevices
+// devices:
+//   - pushes/s: pushes the mock APNs received, from the first to the last
+//     (the fan-out rate; goal >= 5,000);
+//   - e2e-pushes/s and first-push-ms: the same from the moment the message
+//     was posted, so including the sync debounce (server.DefaultSyncDebounce)
+//     and the engine's wake-up;
+//   - fetches/s: passes fetched through the PassKit web service with every
+//     device's token, each one signed afresh;
+//   - signs/s: raw RSA-2048 PKCS#1 v1.5 signatures with passd's key on all
+//     cores, and fetch/sign-%, fetches/s as a percentage of it (goal >= 85).
+//
+// Run it with -benchtime Nx: each iteration is one message and 10,000
+// fetches.
+func BenchmarkMessageFanout(b *testing.B) {
+	b.Run("store=sqlite", func(b *testing.B) { benchMessageFanout(b, "") })
+	b.Run("store=postgres", func(b *testing.B) { benchMessageFanout(b, testpg.FreshSchema(b)) })
+}
+
+func benchMessageFanout(b *testing.B, databaseURL string) {
+	p := newBenchPassd(b, databaseURL)
+	ctx := b.Context()
+	var (
+		pushes, fetches, signs                  int
+		pushTime, e2eTime, firstPush, fetchTime time.Duration
+		signTime                                time.Duration
+	)
+	i := 0
+	for b.Loop() {
+		i++
+		// One merchant message: every card of the program changes.
+		base := len(p.mock.Pushes())
+		posted := time.Now()
+		p.postMessage(b, fmt.Sprintf("Double points, round %d!", i))
+		wctx, cancel := context.WithTimeout(ctx, benchWait)
+		err := p.mock.WaitFor(wctx, base+benchDevices)
+		cancel()
+		if err != nil {
+			b.Fatalf("fan-out: %v", err)
+		}
+		// Let the engine record every delivery before the devices come,
+		// so the fetch figure is not shared with the fan-out's tail; then
+		// check that each device got exactly one push.
+		p.waitSynced(b)
+		first, last := p.checkPushes(b, base)
+		pushes += benchDevices
+		pushTime += last.Sub(first)
+		e2eTime += last.Sub(posted)
+		firstPush += first.Sub(posted)
+
+		// The devices fetch in slices, each followed by a slice of raw
+		// signatures, so that both figures see the same machine load.
+		for lo := 0; lo < len(p.devices); lo += benchFetchSlice {
+			fetchTime += p.fetchAll(b, p.devices[lo:min(lo+benchFetchSlice, len(p.devices))])
+			n := benchSigns * benchFetchSlice / len(p.devices)
+			signTime += p.rawSigns(b, n)
+			signs += n
+		}
+		fetches += len(p.devices)
+	}
+	b.ReportMetric(float64(pushes)/pushTime.Seconds(), "pushes/s")
+	b.ReportMetric(float64(pushes)/e2eTime.Seconds(), "e2e-pushes/s")
+	b.ReportMetric(float64(firstPush.Milliseconds())/float64(b.N), "first-push-ms")
+	fetchRate := float64(fetches) / fetchTime.Seconds()
+	signRate := float64(signs) / signTime.Seconds()
+	b.ReportMetric(fetchRate, "fetches/s")
+	b.ReportMetric(signRate, "signs/s")
+	b.ReportMetric(100*fetchRate/signRate, "fetch/sign-%")
+}
+
+// benchPassd is a running passd with benchDevices registered devices, and
+// the mock APNs it pushes to.
+type benchPassd struct {
+	srv     *server.Server
+	url     string
+	mock    *apnstest.Server
+	key     crypto.Signer
+	devices []benchDevice
+	client  *http.Client
+}
+
+type benchDevice struct {
+	serial, authToken, pushToken string
+}
+
+// newBenchPassd prepares a data folder with development certificates, a
+// mock APNs that trusts their CA, and benchDevices members each with one
+// registered device (through the store, untimed), then starts passd and
+// waits until it has pushed the new cards once, which also opens its APNs
+// connection.
+func newBenchPassd(b *testing.B, databaseURL string) *benchPassd {
+	b.Helper()
+	ctx := b.Context()
+	dir := b.TempDir()
+	passTypeID := config.DefaultPassTypeID
+	creds, err := passkit.GenerateDev(dir, passTypeID, config.DefaultTeamID, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	devCA := x509.NewCertPool()
+	devCA.AddCert(creds.WWDR)
+	mock := apnstest.NewServer(b, apnstest.Options{ClientCAs: devCA, Topic: passTypeID})
+	caFile := filepath.Join(dir, "apns-ca.pem")
+	if err := os.WriteFile(caFile, mock.CAPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{
+		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
+		"PASSD_APNS_URL": mock.URL, "PASSD_APNS_CA": caFile, "PASSD_DATABASE_URL": databaseURL,
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	start := time.Now()
+	devices := populate(b, cfg, passTypeID)
+	b.Logf("setup: %d members and registrations in %v", len(devices), time.Since(start).Round(time.Millisecond))
+
+	log := slog.New(slog.DiscardHandler) // -v would otherwise log every request
+	s, err := server.New(ctx, cfg, log, server.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("Run() = %v", err)
+		}
+	})
+	p := &benchPassd{srv: s, url: s.URL(), mock: mock, key: creds.Key, devices: devices,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchFetchers, MaxConnsPerHost: benchFetchers}}}
+	b.Cleanup(p.client.CloseIdleConnections)
+
+	start = time.Now()
+	wctx, wcancel := context.WithTimeout(ctx, benchWait)
+	defer wcancel()
+	if err := mock.WaitFor(wctx, benchDevices); err != nil {
+		b.Fatalf("first pushes of the new cards: %v", err)
+	}
+	p.waitSynced(b)
+	p.checkPushes(b, 0)
+	b.Logf("warm-up: the new cards pushed and recorded in %v", time.Since(start).Round(time.Millisecond))
+	return p
+}
+
+// populate stores benchDevices members of the demo program, each with one
+// device registered for its pass, straight through the store.
+func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice {
+	b.Helper()
+	ctx := b.Context()
+	programs, err := server.LoadPrograms(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prog, err := programs.Get("demo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := store.Options{Logger: slog.New(slog.DiscardHandler)}
+	var st *store.Store
+	stage := cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		st, err = store.OpenPostgres(ctx, cfg.DatabaseURL, opts)
+	} else {
+		// SQLite commits one writer at a time, each with an fsync: 20,000
+		// of them take half a minute on a disk. The database is built in
+		// memory when it can be (/dev/shm) and then copied into the data
+		// folder, where passd runs with its usual durability.
+		stage = sqliteStage(b, cfg.DataDir)
+		st, err = store.OpenSQLite(ctx, filepath.Join(stage, "passd.db"), opts)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			st.Close()
+		}
+	}()
+
+	devices := make([]benchDevice, benchDevices)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchSetupWorkers)
+	for range benchSetupWorkers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(devices) {
+					return
+				}
+				token, err := member.NewAuthToken()
+				if err != nil {
+					errs <- err
+					return
+				}
+				m := member.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
+					Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
+				if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
+					errs <- err
+					return
+				}
+				d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1)}
+				if _, err := st.Register(ctx, store.Registration{DeviceID: fmt.Sprintf("benchdevice%06d", i),
+					PushToken: d.pushToken, PassTypeID: passTypeID, MemberID: m.ID}); err != nil {
+					errs <- err
+					return
+				}
+				devices[i] = d
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("populate: %v", err)
+	}
+	closed = true
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if stage != cfg.DataDir {
+		// Closed, so the WAL is checkpointed; copy what is there.
+		for _, f := range []string{"passd.db", "passd.db-wal"} {
+			data, err := os.ReadFile(filepath.Join(stage, f))
+			if errors.Is(err, fs.ErrNotExist) && f != "passd.db" {
+				continue
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(cfg.DataDir, f), data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return devices
+}
+
+// sqliteStage answers a folder in /dev/shm, removed by b's cleanup, or
+// dataDir when there is no /dev/shm.
+func sqliteStage(b *testing.B, dataDir string) string {
+	b.Helper()
+	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
+		return dataDir
+	}
+	stage, err := os.MkdirTemp("/dev/shm", "passd-bench-")
+	if err != nil {
+		return dataDir
+	}
+	b.Cleanup(func() { os.RemoveAll(stage) })
+	return stage
+}
+
+// checkPushes checks that the pushes from index base on are one 200 to
+// every device and answers when the first and the last arrived.
+func (p *benchPassd) checkPushes(b *testing.B, base int) (first, last time.Time) {
+	b.Helper()
+	got := p.mock.Pushes()[base:]
+	if len(got) != len(p.devices) {
+		b.Fatalf("%d pushes, want %d (one per device)", len(got), len(p.devices))
+	}
+	seen := make(map[string]bool, len(got))
+	for _, push := range got {
+		if push.Status != http.StatusOK {
+			b.Fatalf("push to %s answered %d %s", push.Token, push.Status, push.Reason)
+		}
+		seen[push.Token] = true
+	}
+	if len(seen) != len(p.devices) {
+		b.Fatalf("pushes reached %d devices, want %d", len(seen), len(p.devices))
+	}
+	return got[0].Time, got[len(got)-1].Time
+}
+
+// waitSynced waits until the engine has recorded every Apple delivery.
+func (p *benchPassd) waitSynced(b *testing.B) {
+	b.Helper()
+	deadline := time.Now().Add(benchWait)
+	for {
+		waiting, _, errored, err := p.srv.Store.SyncStats(b.Context(), store.ChannelApple)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if errored > 0 {
+			b.Fatalf("%d cards in the sync error state", errored)
+		}
+		if waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d cards still waiting for delivery after %v", waiting, benchWait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fetchAll has devices fetch their pass, benchFetchers at a time, as
+// Wallet does after a push, and answers how long it took.
+func (p *benchPassd) fetchAll(b *testing.B, devices []benchDevice) time.Duration {
+	b.Helper()
+	prefix := p.url + "/passkit/v1/passes/" + config.DefaultPassTypeID + "/"
+	var next atomic.Int64
+	var failed firstError
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchFetchers {
+		wg.Go(func() {
+			for failed.get() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(devices) {
+					return
+				}
+				d := devices[i]
+				failed.set(p.fetch(b.Context(), prefix+d.serial, d.authToken))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := failed.get(); err != nil {
+		b.Fatalf("fetch: %v", err)
+	}
+	return elapsed
+}
+
+func (p *benchPassd) fetch(ctx context.Context, url, authToken string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "ApplePass "+authToken)
+	res, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK || n == 0 || res.Header.Get("Last-Modified") == "" {
+		return fmt.Errorf("GET %s = %d (%d bytes, Last-Modified %q), want 200 with a pass", url, res.StatusCode, n, res.Header.Get("Last-Modified"))
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/vnd.apple.pkpass") {
+		return fmt.Errorf("GET %s: Content-Type %q", url, ct)
+	}
+	return nil
+}
+
+// rawSigns times n RSA-2048 PKCS#1 v1.5 SHA-256 signatures with passd's
+// pass key, spread over GOMAXPROCS goroutines: the ceiling of fetches that
+// each sign once.
+func (p *benchPassd) rawSigns(b *testing.B, n int) time.Duration {
+	b.Helper()
+	digest := sha256.Sum256([]byte("manifest"))
+	var next atomic.Int64
+	var failed firstError
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for failed.get() == nil && next.Add(1) <= int64(n) {
+				_, err := p.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+				failed.set(err)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := failed.get(); err != nil {
+		b.Fatalf("sign: %v", err)
+	}
+	return elapsed
+}
+
+// postMessage posts a merchant message to every card of the demo program.
+func (p *benchPassd) postMessage(b *testing.B, text string) {
+	b.Helper()
+	body, _ := json.Marshal(map[string]any{"text": text})
+	req, err := http.NewRequestWithContext(b.Context(), http.MethodPost, p.url+"/api/v1/programs/demo/messages", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := p.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusAccepted {
+		b.Fatalf("post message: %d %s", res.StatusCode, answer)
+	}
+}
+
+// firstError keeps the first non-nil error set by concurrent workers.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	if err == nil {
+		return
+	}
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
