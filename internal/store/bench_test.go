@@ -46,19 +46,29 @@ func BenchmarkPostEarn(b *testing.B) {
 
 func benchPostEarn(b *testing.B, s *store.Store, members []member.Member, clients int) {
 	ctx := context.Background()
+	req := balances.Request{Type: balances.Earn, Points: 10}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	benchClients(b, clients, func(i int64, w int) error {
+		m := members[(int(i)*104729+w)%len(members)]
+		key := run + "-" + strconv.FormatInt(i, 10)
+		_, err := s.Post(ctx, m.ID, key, key, req, storetest.Rules)
+		return err
+	})
+}
+
+// benchClients runs b.N operations on exactly clients goroutines
+// (RunParallel would start a multiple of GOMAXPROCS: two clients where one
+// is asked on this machine) and reports throughput and latency percentiles.
+// op gets the operation's number (from 1) and the client's.
+func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		next      atomic.Int64
 		wg        sync.WaitGroup
 	)
-	req := balances.Request{Type: balances.Earn, Points: 10}
-	rules := storetest.Rules
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	b.ResetTimer()
 	start := time.Now()
-	// Exactly clients goroutines: RunParallel would start a multiple of
-	// GOMAXPROCS, two clients where one is asked on this machine.
 	for w := range clients {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, b.N/clients+1)
@@ -67,11 +77,9 @@ func benchPostEarn(b *testing.B, s *store.Store, members []member.Member, client
 				if i > int64(b.N) {
 					break
 				}
-				m := members[(int(i)*104729+w)%len(members)]
-				key := run + "-" + strconv.FormatInt(i, 10)
 				t := time.Now()
-				if _, err := s.Post(ctx, m.ID, key, key, req, rules); err != nil {
-					b.Errorf("Post = %v", err)
+				if err := op(i, w); err != nil {
+					b.Errorf("operation %d: %v", i, err)
 					return
 				}
 				local = append(local, time.Since(t))

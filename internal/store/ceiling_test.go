@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,48 +42,9 @@ func BenchmarkSQLiteCeiling(b *testing.B) {
 	}
 	for _, clients := range []int{1, 16} {
 		b.Run("clients="+strconv.Itoa(clients), func(b *testing.B) {
-			var (
-				mu        sync.Mutex
-				latencies []time.Duration
-				next      atomic.Int64
-				wg        sync.WaitGroup
-			)
-			b.ResetTimer()
-			start := time.Now()
-			for w := range clients {
-				wg.Go(func() {
-					local := make([]time.Duration, 0, b.N/clients+1)
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							break
-						}
-						aid := (int(i)*104729 + w) % 1000
-						t := time.Now()
-						if err := pgbenchN(ctx, db, aid); err != nil {
-							b.Errorf("transaction: %v", err)
-							return
-						}
-						local = append(local, time.Since(t))
-					}
-					mu.Lock()
-					latencies = append(latencies, local...)
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			slices.Sort(latencies)
-			if len(latencies) == 0 {
-				return
-			}
-			pct := func(p float64) float64 {
-				return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
-			}
-			b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
+			benchClients(b, clients, func(i int64, w int) error {
+				return pgbenchN(ctx, db, (int(i)*104729+w)%1000)
+			})
 		})
 	}
 }
