@@ -2,6 +2,9 @@ package cardsync
 
 import (
 	"context"
+	"errors"
+	"os"
+	"time"
 	"fmt"
 	"log/slog"
 
@@ -43,24 +46,104 @@ func (a *Apple) Deliver(ctx context.Context, job store.SyncJob) error {
 	if len(regs) == 0 {
 		return nil
 	}
-	seen := map[string]store.Registration{}
-	tokens := make([]string, 0, len(regs))
+	res := a.push(ctx, tokensOf(nil, regs))
+	certLogged := false
+	return a.judge(ctx, job, regs, res, &certLogged)
+}
+
+// BatchRegistrations is an AppleStore that answers the registrations of
+// many passes in one query (*store.Store is one).
+type BatchRegistrations interface {
+	RegistrationsForMembers(ctx context.Context, memberIDs []string) (map[string][]store.Registration, error)
+}
+
+// DeliverBatch delivers several cards as Deliver does each, with one
+// registrations query (when the store is a BatchRegistrations) and one
+// PushMany for all of their devices, and answers one error per job: a
+// push that fails for one card's device fails that card only, and a dead
+// token loses only its own registrations.
+func (a *Apple) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error {
+	errs := make([]error, len(jobs))
+	bs, ok := a.Store.(BatchRegistrations)
+	if !ok {
+		for i, j := range jobs {
+			errs[i] = a.Deliver(ctx, j)
+		}
+		return errs
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.MemberID
+	}
+	t0 := time.Now()
+	regs, err := bs.RegistrationsForMembers(ctx, ids)
+	if os.Getenv("PASSD_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "TRACE %s regs %d %v\n", time.Now().Format("05.000"), len(ids), time.Since(t0))
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = &RetryError{Err: fmt.Errorf("registrations: %w", err)}
+		}
+		return errs
+	}
+	var tokens []string
+	for _, j := range jobs {
+		tokens = tokensOf(tokens, regs[j.MemberID])
+	}
+	res := a.push(ctx, tokens) // PushMany pushes a token listed twice once
+	certLogged := false
+	for i, j := range jobs {
+		if r := regs[j.MemberID]; len(r) > 0 {
+			errs[i] = a.judge(ctx, j, r, res, &certLogged)
+		}
+	}
+	return errs
+}
+
+// tokensOf appends the distinct push tokens of regs to tokens.
+func tokensOf(tokens []string, regs []store.Registration) []string {
+	seen := make(map[string]bool, len(regs))
 	for _, r := range regs {
-		if _, dup := seen[r.PushToken]; !dup {
-			seen[r.PushToken] = r
+		if !seen[r.PushToken] {
+			seen[r.PushToken] = true
 			tokens = append(tokens, r.PushToken)
 		}
 	}
+	return tokens
+}
+
+// push sends the pushes and answers their results by token.
+func (a *Apple) push(ctx context.Context, tokens []string) map[string]apns.Result {
+	res := make(map[string]apns.Result, len(tokens))
+	for _, r := range a.Pusher.PushMany(ctx, tokens) {
+		res[r.Token] = r
+	}
+	return res
+}
+
+// judge acts on the push results for one card's registrations (regs, not
+// empty) and answers the card's outcome. certLogged keeps the certificate
+// alarm to one line per PushMany.
+func (a *Apple) judge(ctx context.Context, job store.SyncJob, regs []store.Registration, results map[string]apns.Result, certLogged *bool) error {
+	seen := make(map[string]bool, len(regs))
 	var retry *RetryError
 	permanent := 0
-	for _, res := range a.Pusher.PushMany(ctx, tokens) {
+	for _, r := range regs {
+		if seen[r.PushToken] {
+			continue // a token listed twice counts once, by its oldest registration
+		}
+		seen[r.PushToken] = true
+		res, ok := results[r.PushToken]
+		if !ok {
+			res = apns.Result{Token: r.PushToken, Outcome: apns.Retry, Err: errors.New("apns: no result for the push")}
+		}
 		if a.OnPush != nil {
 			a.OnPush(res.Outcome)
 		}
 		switch res.Outcome {
 		case apns.Delivered:
 		case apns.Unregistered:
-			if reg := seen[res.Token]; !res.Timestamp.IsZero() && reg.UpdatedAt.After(res.Timestamp) {
+			if !res.Timestamp.IsZero() && r.UpdatedAt.After(res.Timestamp) {
 				continue // re-registered after APNs saw the token die
 			}
 			if _, err := a.Store.DeleteRegistrationsByPushToken(ctx, res.Token); err != nil {
@@ -68,8 +151,11 @@ func (a *Apple) Deliver(ctx context.Context, job store.SyncJob) error {
 			}
 			a.log().Info("apns: device unregistered; registration removed", "member_id", job.MemberID, "push", res)
 		case apns.CertificateProblem:
-			a.log().Error("APNS REFUSED THE PASS CERTIFICATE: pass updates are not reaching phones; check PASSD_APPLE_CERT/KEY, its expiry and PASSD_APNS_URL",
-				"member_id", job.MemberID, "push", res)
+			if !*certLogged {
+				*certLogged = true
+				a.log().Error("APNS REFUSED THE PASS CERTIFICATE: pass updates are not reaching phones; check PASSD_APPLE_CERT/KEY, its expiry and PASSD_APNS_URL",
+					"member_id", job.MemberID, "push", res)
+			}
 			retry = laterOf(retry, &RetryError{Err: res.Err, After: res.RetryDelay(job.Attempts)})
 		case apns.Retry:
 			retry = laterOf(retry, &RetryError{Err: res.Err, After: res.RetryAfter})
@@ -81,7 +167,7 @@ func (a *Apple) Deliver(ctx context.Context, job store.SyncJob) error {
 	if retry != nil {
 		return retry
 	}
-	if permanent == len(tokens) {
+	if permanent == len(seen) {
 		return fmt.Errorf("every push refused: %w", ErrPermanent)
 	}
 	return nil

@@ -12,6 +12,8 @@ package cardsync
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -65,6 +67,23 @@ type BatchCompleter interface {
 	CompleteMany(ctx context.Context, jobs []store.SyncJob) error
 }
 
+// BatchDeliverer is a Deliverer that delivers a whole claimed batch at
+// once (the Apple channel: one registrations query and one PushMany), and
+// answers one error per job, nil for a delivered card. The engine records
+// each card's outcome as if Deliver had answered it.
+type BatchDeliverer interface {
+	Deliverer
+	DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error
+}
+
+// NextDuer is a Store that answers when the next card of a channel is due
+// (leases included). With one, an idle worker sleeps until then, at most
+// Config.Poll, instead of a whole poll: a card is delivered as soon as its
+// debounce ends.
+type NextDuer interface {
+	NextDue(ctx context.Context, channel string) (due time.Time, ok bool, err error)
+}
+
 // Observer is told the outcome of every delivery (metrics).
 type Observer interface {
 	Delivered(channel string, d time.Duration)
@@ -82,8 +101,13 @@ type Config struct {
 	Poll time.Duration
 	// Batch is how many cards a worker claims at once.
 	Batch int
-	// Concurrency is how many cards a channel delivers at the same time.
+	// Concurrency is how many cards a channel delivers at the same time
+	// (per batch; a BatchDeliverer bounds its own).
 	Concurrency int
+	// Pipeline is how many claimed batches a channel works on at once: the
+	// next batch is claimed and delivered while the previous one finishes
+	// and is recorded. 2 when zero.
+	Pipeline int
 	// Lease is how long a claimed card stays claimed before another worker
 	// may take it (a crashed worker's cards come back after it).
 	Lease time.Duration
@@ -114,6 +138,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
+	}
+	if cfg.Pipeline <= 0 {
+		cfg.Pipeline = 2
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
@@ -165,7 +192,12 @@ func (e *Engine) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// loop claims and delivers a channel's due cards until ctx ends, with up
+// to Pipeline batches under way; then waits for deliveries under way.
 func (e *Engine) loop(ctx context.Context, channel string, d Deliverer) {
+	slots := make(chan struct{}, e.cfg.Pipeline)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -175,13 +207,37 @@ func (e *Engine) loop(ctx context.Context, channel string, d Deliverer) {
 		case <-timer.C:
 		case <-e.wake[channel]:
 		}
+		failed := false
 		for ctx.Err() == nil {
-			n, err := e.RunOnce(ctx, channel, d)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			t0 := time.Now()
+			jobs, err := e.cfg.Store.ClaimDue(ctx, channel, e.cfg.Batch, e.cfg.Lease)
+			if os.Getenv("PASSD_TRACE") != "" {
+				fmt.Fprintf(os.Stderr, "TRACE %s claim %d %v\n", time.Now().Format("05.000"), len(jobs), time.Since(t0))
+			}
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("sync: claim failed", "channel", channel, "err", err)
 			}
-			if err != nil || n < e.cfg.Batch {
-				break // drained: wait for a wake-up or the next poll
+			if err != nil || len(jobs) == 0 {
+				<-slots
+				failed = err != nil
+				break
+			}
+			wg.Go(func() {
+				defer func() {
+					<-slots
+					// Cards of the batch may be due again (changed
+					// meanwhile, or a quick retry): look at once.
+					e.wakeChannel(channel)
+				}()
+				e.process(ctx, channel, d, jobs)
+			})
+			if len(jobs) < e.cfg.Batch {
+				break // drained: wait for a wake-up or the next due card
 			}
 		}
 		if !timer.Stop() {
@@ -190,8 +246,46 @@ func (e *Engine) loop(ctx context.Context, channel string, d Deliverer) {
 			default:
 			}
 		}
-		timer.Reset(e.cfg.Poll)
+		wait := e.cfg.Poll
+		if !failed && ctx.Err() == nil {
+			wait = e.nextWait(ctx, channel)
+		}
+		timer.Reset(wait)
 	}
+}
+
+func (e *Engine) wakeChannel(channel string) {
+	select {
+	case e.wake[channel] <- struct{}{}:
+	default:
+	}
+}
+
+// nextWait answers how long an idle worker sleeps: until the channel's
+// next card is due, at most Poll.
+func (e *Engine) nextWait(ctx context.Context, channel string) time.Duration {
+	nd, ok := e.cfg.Store.(NextDuer)
+	if !ok {
+		return e.cfg.Poll
+	}
+	due, ok, err := nd.NextDue(ctx, channel)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("sync: next due card", "channel", channel, "err", err)
+		}
+		return e.cfg.Poll
+	}
+	if !ok {
+		return e.cfg.Poll
+	}
+	wait := due.Sub(e.now())
+	if wait <= 0 {
+		// Due but not claimed: it became due just now, or another
+		// instance is claiming it. Look again shortly.
+		return min(e.cfg.Poll, 25*time.Millisecond)
+	}
+	// A little past the due time, so the store's clock sees it due.
+	return min(e.cfg.Poll, wait+time.Millisecond)
 }
 
 // RunOnce claims one batch of due cards of a channel and delivers them,
@@ -201,36 +295,83 @@ func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int,
 	if err != nil {
 		return 0, err
 	}
+	e.process(ctx, channel, d, jobs)
+	return len(jobs), nil
+}
+
+// process delivers a claimed batch and records every card's outcome.
+// Deliveries get a context that ctx's end does not cancel.
+func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs []store.SyncJob) {
+	if len(jobs) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
 	bc, batched := e.cfg.Store.(BatchCompleter)
 	var (
 		mu   sync.Mutex
 		done []store.SyncJob
 		took []time.Duration
 	)
+	var delivered func(store.SyncJob, time.Duration)
+	if batched {
+		delivered = func(job store.SyncJob, d time.Duration) {
+			mu.Lock()
+			done = append(done, job)
+			took = append(took, d)
+			mu.Unlock()
+		}
+	}
 	sem := make(chan struct{}, e.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for _, job := range jobs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var delivered func(time.Duration)
-			if batched {
-				delivered = func(d time.Duration) {
-					mu.Lock()
-					done = append(done, job)
-					took = append(took, d)
-					mu.Unlock()
-				}
+	if bd, ok := d.(BatchDeliverer); ok {
+		bctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+		start := e.now()
+		errs := bd.DeliverBatch(bctx, jobs)
+		if os.Getenv("PASSD_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "TRACE %s deliver %d %v\n", time.Now().Format("05.000"), len(jobs), time.Since(start))
+		}
+		cancel()
+		elapsed := e.now().Sub(start)
+		for i, job := range jobs {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			} else {
+				err = errors.New("no outcome from the batch delivery")
 			}
-			e.deliver(context.WithoutCancel(ctx), d, job, delivered)
-		}()
+			if err == nil && batched {
+				delivered(job, elapsed)
+				continue
+			}
+			// A failure, or a success without CompleteMany: one store
+			// write each.
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				rctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+				defer cancel()
+				e.record(rctx, job, err, elapsed, nil)
+			})
+		}
+	} else {
+		for _, job := range jobs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				e.deliver(ctx, d, job, delivered)
+			})
+		}
 	}
 	wg.Wait()
 	if len(done) > 0 {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverTimeout)
+		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 		defer cancel()
-		if err := bc.CompleteMany(cctx, done); err != nil {
+		t0 := time.Now()
+		err := bc.CompleteMany(cctx, done)
+		if os.Getenv("PASSD_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "TRACE %s complete %d %v\n", time.Now().Format("05.000"), len(done), time.Since(t0))
+		}
+		if err != nil {
 			// As for Complete: the cards stay leased and are delivered
 			// again when the lease ends.
 			e.log.Error("sync: record deliveries", "channel", channel, "cards", len(done), "err", err)
@@ -240,21 +381,26 @@ func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int,
 			}
 		}
 	}
-	return len(jobs), nil
 }
 
-// deliverTimeout bounds one card's delivery.
+// deliverTimeout bounds one card's delivery, and one batch's.
 const deliverTimeout = 30 * time.Second
 
 // deliver delivers one card and records the outcome; with delivered set,
 // a success is handed to it to be recorded with the batch instead.
-func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, delivered func(time.Duration)) {
+func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, delivered func(store.SyncJob, time.Duration)) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
 	start := e.now()
 	err := d.Deliver(ctx, job)
+	e.record(ctx, job, err, e.now().Sub(start), delivered)
+}
+
+// record records a card's delivery outcome err, after took; with
+// delivered set, a success is handed to it instead.
+func (e *Engine) record(ctx context.Context, job store.SyncJob, err error, took time.Duration, delivered func(store.SyncJob, time.Duration)) {
 	if err == nil && delivered != nil {
-		delivered(e.now().Sub(start))
+		delivered(job, took)
 		return
 	}
 	if err == nil {
@@ -263,7 +409,7 @@ func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, de
 			return
 		}
 		if e.cfg.Observer != nil {
-			e.cfg.Observer.Delivered(job.Channel, e.now().Sub(start))
+			e.cfg.Observer.Delivered(job.Channel, took)
 		}
 		return
 	}

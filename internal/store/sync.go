@@ -3,10 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -17,27 +16,39 @@ import (
 // A worker that dies leaves its jobs to be claimed again after the lease.
 // On PostgreSQL rows locked by another claimer are skipped, so instances
 // sharing the database never claim the same job.
+//
+// Cards due at the same time (a message to a whole program) come in a
+// fixed order that an index gives without sorting: on PostgreSQL by member
+// (index card_sync_claim), on SQLite in the order the cards were created
+// (index card_sync_due, whose entries end with the rowid). The SQLite order
+// also keeps a batch on few table pages, so its commits stay small.
 func (s *Store) ClaimDue(ctx context.Context, channel string, limit int, lease time.Duration) ([]SyncJob, error) {
 	if limit <= 0 {
 		return []SyncJob{}, nil
 	}
+	if s.dialect == DialectPostgres {
+		return s.claimDuePostgres(ctx, channel, limit, lease)
+	}
 	now := s.clock()
 	jobs := []SyncJob{}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`
-			SELECT member_id, wanted_version, attempts FROM card_sync
+		rows, err := tx.QueryContext(ctx, `
+			SELECT rowid, member_id, wanted_version, attempts FROM card_sync
 			WHERE channel = $1 AND wanted_version > synced_version AND state <> 'error' AND next_attempt_at <= $2
-			ORDER BY next_attempt_at, member_id
-			LIMIT $3 {{skip_locked}}`), channel, now, limit)
+			ORDER BY next_attempt_at, rowid
+			LIMIT $3`, channel, now, limit)
 		if err != nil {
 			return fmt.Errorf("select due: %w", err)
 		}
 		defer rows.Close()
+		var ids []int64
 		for rows.Next() {
+			var id int64
 			j := SyncJob{Channel: channel}
-			if err := rows.Scan(&j.MemberID, &j.WantedVersion, &j.Attempts); err != nil {
+			if err := rows.Scan(&id, &j.MemberID, &j.WantedVersion, &j.Attempts); err != nil {
 				return fmt.Errorf("select due: %w", err)
 			}
+			ids = append(ids, id)
 			jobs = append(jobs, j)
 		}
 		if err := rows.Err(); err != nil {
@@ -47,15 +58,13 @@ func (s *Store) ClaimDue(ctx context.Context, channel string, limit int, lease t
 		if len(jobs) == 0 {
 			return nil
 		}
-		args := []any{channel, now.Add(lease), now}
-		marks := make([]string, len(jobs))
-		for i, j := range jobs {
-			args = append(args, j.MemberID)
-			marks[i] = "$" + strconv.Itoa(len(args))
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("lease: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE card_sync SET next_attempt_at = $2, updated_at = $3
-			WHERE channel = $1 AND member_id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+			UPDATE card_sync SET next_attempt_at = $1, updated_at = $2
+			WHERE rowid IN (SELECT value FROM json_each($3))`, now.Add(lease), now, string(list)); err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
 		return nil

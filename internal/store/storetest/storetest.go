@@ -103,6 +103,10 @@ func Run(t *testing.T, open Opener) {
 		{"CompleteWithNewerVersion", testCompleteWithNewerVersion},
 		{"FailAndGiveUp", testFailAndGiveUp},
 		{"SyncStats", testSyncStats},
+		{"CompleteMany", testCompleteMany},
+		{"RegistrationsForMembers", testRegistrationsForMembers},
+		{"NextDue", testNextDue},
+		{"ClaimInOrder", testClaimInOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
