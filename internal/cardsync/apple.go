@@ -3,8 +3,6 @@ package cardsync
 import (
 	"context"
 	"errors"
-	"os"
-	"time"
 	"fmt"
 	"log/slog"
 
@@ -58,42 +56,49 @@ type BatchRegistrations interface {
 }
 
 // DeliverBatch delivers several cards as Deliver does each, with one
-// registrations query (when the store is a BatchRegistrations) and one
-// PushMany for all of their devices, and answers one error per job: a
-// push that fails for one card's device fails that card only, and a dead
-// token loses only its own registrations.
+// registrations query (when the store is a BatchRegistrations; else one
+// per card) and one PushMany for all of their devices, and answers one
+// error per job: a push that fails for one card's device fails that card
+// only, and a dead token loses only its own registrations.
 func (a *Apple) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error {
 	errs := make([]error, len(jobs))
-	bs, ok := a.Store.(BatchRegistrations)
-	if !ok {
+	var regs map[string][]store.Registration
+	if bs, ok := a.Store.(BatchRegistrations); ok {
+		ids := make([]string, len(jobs))
 		for i, j := range jobs {
-			errs[i] = a.Deliver(ctx, j)
+			ids[i] = j.MemberID
 		}
-		return errs
-	}
-	ids := make([]string, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.MemberID
-	}
-	t0 := time.Now()
-	regs, err := bs.RegistrationsForMembers(ctx, ids)
-	if os.Getenv("PASSD_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "TRACE %s regs %d %v\n", time.Now().Format("05.000"), len(ids), time.Since(t0))
-	}
-	if err != nil {
-		for i := range errs {
-			errs[i] = &RetryError{Err: fmt.Errorf("registrations: %w", err)}
+		var err error
+		if regs, err = bs.RegistrationsForMembers(ctx, ids); err != nil {
+			for i := range errs {
+				errs[i] = &RetryError{Err: fmt.Errorf("registrations: %w", err)}
+			}
+			return errs
 		}
-		return errs
+	} else {
+		regs = make(map[string][]store.Registration, len(jobs))
+		for i, j := range jobs {
+			r, err := a.Store.RegistrationsFor(ctx, j.MemberID)
+			if err != nil {
+				errs[i] = &RetryError{Err: fmt.Errorf("registrations: %w", err)}
+				continue
+			}
+			regs[j.MemberID] = r
+		}
 	}
 	var tokens []string
-	for _, j := range jobs {
-		tokens = tokensOf(tokens, regs[j.MemberID])
+	for i, j := range jobs {
+		if errs[i] == nil {
+			tokens = tokensOf(tokens, regs[j.MemberID])
+		}
+	}
+	if len(tokens) == 0 {
+		return errs
 	}
 	res := a.push(ctx, tokens) // PushMany pushes a token listed twice once
 	certLogged := false
 	for i, j := range jobs {
-		if r := regs[j.MemberID]; len(r) > 0 {
+		if r := regs[j.MemberID]; errs[i] == nil && len(r) > 0 {
 			errs[i] = a.judge(ctx, j, r, res, &certLogged)
 		}
 	}

@@ -12,8 +12,6 @@ package cardsync
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -106,7 +104,7 @@ type Config struct {
 	Concurrency int
 	// Pipeline is how many claimed batches a channel works on at once: the
 	// next batch is claimed and delivered while the previous one finishes
-	// and is recorded. 2 when zero.
+	// and is recorded. 3 when zero.
 	Pipeline int
 	// Lease is how long a claimed card stays claimed before another worker
 	// may take it (a crashed worker's cards come back after it).
@@ -140,7 +138,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Concurrency = 32
 	}
 	if cfg.Pipeline <= 0 {
-		cfg.Pipeline = 2
+		cfg.Pipeline = 3
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
@@ -214,11 +212,7 @@ func (e *Engine) loop(ctx context.Context, channel string, d Deliverer) {
 			case <-ctx.Done():
 				return
 			}
-			t0 := time.Now()
 			jobs, err := e.cfg.Store.ClaimDue(ctx, channel, e.cfg.Batch, e.cfg.Lease)
-			if os.Getenv("PASSD_TRACE") != "" {
-				fmt.Fprintf(os.Stderr, "TRACE %s claim %d %v\n", time.Now().Format("05.000"), len(jobs), time.Since(t0))
-			}
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("sync: claim failed", "channel", channel, "err", err)
 			}
@@ -327,9 +321,6 @@ func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs 
 		bctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 		start := e.now()
 		errs := bd.DeliverBatch(bctx, jobs)
-		if os.Getenv("PASSD_TRACE") != "" {
-			fmt.Fprintf(os.Stderr, "TRACE %s deliver %d %v\n", time.Now().Format("05.000"), len(jobs), time.Since(start))
-		}
 		cancel()
 		elapsed := e.now().Sub(start)
 		for i, job := range jobs {
@@ -366,12 +357,7 @@ func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs 
 	if len(done) > 0 {
 		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 		defer cancel()
-		t0 := time.Now()
-		err := bc.CompleteMany(cctx, done)
-		if os.Getenv("PASSD_TRACE") != "" {
-			fmt.Fprintf(os.Stderr, "TRACE %s complete %d %v\n", time.Now().Format("05.000"), len(done), time.Since(t0))
-		}
-		if err != nil {
+		if err := bc.CompleteMany(cctx, done); err != nil {
 			// As for Complete: the cards stay leased and are delivered
 			// again when the lease ends.
 			e.log.Error("sync: record deliveries", "channel", channel, "cards", len(done), "err", err)
