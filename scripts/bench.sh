@@ -36,8 +36,8 @@ if [ -n "${PASSD_TEST_DATABASE_URL:-}" ]; then
   "$pgbench" -q -i -I d "$psql_url" >/dev/null 2>&1 || true
 fi
 
-echo "== ledger earn through the store"
-go test -run '^$' -bench 'BenchmarkPostEarn' -benchtime "$benchtime" ./internal/store/
+echo "== ledger earn through the store (BenchmarkPostEarn) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
+go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
 
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
 go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
