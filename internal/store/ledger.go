@@ -103,6 +103,55 @@ const postWriteSQLite = `
 		updated_at = $7
 	WHERE member_id = $2`
 
+// postStmts are Post's SQLite statements, prepared once.
+type postStmts struct {
+	lock   *sql.Stmt
+	writes []*sql.Stmt
+}
+
+// preparePost prepares postLock and each statement of postWriteSQLite on
+// the SQLite writer pool (one connection, so each is parsed once for the
+// life of the store).
+func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
+	p := &postStmts{}
+	var err error
+	if p.lock, err = s.w.PrepareContext(ctx, s.q(postLock)); err != nil {
+		return nil, fmt.Errorf("prepare post lock: %w", err)
+	}
+	for _, q := range strings.Split(postWriteSQLite, ";") {
+		if strings.TrimSpace(q) == "" {
+			continue
+		}
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("prepare post write: %w", err)
+		}
+		p.writes = append(p.writes, st)
+	}
+	return p, nil
+}
+
+// write runs the write statements in tx, each with all of Post's
+// parameters (a statement binds the $N it names).
+func (p *postStmts) write(ctx context.Context, tx *sql.Tx, args []any) error {
+	for _, st := range p.writes {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *postStmts) close() {
+	if p.lock != nil {
+		p.lock.Close()
+	}
+	for _, st := range p.writes {
+		st.Close()
+	}
+}
+
 // Post posts a ledger entry for a member in one transaction, under the
 // member's lock: the entry, the account (balance, tier, pass version, pass
 // modified time, update sequence), the idempotency key, a "tier_changed"
@@ -144,7 +193,13 @@ func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string,
 		var modified int64
 		var erased bool
 		var hash, entryID sql.NullString
-		err := tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey).Scan(
+		var row *sql.Row
+		if s.postStmts != nil {
+			row = tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey)
+		} else {
+			row = tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey)
+		}
+		err := row.Scan(
 			&cur.Points, &cur.Lifetime, &cur.Qualifying, &cur.Tier, &cur.PassVersion, &modified, &erased,
 			&hash, &entryID)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && erased) {
@@ -195,14 +250,14 @@ func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string,
 			}
 			event = string(b)
 		}
-		write := postWritePostgres
-		if s.dialect == DialectSQLite {
-			write = postWriteSQLite
-		}
-		_, err = tx.ExecContext(ctx, write,
-			e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
+		args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
 			out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
-			max(now.Unix(), modified+1), idemKey, requestHash, event, now.Add(s.debounce))
+			max(now.Unix(), modified+1), idemKey, requestHash, event, now.Add(s.debounce)}
+		if s.postStmts != nil {
+			err = s.postStmts.write(ctx, tx, args)
+		} else {
+			_, err = tx.ExecContext(ctx, postWritePostgres, args...)
+		}
 		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "idempotency_keys") {
 			return errIdempotencyRace
 		}
