@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -232,12 +233,23 @@ func opensslVerify(t *testing.T, pkpass []byte, caFile string) {
 		t.Fatalf("openssl is required for signature checks: %v", err)
 	}
 	dir := t.TempDir()
-	pkfile := filepath.Join(dir, "p.pkpass")
-	if err := os.WriteFile(pkfile, pkpass, 0o600); err != nil {
-		t.Fatal(err)
+	zr, err := zip.NewReader(bytes.NewReader(pkpass), int64(len(pkpass)))
+	if err != nil {
+		t.Fatalf("pass is not a zip: %v", err)
 	}
-	if out, err := exec.Command("unzip", "-q", "-d", dir, pkfile).CombinedOutput(); err != nil {
-		t.Fatalf("unzip: %v %s", err, out)
+	for _, name := range []string{"signature", "manifest.json"} {
+		f, err := zr.Open(name)
+		if err != nil {
+			t.Fatalf("pass lacks %s: %v", name, err)
+		}
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER",
 		"-in", filepath.Join(dir, "signature"), "-content", filepath.Join(dir, "manifest.json"),
