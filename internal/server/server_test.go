@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -289,4 +290,29 @@ func TestBusyPortFailsStart(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "PASSD_ADDR: ") {
 		t.Errorf("New(busy port) = %v, want a PASSD_ADDR error", err)
 	}
+}
+
+func TestExpiredIdempotencyKeysArePruned(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	s := start(t, nil, server.Options{Now: now, PruneEvery: 20 * time.Millisecond})
+	m := enroll(t, s, "Ada")
+	path := s.url + "/api/v1/members/" + m["id"].(string) + "/transactions"
+	res, first := call(t, "POST", path, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "old-key")
+	if res.StatusCode != 201 {
+		t.Fatalf("earn: %d %s", res.StatusCode, first)
+	}
+	// A day later the key still answers the first result.
+	offset.Store(int64(24 * time.Hour))
+	res, again := call(t, "POST", path, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "old-key")
+	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay after a day: %d %s", res.StatusCode, again)
+	}
+	// Past the retention the key is gone: the same key posts anew.
+	offset.Store(int64(server.IdempotencyRetention + time.Hour))
+	waitFor(t, func() bool {
+		res, _ := call(t, "POST", path, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "old-key")
+		return res.StatusCode == 201 && res.Header.Get("Idempotent-Replayed") == ""
+	})
 }
