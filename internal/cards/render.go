@@ -169,5 +169,5 @@ func rgb(hex string) string {
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("rgb(%d, %d, %d)", v>>16&0xff, v>>8&0xff, v&0xff)
+	return passkit.RGB(uint8(v>>16), uint8(v>>8), uint8(v))
 }

@@ -50,16 +50,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, now)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return oneRow(tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, now))
 	})
 	if err != nil {
 		return fmt.Errorf("revoke api key %s: %w", id, err)

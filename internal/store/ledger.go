@@ -56,7 +56,7 @@ const postLock = `
 //	$16 when a card that turns dirty is due
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
-const postWritePostgres = `
+var postWritePostgres = `
 	WITH e AS (
 		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -71,18 +71,11 @@ const postWritePostgres = `
 		INSERT INTO events (member_id, kind, data, created_at)
 		SELECT $2, 'tier_changed', $15::text, $7 WHERE $15::text <> ''
 	)
-	UPDATE card_sync SET
-		wanted_version = $11,
-		state = 'pending',
-		attempts = 0,
-		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $16 END,
-		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $7 END,
-		updated_at = $7
-	WHERE member_id = $2`
+` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postWriteSQLite is postWritePostgres as SQLite statements, run by one Exec
 // (SQLite has no data-modifying CTEs; statements cost no round trip).
-const postWriteSQLite = `
+var postWriteSQLite = `
 	UPDATE counters SET value = value + 1 WHERE name = 'update_seq';
 	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7);
@@ -94,14 +87,7 @@ const postWriteSQLite = `
 	VALUES ($2, $13, $14, $1, $7);
 	INSERT INTO events (member_id, kind, data, created_at)
 	SELECT $2, 'tier_changed', $15, $7 WHERE $15 <> '';
-	UPDATE card_sync SET
-		wanted_version = $11,
-		state = 'pending',
-		attempts = 0,
-		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $16 END,
-		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $7 END,
-		updated_at = $7
-	WHERE member_id = $2`
+` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postStmts are Post's SQLite statements, prepared once.
 type postStmts struct {

@@ -177,20 +177,29 @@ func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, n
 // coalesces into one delivery without postponing it forever; a row in error
 // goes back to pending.
 func (s *Store) markDirty(ctx context.Context, tx *sql.Tx, memberID string, version int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `
-		UPDATE card_sync SET
-			wanted_version = $2,
-			state = 'pending',
-			attempts = 0,
-			next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE $3 END,
-			dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $4 END,
-			updated_at = $4
-		WHERE member_id = $1`,
+	_, err := tx.ExecContext(ctx, markDirtySQL("$1", "$2", "$3", "$4"),
 		memberID, version, now.Add(s.debounce), now)
 	if err != nil {
 		return fmt.Errorf("mark card dirty: %w", err)
 	}
 	return nil
+}
+
+// markDirtySQL is the one statement that raises a card's wanted version on
+// both channels, written with the caller's placeholders for the member id,
+// the new version, when a card that turns dirty is due, and now. A row
+// already waiting keeps its due time (bursts coalesce without postponing
+// delivery); a row in error goes back to pending.
+func markDirtySQL(memberID, version, due, now string) string {
+	return `
+	UPDATE card_sync SET
+		wanted_version = ` + version + `,
+		state = 'pending',
+		attempts = 0,
+		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE ` + due + ` END,
+		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE ` + now + ` END,
+		updated_at = ` + now + `
+	WHERE member_id = ` + memberID
 }
 
 // addEvent records an event in tx.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/passd/passd/internal/member"
@@ -29,20 +30,15 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 			created = true
 			return nil
 		}
-		res, err = tx.ExecContext(ctx, `
+		err = oneRow(tx.ExecContext(ctx, `
 			UPDATE registrations SET push_token = $4, updated_at = $5
 			WHERE device_id = $1 AND pass_type_id = $2 AND member_id = $3
 			  AND EXISTS (SELECT 1 FROM members WHERE id = $3 AND erased_at IS NULL)`,
-			r.DeviceID, r.PassTypeID, r.MemberID, r.PushToken, now)
-		if err != nil {
-			return fmt.Errorf("update: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+			r.DeviceID, r.PassTypeID, r.MemberID, r.PushToken, now))
+		if errors.Is(err, ErrNotFound) {
 			return member.ErrNotFound
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("register device for %s: %w", r.MemberID, err)
@@ -54,18 +50,9 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 // unknown registration is ErrNotFound.
 func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
+		return oneRow(tx.ExecContext(ctx, `
 			DELETE FROM registrations WHERE device_id = $1 AND pass_type_id = $2 AND member_id = $3`,
-			deviceID, passTypeID, memberID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+			deviceID, passTypeID, memberID))
 	})
 	if err != nil {
 		return fmt.Errorf("unregister device for %s: %w", memberID, err)
