@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/memo"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit/webservice"
 )
@@ -19,51 +19,19 @@ import (
 // serial numbers are member ids, and the "updated since" tag is the
 // store's update sequence.
 type Backend struct {
-	s      *Service
-	tokens *tokenCache
+	s *Service
+	// tokens keeps passes' authentication tokens: a member's token never
+	// changes (erasure keeps it too), so a device's fetch after a push
+	// reads the member once, not twice.
+	tokens *memo.Strings
 }
 
 // Backend answers the PassKit web service's backend.
-func (s *Service) Backend() *Backend { return &Backend{s: s, tokens: newTokenCache(maxCachedTokens)} }
+func (s *Service) Backend() *Backend { return &Backend{s: s, tokens: memo.NewStrings(maxCachedTokens)} }
 
 // maxCachedTokens bounds the authentication tokens kept in memory (about
 // 100 bytes each).
 const maxCachedTokens = 200_000
-
-// tokenCache keeps passes' authentication tokens. A member's token never
-// changes (erasure keeps it too), so a cached token is never stale, and a
-// device's fetch after a push costs one database read instead of two.
-type tokenCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]string
-}
-
-func newTokenCache(n int) *tokenCache { return &tokenCache{max: n, m: make(map[string]string)} }
-
-func (c *tokenCache) get(serial string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.m[serial]
-	return t, ok
-}
-
-func (c *tokenCache) put(serial, token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		// Drop an arbitrary tenth: cheap, and a dropped token costs only
-		// one database read the next time.
-		n := c.max / 10
-		for k := range c.m {
-			if n--; n < 0 {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
-	c.m[serial] = token
-}
 
 var _ webservice.Backend = (*Backend)(nil)
 
@@ -73,7 +41,7 @@ func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, er
 	if _, err := uuid.Parse(serial); err != nil {
 		return "", false, nil
 	}
-	if t, ok := b.tokens.get(serial); ok {
+	if t, ok := b.tokens.Get(serial); ok {
 		return t, true, nil
 	}
 	m, err := b.s.store.Member(ctx, serial)
@@ -83,7 +51,7 @@ func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, er
 	if err != nil {
 		return "", false, err
 	}
-	b.tokens.put(serial, m.AuthToken)
+	b.tokens.Put(serial, m.AuthToken)
 	return m.AuthToken, true, nil
 }
 

@@ -201,18 +201,3 @@ func TestCacheIsBoundedAndSkipsErrors(t *testing.T) {
 		t.Errorf("a failed build was cached")
 	}
 }
-
-func TestTokenCacheIsBounded(t *testing.T) {
-	t.Parallel()
-	c := newTokenCache(100)
-	for i := range 1000 {
-		c.put(strings.Repeat("s", 1)+string(rune('a'+i%26))+time.Duration(i).String(), "tok")
-	}
-	if n := len(c.m); n > 100 {
-		t.Errorf("token cache holds %d entries, want at most 100", n)
-	}
-	c.put("x", "tok-x")
-	if got, ok := c.get("x"); !ok || got != "tok-x" {
-		t.Errorf("get(x) = %q, %v, want the token just put", got, ok)
-	}
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/memo"
 )
 
 // googleChannel is passd's Google Wallet side: the sync engine's google
@@ -30,6 +31,8 @@ const (
 	googleMaxAttempts   = 3
 	googleMaxBackoff    = 5 * time.Second
 	googleStartupBudget = 15 * time.Second
+	// maxCachedSaveURLs bounds the signed save links kept (about 1 KiB each).
+	maxCachedSaveURLs = 50_000
 )
 
 // newGoogle sets Google Wallet up: nil when PASSD_GOOGLE_ISSUER_ID is empty
@@ -82,10 +85,16 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	}
 	log.Info("Google Wallet is on", "issuer_id", cfg.GoogleIssuerID, "api_url", cfg.GoogleAPIURL)
 
+	saveURLs := memo.NewStrings(maxCachedSaveURLs)
 	return &googleChannel{
 		Deliverer: ch,
+		// A save link names only the member's object and never expires,
+		// so it is signed once per member rather than on every answer
+		// (every POS transaction answers the member).
 		SaveURL: func(memberID string) (string, error) {
-			return client.SaveURL([]string{client.ObjectID(memberID)}, []string{origin})
+			return saveURLs.GetOrCompute(memberID, func() (string, error) {
+				return client.SaveURL([]string{client.ObjectID(memberID)}, []string{origin})
+			})
 		},
 		Close: hc.CloseIdleConnections,
 	}, nil
