@@ -146,16 +146,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.onChange()
-	j, err := s.memberJSON(m)
-	if err != nil {
-		return err
-	}
 	status := http.StatusCreated
 	if !created {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, j)
-	return nil
+	return s.writeMember(w, status, m)
 }
 
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
@@ -163,11 +158,16 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeMember(w, http.StatusOK, m)
+}
+
+// writeMember answers a member object.
+func (s *Server) writeMember(w http.ResponseWriter, status int, m store.MemberRow) error {
 	j, err := s.memberJSON(m)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, status, j)
 	return nil
 }
 

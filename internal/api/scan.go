@@ -149,12 +149,7 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
 	if err != nil {
 		return err
 	}
-	j, err := s.memberJSON(m)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, j)
-	return nil
+	return s.writeMember(w, http.StatusOK, m)
 }
 
 // scanned resolves a scanned code to a live member the key may see.
