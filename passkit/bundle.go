@@ -58,6 +58,9 @@ type Bundle struct {
 	// pass.json, manifest.json and signature are generated and may not
 	// appear here.
 	Files map[string][]byte
+	// FileSet, instead of Files, gives the files prepared once by
+	// Signer.PrepareFiles, for passes that share them.
+	FileSet *FileSet
 }
 
 // Signer builds and signs pass packages with one set of credentials.
@@ -162,6 +165,15 @@ func (s *Signer) BuildBundle(b *Bundle) ([]byte, error) {
 	if b == nil || b.Pass == nil {
 		return nil, errors.New("build pass: no pass")
 	}
+	fs := b.FileSet
+	if fs == nil {
+		var err error
+		if fs, err = s.PrepareFiles(b.Files); err != nil {
+			return nil, fmt.Errorf("build pass: %w", err)
+		}
+	} else if b.Files != nil {
+		return nil, errors.New("build pass: both Files and FileSet given")
+	}
 	now := s.now()
 	if err := checkValidity("pass certificate", s.cert, now); err != nil {
 		return nil, fmt.Errorf("build pass: %w", err)
@@ -185,7 +197,7 @@ func (s *Signer) BuildBundle(b *Bundle) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("build pass: %w", err)
 	}
-	if _, ok := b.Files[IconFile]; !ok {
+	if !fs.hasIcon {
 		return nil, fmt.Errorf("build pass: %w", ErrMissingIcon)
 	}
 
@@ -193,41 +205,16 @@ func (s *Signer) BuildBundle(b *Bundle) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build pass: %w", err)
 	}
-	names, err := sortedNames(b.Files)
-	if err != nil {
-		return nil, fmt.Errorf("build pass: %w", err)
-	}
-	manifest := manifestJSON(names, b.Files, passJSON)
+	manifest := fs.manifest(passJSON)
 	signature, err := s.sign(manifest, now)
 	if err != nil {
 		return nil, fmt.Errorf("build pass: %w", err)
 	}
-
-	size := len(passJSON) + len(manifest) + len(signature) + 512
-	for _, n := range names {
-		size += len(b.Files[n]) + 2*len(n) + 128
+	out, err := s.zip(fs, passJSON, manifest, signature)
+	if err != nil {
+		return nil, fmt.Errorf("build pass: %w", err)
 	}
-	out := bytes.NewBuffer(make([]byte, 0, size))
-	zw := zip.NewWriter(out)
-	zw.RegisterCompressor(zip.Deflate, s.compressor)
-	if err := s.addFile(zw, PassFile, passJSON); err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		if err := s.addFile(zw, n, b.Files[n]); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.addFile(zw, ManifestFile, manifest); err != nil {
-		return nil, err
-	}
-	if err := s.addFile(zw, SignatureFile, signature); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("build pass: zip: %w", err)
-	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 // MarshalPass encodes pass.json the way Build does: compact, with "<",

@@ -217,12 +217,19 @@ func writeFile(tb testing.TB, dir, name string, data []byte) string {
 
 func needOpenSSL(tb testing.TB) string {
 	tb.Helper()
-	path, err := exec.LookPath("openssl")
+	return needTool(tb, "openssl")
+}
+
+// needTool answers the path of a command the test runs: CI installs it
+// (.ci/run), so there its absence fails the test; elsewhere it skips.
+func needTool(tb testing.TB, name string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			tb.Fatalf("openssl not found on PATH; CI must have it")
+			tb.Fatalf("%s not found on PATH; CI must have it", name)
 		}
-		tb.Skip("openssl not found on PATH")
+		tb.Skipf("%s not found on PATH", name)
 	}
 	return path
 }

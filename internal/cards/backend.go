@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -95,15 +94,27 @@ func (b *Backend) UpdatedSerials(ctx context.Context, deviceID, since string) ([
 	return serials, strconv.FormatInt(last, 10), nil
 }
 
-// LatestPass answers the current signed pass of a serial (voided for an
-// erased member).
-func (b *Backend) LatestPass(ctx context.Context, serial string) ([]byte, time.Time, error) {
+// LatestPass answers the current pass of a serial (voided for an erased
+// member) from one member read; the pass is signed only when the handler
+// asks for it, after the token and If-Modified-Since were checked.
+func (b *Backend) LatestPass(ctx context.Context, serial string) (webservice.Pass, error) {
+	if _, err := uuid.Parse(serial); err != nil {
+		return webservice.Pass{}, webservice.ErrNotFound
+	}
 	m, err := b.s.store.Member(ctx, serial)
 	if errors.Is(err, member.ErrNotFound) {
-		return nil, time.Time{}, webservice.ErrNotFound
+		return webservice.Pass{}, webservice.ErrNotFound
 	}
 	if err != nil {
-		return nil, time.Time{}, err
+		return webservice.Pass{}, err
 	}
-	return b.s.Bundle(ctx, m)
+	b.tokens.Put(serial, m.AuthToken)
+	return webservice.Pass{
+		AuthToken: m.AuthToken,
+		Modified:  m.PassModified,
+		Bundle: func(ctx context.Context) ([]byte, error) {
+			data, _, err := b.s.Bundle(ctx, m)
+			return data, err
+		},
+	}, nil
 }

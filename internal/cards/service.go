@@ -25,7 +25,7 @@ type Service struct {
 	cache     *Cache
 
 	filesMu sync.Mutex
-	files   map[string]map[string][]byte // by program id + hash
+	files   map[string]*passkit.FileSet // by program id + hash
 }
 
 // Config holds a Service's dependencies.
@@ -44,7 +44,7 @@ func New(cfg Config) *Service {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	return &Service{signer: cfg.Signer, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
-		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]map[string][]byte{}}
+		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]*passkit.FileSet{}}
 }
 
 // Cache exposes the signed-pass cache (for metrics).
@@ -84,7 +84,11 @@ func (s *Service) Bundle(ctx context.Context, m store.MemberRow) ([]byte, time.T
 			return nil, err
 		}
 		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
-		b, err := s.signer.Build(pass, s.programFiles(p))
+		fs, err := s.programFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.signer.BuildBundle(&passkit.Bundle{Pass: pass, FileSet: fs})
 		if err != nil {
 			return nil, fmt.Errorf("sign pass: %w", err)
 		}
@@ -93,14 +97,19 @@ func (s *Service) Bundle(ctx context.Context, m store.MemberRow) ([]byte, time.T
 	return data, m.PassModified, err
 }
 
-func (s *Service) programFiles(p *program.Program) map[string][]byte {
+// programFiles answers the files of a program's passes, prepared once per
+// template version.
+func (s *Service) programFiles(p *program.Program) (*passkit.FileSet, error) {
 	key := p.ID + "/" + p.Hash
 	s.filesMu.Lock()
 	defer s.filesMu.Unlock()
-	f, ok := s.files[key]
-	if !ok {
-		f = Files(p)
-		s.files[key] = f
+	if f, ok := s.files[key]; ok {
+		return f, nil
 	}
-	return f
+	f, err := s.signer.PrepareFiles(Files(p))
+	if err != nil {
+		return nil, fmt.Errorf("pass files of %s: %w", p.ID, err)
+	}
+	s.files[key] = f
+	return f, nil
 }

@@ -33,7 +33,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) error {
 // (RevokedAt set); an unknown hash is ErrNotFound.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	var k APIKey
-	err := s.r.QueryRowContext(ctx, `
+	err := s.rd.QueryRowContext(ctx, `
 		SELECT id, hash, role, program, created_at, revoked_at FROM api_keys WHERE hash = $1`, hash).
 		Scan(&k.ID, &k.Hash, &k.Role, &k.Program, ts{&k.CreatedAt}, nts{&k.RevokedAt})
 	if errors.Is(err, sql.ErrNoRows) {

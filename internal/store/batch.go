@@ -168,7 +168,7 @@ func (s *Store) RegistrationsForMembers(ctx context.Context, memberIDs []string)
 	if err != nil {
 		return nil, fmt.Errorf("registrations of %d members: %w", len(memberIDs), err)
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.rd.QueryContext(ctx, `
 		SELECT device_id, push_token, pass_type_id, member_id, created_at, updated_at
 		FROM registrations WHERE `+cond+` ORDER BY created_at, device_id, pass_type_id`, arg)
 	if err != nil {
@@ -193,7 +193,7 @@ func (s *Store) RegistrationsForMembers(ctx context.Context, memberIDs []string)
 // none waits. The sync engine sleeps until then rather than a whole poll,
 // so a card is pushed as soon as its debounce ends.
 func (s *Store) NextDue(ctx context.Context, channel string) (due time.Time, ok bool, err error) {
-	err = s.r.QueryRowContext(ctx, `
+	err = s.rd.QueryRowContext(ctx, `
 		SELECT min(next_attempt_at) FROM card_sync
 		WHERE channel = $1 AND wanted_version > synced_version AND state <> 'error'`, channel).Scan(ts{&due})
 	if err != nil {

@@ -107,7 +107,7 @@ func (s *Store) SaveGoogleCard(ctx context.Context, c GoogleCard) error {
 // EventsAfter answers a member's events of one kind whose Seq is above
 // afterSeq, oldest first. An unknown member answers none.
 func (s *Store) EventsAfter(ctx context.Context, memberID, kind string, afterSeq int64) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.rd.QueryContext(ctx, `
 		SELECT seq, member_id, kind, data, created_at FROM events
 		WHERE member_id = $1 AND kind = $2 AND seq > $3
 		ORDER BY seq`, memberID, kind, afterSeq)

@@ -299,7 +299,7 @@ func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int)
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.rd.QueryContext(ctx, `
 		SELECT `+entryCols+`, seq FROM entries
 		WHERE member_id = $1 AND seq < $2
 		ORDER BY seq DESC LIMIT $3`, memberID, before, limit+1)
@@ -326,7 +326,7 @@ func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int)
 		return nil, "", fmt.Errorf("entries of %s: %w", memberID, translate(err))
 	}
 	if len(out) == 0 && cursor == "" {
-		if err := s.memberExists(ctx, s.r, memberID); err != nil {
+		if err := s.memberExists(ctx, s.rd, memberID); err != nil {
 			return nil, "", fmt.Errorf("entries: %w", err)
 		}
 	}

@@ -114,7 +114,7 @@ func (s *Store) memberWhere(ctx context.Context, q queryer, where string, args .
 // members are returned too, with ErasedAt set; callers decide. An unknown ID
 // is member.ErrNotFound.
 func (s *Store) Member(ctx context.Context, id string) (MemberRow, error) {
-	r, err := s.memberWhere(ctx, s.r, "m.id = $1", id)
+	r, err := s.memberWhere(ctx, s.rd, "m.id = $1", id)
 	if err != nil {
 		return MemberRow{}, fmt.Errorf("member %s: %w", id, err)
 	}
@@ -124,7 +124,7 @@ func (s *Store) Member(ctx context.Context, id string) (MemberRow, error) {
 // MemberByNumber answers the member with the given member number, like
 // Member.
 func (s *Store) MemberByNumber(ctx context.Context, number string) (MemberRow, error) {
-	r, err := s.memberWhere(ctx, s.r, "m.number = $1", number)
+	r, err := s.memberWhere(ctx, s.rd, "m.number = $1", number)
 	if err != nil {
 		return MemberRow{}, fmt.Errorf("member number %s: %w", number, err)
 	}
@@ -138,7 +138,7 @@ func (s *Store) MemberByExternalID(ctx context.Context, program, externalID stri
 	if externalID == "" {
 		return MemberRow{}, fmt.Errorf("member by external id: empty id: %w", member.ErrNotFound)
 	}
-	r, err := s.memberWhere(ctx, s.r, "m.program = $1 AND m.external_id = $2", program, externalID)
+	r, err := s.memberWhere(ctx, s.rd, "m.program = $1 AND m.external_id = $2", program, externalID)
 	if err != nil {
 		return MemberRow{}, fmt.Errorf("member external id %q: %w", externalID, err)
 	}
@@ -373,7 +373,7 @@ func (s *Store) PostProgramMessage(ctx context.Context, program, text string) (i
 // ProgramMessage answers a program's current merchant message and when it
 // was posted. A program without a message answers "" and the zero time.
 func (s *Store) ProgramMessage(ctx context.Context, program string) (text string, at time.Time, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT text, created_at FROM program_messages WHERE program = $1`, program).
+	err = s.rd.QueryRowContext(ctx, `SELECT text, created_at FROM program_messages WHERE program = $1`, program).
 		Scan(&text, ts{&at})
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, nil

@@ -100,7 +100,7 @@ func (s *Store) UpdatedSerials(ctx context.Context, deviceID, passTypeID string,
 // RegistrationsFor answers the devices registered for a member's pass,
 // oldest first.
 func (s *Store) RegistrationsFor(ctx context.Context, memberID string) ([]Registration, error) {
-	out, err := registrationsFor(ctx, s.r, memberID)
+	out, err := registrationsFor(ctx, s.rd, memberID)
 	if err != nil {
 		return nil, fmt.Errorf("registrations of %s: %w", memberID, translate(err))
 	}
@@ -151,7 +151,7 @@ func (s *Store) DeleteRegistrationsByPushToken(ctx context.Context, pushToken st
 // cards installed.
 func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM registrations`).Scan(&n); err != nil {
+	if err := s.rd.QueryRowContext(ctx, `SELECT count(*) FROM registrations`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count registrations: %w", translate(err))
 	}
 	return n, nil

@@ -49,7 +49,12 @@ type Store struct {
 	// w runs every write transaction; on SQLite it holds one connection so
 	// writers in this process queue in Go rather than in SQLite's busy
 	// handler. r runs plain reads; on PostgreSQL it is w.
-	w, r        *sql.DB
+	w, r *sql.DB
+	// rd runs plain reads: on SQLite through statements prepared once
+	// (rdPrepared), on PostgreSQL straight on r, since pgx keeps each
+	// connection's prepared statements itself.
+	rd          queryer
+	rdPrepared  *preparedReader
 	dialect     string
 	rep         *strings.Replacer
 	now         func() time.Time
@@ -76,8 +81,8 @@ func applyDefaults(opts Options) Options {
 }
 
 func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
-	return &Store{
-		w: w, r: r,
+	s := &Store{
+		w: w, r: r, rd: r,
 		dialect:     dialect,
 		rep:         strings.NewReplacer(dialectTokens(dialect)...),
 		now:         opts.Now,
@@ -85,7 +90,17 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 		debounce:    opts.SyncDebounce,
 		lockTimeout: opts.LockTimeout,
 	}
+	if dialect == DialectSQLite {
+		s.rdPrepared = newPreparedReader(r)
+		s.rd = s.rdPrepared
+	}
+	return s
 }
+
+// sqliteMmapSize bounds how much of the database file each reader
+// connection maps (address space, not memory: the pages are the kernel's
+// page cache, shared by every connection).
+const sqliteMmapSize = 1 << 30
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path and
 // applies the migrations. The file is kept in WAL mode with synchronous=FULL,
@@ -128,6 +143,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		rq[k] = v
 	}
 	rq.Set("_query_only", "on")
+	// Readers map the file rather than read(2) each page they miss: a
+	// member read is then a few memory lookups, not a few system calls.
+	// Writes and the WAL still go through SQLite's usual I/O.
+	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapSize))
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
@@ -195,6 +214,9 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 func (s *Store) Close() error {
 	if s.postStmts != nil {
 		s.postStmts.close()
+	}
+	if s.rdPrepared != nil {
+		s.rdPrepared.close()
 	}
 	err := s.w.Close()
 	if s.r != s.w {

@@ -186,7 +186,7 @@ func (s *Store) SyncStats(ctx context.Context, channel string) (waiting int64, o
 
 // SyncStates answers a member's card states, one per channel.
 func (s *Store) SyncStates(ctx context.Context, memberID string) ([]SyncState, error) {
-	out, err := syncStates(ctx, s.r, memberID)
+	out, err := syncStates(ctx, s.rd, memberID)
 	if err != nil {
 		return nil, fmt.Errorf("sync states of %s: %w", memberID, translate(err))
 	}

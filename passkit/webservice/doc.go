@@ -24,7 +24,8 @@
 //
 // Requests to register, unregister and fetch carry "Authorization:
 // ApplePass <authenticationToken>"; the handler compares the token with the
-// one [Backend.PassAuth] returns, in constant time. An unknown serial and a
+// one [Backend.PassAuth] (or, for a fetch, [Backend.LatestPass]) returns,
+// in constant time. An unknown serial and a
 // wrong token both answer 401, so serial numbers cannot be probed. A pass
 // type other than the configured one answers 404. Wallet ignores response
 // bodies, so errors are plain status codes with a short text body; 5xx

@@ -42,11 +42,26 @@ type Backend interface {
 	// give next time. An unknown device has no serials. Tags are opaque
 	// strings: the backend must keep one format and order them.
 	UpdatedSerials(ctx context.Context, deviceID, since string) (serials []string, lastUpdated string, err error)
-	// LatestPass returns the signed .pkpass for serial and when it last
-	// changed. Two versions must have modified times at least a second
-	// apart: HTTP dates have one-second precision, and a device holding
-	// the older version would otherwise get 304 for the newer one.
-	LatestPass(ctx context.Context, serial string) (pkpass []byte, modified time.Time, err error)
+	// LatestPass returns serial's current pass, or ErrNotFound: its
+	// authentication token and modified time, read together, and how to
+	// build it. The handler checks the token and If-Modified-Since before
+	// it calls Pass.Bundle, so neither a wrong token nor a 304 costs a
+	// signature, and a fetch reads the pass's state once.
+	LatestPass(ctx context.Context, serial string) (Pass, error)
+}
+
+// Pass is the current version of a pass, as [Backend.LatestPass] answers
+// it.
+type Pass struct {
+	// AuthToken is the pass's authenticationToken.
+	AuthToken string
+	// Modified is when the pass last changed. Two versions must have
+	// modified times at least a second apart: HTTP dates have one-second
+	// precision, and a device holding the older version would otherwise
+	// get 304 for the newer one.
+	Modified time.Time
+	// Bundle answers the signed .pkpass of this version.
+	Bundle func(ctx context.Context) ([]byte, error)
 }
 
 // Defaults for the zero values of Config.
@@ -287,29 +302,32 @@ func (h *Handler) latestPass(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnauthorized)
 		return
 	}
-	if !h.authorize(w, r, serial) {
+	pass, err := h.backend.LatestPass(r.Context(), serial)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		h.internal(w, r, "latest pass", err)
 		return
 	}
-	pkpass, modified, err := h.backend.LatestPass(r.Context(), serial)
-	switch {
-	case errors.Is(err, ErrNotFound):
+	if !tokenMatches(r, pass.AuthToken, found) {
 		fail(w, http.StatusUnauthorized)
-		return
-	case err != nil:
-		h.internal(w, r, "latest pass", err)
 		return
 	}
 	hdr := w.Header()
 	// Private and revalidated: no shared cache may hand one member's pass
 	// to another or answer for If-Modified-Since.
 	hdr.Set("Cache-Control", "private, no-cache")
-	if !modified.IsZero() {
+	if modified := pass.Modified; !modified.IsZero() {
 		modified = modified.UTC().Truncate(time.Second)
 		hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
 		if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.After(ims) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+	}
+	pkpass, err := pass.Bundle(r.Context())
+	if err != nil {
+		h.internal(w, r, "build pass", err)
+		return
 	}
 	hdr.Set("Content-Type", "application/vnd.apple.pkpass")
 	hdr.Set("Content-Length", strconv.Itoa(len(pkpass)))
@@ -351,20 +369,27 @@ func (h *Handler) passTypeOK(w http.ResponseWriter, r *http.Request) bool {
 // presented tokens are hashed first, so the comparison takes the same time
 // whatever their lengths and contents; an unknown serial is compared too.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, serial string) bool {
-	presented, hasToken := applePassToken(r.Header.Get("Authorization"))
 	stored, found, err := h.backend.PassAuth(r.Context(), serial)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.internal(w, r, "pass auth", err)
 		return false
 	}
-	got := sha256.Sum256([]byte(presented))
-	want := sha256.Sum256([]byte(stored))
-	match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
-	if !match || !hasToken || !found || err != nil || stored == "" {
+	if !tokenMatches(r, stored, found && err == nil) {
 		fail(w, http.StatusUnauthorized)
 		return false
 	}
 	return true
+}
+
+// tokenMatches reports whether the request's "ApplePass" token is stored,
+// the token of a pass that was found, comparing in constant time whether
+// or not it was.
+func tokenMatches(r *http.Request, stored string, found bool) bool {
+	presented, hasToken := applePassToken(r.Header.Get("Authorization"))
+	got := sha256.Sum256([]byte(presented))
+	want := sha256.Sum256([]byte(stored))
+	match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	return match && hasToken && found && stored != ""
 }
 
 // applePassToken extracts the token of "ApplePass <token>".

@@ -37,6 +37,8 @@ type fakeBackend struct {
 	regs    map[string]map[string]bool // device -> serials
 	calls   map[string]int
 	fail    error // returned by every method when set
+	// failBundle is returned by every Pass.Bundle when set.
+	failBundle error
 }
 
 type fakePass struct {
@@ -134,18 +136,27 @@ func (f *fakeBackend) UpdatedSerials(_ context.Context, dev, since string) ([]st
 	return out, strconv.Itoa(last), nil
 }
 
-func (f *fakeBackend) LatestPass(_ context.Context, s string) ([]byte, time.Time, error) {
+func (f *fakeBackend) LatestPass(_ context.Context, s string) (webservice.Pass, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["LatestPass"]++
 	if f.fail != nil {
-		return nil, time.Time{}, f.fail
+		return webservice.Pass{}, f.fail
 	}
 	p, ok := f.passes[s]
 	if !ok {
-		return nil, time.Time{}, webservice.ErrNotFound
+		return webservice.Pass{}, webservice.ErrNotFound
 	}
-	return p.pkpass, p.modified, nil
+	pkpass := p.pkpass
+	return webservice.Pass{AuthToken: p.token, Modified: p.modified, Bundle: func(context.Context) ([]byte, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls["Bundle"]++
+		if f.failBundle != nil {
+			return nil, f.failBundle
+		}
+		return pkpass, nil
+	}}, nil
 }
 
 // update makes a new version of serial, modified at t.
@@ -431,8 +442,9 @@ func TestLatestPass(t *testing.T) {
 	if w := e.do(t, "GET", "/passkit/v1/passes/pass.other/"+serial, goodAuth, ""); w.Code != http.StatusNotFound {
 		t.Errorf("GET other pass type = %d, want 404", w.Code)
 	}
-	if n := e.fake.called("LatestPass"); n != 7 {
-		t.Errorf("LatestPass called %d times, want 7 (never on a 401 or 404)", n)
+	// Built for the five 200s only: never on a 304, 401 or 404.
+	if n := e.fake.called("Bundle"); n != 5 {
+		t.Errorf("pass built %d times, want 5 (never on a 304, 401 or 404)", n)
 	}
 }
 
@@ -584,19 +596,23 @@ func TestLogRateLimit(t *testing.T) {
 
 func TestBackendFailure(t *testing.T) {
 	t.Parallel()
+	down := func(f *fakeBackend) { f.fail = errors.New("database is down") }
 	tests := []struct {
 		name, method, path, auth, body string
+		breakBackend                   func(*fakeBackend)
 	}{
-		{"register", "POST", regPath(device, passType, serial), goodAuth, regBody},
-		{"unregister", "DELETE", regPath(device, passType, serial), goodAuth, ""},
-		{"list", "GET", "/passkit/v1/devices/" + device + "/registrations/" + passType, "", ""},
-		{"pass", "GET", "/passkit/v1/passes/" + passType + "/" + serial, goodAuth, ""},
+		{"register", "POST", regPath(device, passType, serial), goodAuth, regBody, down},
+		{"unregister", "DELETE", regPath(device, passType, serial), goodAuth, "", down},
+		{"list", "GET", "/passkit/v1/devices/" + device + "/registrations/" + passType, "", "", down},
+		{"pass", "GET", "/passkit/v1/passes/" + passType + "/" + serial, goodAuth, "", down},
+		{"pass build", "GET", "/passkit/v1/passes/" + passType + "/" + serial, goodAuth, "",
+			func(f *fakeBackend) { f.failBundle = errors.New("signing failed: database is down") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, webservice.Config{})
-			e.fake.fail = errors.New("database is down")
+			tt.breakBackend(e.fake)
 			w := e.do(t, tt.method, tt.path, tt.auth, tt.body)
 			if w.Code != http.StatusInternalServerError {
 				t.Errorf("%s with a failing backend = %d, want 500", tt.name, w.Code)
