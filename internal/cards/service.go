@@ -61,11 +61,7 @@ func (s *Service) Card(ctx context.Context, m store.MemberRow) (Card, error) {
 	}
 	c := Card{Member: m, Program: p}
 	if !m.Erased() {
-		msg, _, err := s.store.ProgramMessage(ctx, p.ID)
-		if err != nil {
-			return Card{}, fmt.Errorf("program message: %w", err)
-		}
-		c.Message = msg
+		c.Message = m.ProgramMessage
 	}
 	return c, nil
 }

@@ -82,8 +82,10 @@ func (s *Store) CreateMember(ctx context.Context, m member.Member, a Account) er
 const memberSelect = `
 	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
 	       m.created_at, m.erased_at,
-	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq
-	FROM members m JOIN accounts a ON a.member_id = m.id`
+	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq,
+	       COALESCE(pm.text, '')
+	FROM members m JOIN accounts a ON a.member_id = m.id
+	LEFT JOIN program_messages pm ON pm.program = m.program`
 
 func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	var r MemberRow
@@ -91,7 +93,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
-		&modified, &r.UpdateSeq)
+		&modified, &r.UpdateSeq, &r.ProgramMessage)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, member.ErrNotFound
 	}

@@ -25,6 +25,10 @@ type MemberRow struct {
 	// UpdateSeq orders card changes across members; the PassKit web
 	// service's "updated since" tag is built from it.
 	UpdateSeq int64
+	// ProgramMessage is the program's current merchant message ("" for
+	// none), read with the member: a card is built from one read, in which
+	// the message and the pass version agree.
+	ProgramMessage string
 }
 
 // Sentinel errors of the store, besides member.ErrNotFound and the

@@ -898,6 +898,9 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 			!got.PassModified.After(before[m.ID].PassModified) {
 			t.Errorf("member %s: %+v, want two bumps from %+v", m.ID, got, before[m.ID])
 		}
+		if got.ProgramMessage != "Double points this weekend" {
+			t.Errorf("member %s: ProgramMessage %q, want the posted message", m.ID, got.ProgramMessage)
+		}
 		if st := syncState(t, s, m.ID, store.ChannelApple); st.WantedVersion != got.Account.PassVersion || st.State != store.SyncPending {
 			t.Errorf("member %s: apple sync %+v, want wanted %d", m.ID, st, got.Account.PassVersion)
 		}
@@ -920,6 +923,12 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 	}
 	if text, _, err := s.ProgramMessage(ctx, "demo"); err != nil || text != "Closed Monday" {
 		t.Errorf("ProgramMessage after SetProgramMessage = %q, %v", text, err)
+	}
+	if got := mustMember(t, s, demo[0].ID); got.ProgramMessage != "Closed Monday" {
+		t.Errorf("member's ProgramMessage after SetProgramMessage = %q, want Closed Monday", got.ProgramMessage)
+	}
+	if got := mustMember(t, s, other.ID); got.ProgramMessage != "" {
+		t.Errorf("other program's member has ProgramMessage %q, want none", got.ProgramMessage)
 	}
 	if n, err := s.TouchProgram(ctx, "nobody"); err != nil || n != 0 {
 		t.Errorf("TouchProgram(empty program) = %d, %v; want 0", n, err)
