@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/google/uuid"
 
@@ -16,7 +15,7 @@ import (
 
 // Backend serves Apple's PassKit web service from passd's store: pass
 // serial numbers are member ids, and the "updated since" tag is the
-// store's update sequence.
+// store's (see store.Store.UpdatedSerials).
 type Backend struct {
 	s *Service
 	// tokens keeps passes' authentication tokens: a member's token never
@@ -75,23 +74,14 @@ func (b *Backend) Unregister(ctx context.Context, deviceID, serial string) error
 	return err
 }
 
-// UpdatedSerials answers the device's passes changed after the tag.
+// UpdatedSerials answers the device's passes changed after the tag. The
+// store makes and reads the tags; one it cannot read answers every pass.
 func (b *Backend) UpdatedSerials(ctx context.Context, deviceID, since string) ([]string, string, error) {
-	var seq int64
-	if since != "" {
-		n, err := strconv.ParseInt(since, 10, 64)
-		if err != nil || n < 0 {
-			// A tag passd never made: answer everything, which is
-			// always safe (the device gets 304 for what it has).
-			n = 0
-		}
-		seq = n
-	}
-	serials, last, err := b.s.store.UpdatedSerials(ctx, deviceID, b.s.signer.PassTypeID(), seq)
+	serials, last, err := b.s.store.UpdatedSerials(ctx, deviceID, b.s.signer.PassTypeID(), since)
 	if err != nil {
 		return nil, "", fmt.Errorf("updated serials: %w", err)
 	}
-	return serials, strconv.FormatInt(last, 10), nil
+	return serials, last, nil
 }
 
 // LatestPass answers the current pass of a serial (voided for an erased

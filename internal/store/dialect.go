@@ -25,6 +25,11 @@ import (
 //   - {{next_seq}}: the next value of the global update sequence. On SQLite
 //     it reads the counter row that s.bumpSeq raised earlier in the same
 //     transaction, so every row a statement touches shares one value.
+//   - {{set_update_seq}}: the SET assignments of an UPDATE of accounts that
+//     marks the card changed for the PassKit web service: update_seq =
+//     {{next_seq}} and, on PostgreSQL, update_xid = the writing
+//     transaction's id (see UpdatedSerials). An INSERT gets update_xid from
+//     the column's default.
 func dialectTokens(dialect string) []string {
 	if dialect == DialectSQLite {
 		return []string{
@@ -32,6 +37,7 @@ func dialectTokens(dialect string) []string {
 			"{{for_update_of_a}}", "",
 			"{{skip_locked}}", "",
 			"{{next_seq}}", "(SELECT value FROM counters WHERE name = 'update_seq')",
+			"{{set_update_seq}}", "update_seq = (SELECT value FROM counters WHERE name = 'update_seq')",
 		}
 	}
 	return []string{
@@ -39,6 +45,7 @@ func dialectTokens(dialect string) []string {
 		"{{for_update_of_a}}", "FOR UPDATE OF a",
 		"{{skip_locked}}", "FOR UPDATE SKIP LOCKED",
 		"{{next_seq}}", "nextval('update_seq')",
+		"{{set_update_seq}}", "update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()",
 	}
 }
 

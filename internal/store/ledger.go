@@ -62,7 +62,8 @@ var postWritePostgres = `
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
-			pass_version = $11, pass_modified = $12, update_seq = nextval('update_seq')
+			pass_version = $11, pass_modified = $12,
+			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
 	), k AS (
 		INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
@@ -140,7 +141,8 @@ func (p *postStmts) close() {
 
 // Post posts a ledger entry for a member in one transaction, under the
 // member's lock: the entry, the account (balance, tier, pass version, pass
-// modified time, update sequence), the idempotency key, a "tier_changed"
+// modified time, update sequence and, on PostgreSQL, transaction id), the
+// idempotency key, a "tier_changed"
 // event when the tier moves, and the dirty marks of both channels.
 //
 // A key already used with the same requestHash answers the stored entry and

@@ -148,7 +148,7 @@ func (s *Store) MemberByExternalID(ctx context.Context, program, externalID stri
 }
 
 // touchAccount bumps a live member's pass version, pass modified time and
-// update sequence in tx, and marks the card dirty on both channels. erase
+// update sequence (and transaction id, on PostgreSQL) in tx, and marks the card dirty on both channels. erase
 // also flags the account erased. An unknown or erased member is
 // member.ErrNotFound.
 func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, now time.Time, erase bool) error {
@@ -160,7 +160,7 @@ func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, n
 		UPDATE accounts SET
 			pass_version = pass_version + 1,
 			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
-			update_seq = {{next_seq}},
+			{{set_update_seq}},
 			erased = $3
 		WHERE member_id = $1 AND NOT erased
 		RETURNING pass_version`),
@@ -287,7 +287,7 @@ func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, no
 		UPDATE accounts SET
 			pass_version = pass_version + 1,
 			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
-			update_seq = {{next_seq}}
+			{{set_update_seq}}
 		WHERE member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL) AND NOT erased`),
 		program, now.Unix())
 	if err != nil {

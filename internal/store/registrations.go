@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/passd/passd/internal/member"
 )
@@ -61,40 +63,88 @@ func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID s
 }
 
 // UpdatedSerials answers the members (pass serial numbers) a device is
-// registered for whose card changed after update sequence sinceSeq, in
-// change order, and the greatest sequence among them, the device's next
-// tag. With nothing changed it answers no serials and sinceSeq.
+// registered for whose card changed after the tag since, roughly in change
+// order, and the tag for the device's next call. Tags are opaque strings
+// the store makes and reads; a tag it cannot read ("", another dialect's or
+// an earlier version's, garbage) answers every registered serial, which is
+// always safe: the device gets 304 for what it has.
 //
-// On PostgreSQL, sequence values are drawn before commit, so a change can
-// become visible after a later-numbered one; the sync engine's push comes
-// after the commit and the device then asks again, but a device polling in
-// that window of milliseconds skips the earlier change until the card's next
-// change.
-func (s *Store) UpdatedSerials(ctx context.Context, deviceID, passTypeID string, sinceSeq int64) (serials []string, lastSeq int64, err error) {
-	rows, err := s.r.QueryContext(ctx, `
-		SELECT r.member_id, a.update_seq
+// On SQLite the tag is update_seq. SQLite has one writer at a time and
+// bumps the counter inside the write transaction, so sequence order is
+// commit order and the tag is the greatest sequence answered (since itself
+// when nothing changed). A tag above the counter was made before the
+// database was restored from an older copy and answers every serial.
+//
+// On PostgreSQL sequence values are drawn before commit, so a change can
+// become visible after a later-numbered one. The tag is "x" and the xmin of
+// the query's own snapshot instead, and a card is answered when the
+// transaction that last changed it (accounts.update_xid) is not below the
+// tag. Every transaction below the snapshot's xmin had finished when the
+// query ran, so the query saw its change; every change it did not see was
+// made by a transaction at or above the xmin, so the next call finds it.
+// With nothing changed no serials are answered, once the transactions that
+// were in flight at the last call have finished: until then a card changed
+// by a transaction at or above the tag is answered again, as is any card
+// while a long transaction holds the xmin back. A tag above the current
+// xmin was not made by this database (a restore into a new cluster restarts
+// transaction ids) and answers every serial.
+func (s *Store) UpdatedSerials(ctx context.Context, deviceID, passTypeID, since string) (serials []string, tag string, err error) {
+	var query string
+	var from any
+	if s.dialect == DialectPostgres {
+		// One statement, so one snapshot gives both the xmin and the rows;
+		// the LEFT JOIN answers the xmin when no card changed. A NULL
+		// update_xid (no change since migration 0007) is below every tag.
+		// A tag that does not read binds NULL: every serial.
+		query = `
+		SELECT u.member_id, 'x' || s.xmin::text
+		FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) s
+		LEFT JOIN LATERAL (
+			SELECT r.member_id, a.update_seq
+			FROM registrations r JOIN accounts a ON a.member_id = r.member_id
+			WHERE r.device_id = $1 AND r.pass_type_id = $2
+			  AND ($3::text IS NULL OR $3::text::xid8 > s.xmin OR a.update_xid >= $3::text::xid8)
+		) u ON true
+		ORDER BY u.update_seq, u.member_id`
+		if x, ok := strings.CutPrefix(since, "x"); ok {
+			if n, err := strconv.ParseUint(x, 10, 64); err == nil {
+				from = strconv.FormatUint(n, 10)
+			}
+		}
+	} else {
+		query = `
+		SELECT r.member_id, CAST(a.update_seq AS TEXT)
 		FROM registrations r JOIN accounts a ON a.member_id = r.member_id
-		WHERE r.device_id = $1 AND r.pass_type_id = $2 AND a.update_seq > $3
-		ORDER BY a.update_seq, r.member_id`, deviceID, passTypeID, sinceSeq)
+		WHERE r.device_id = $1 AND r.pass_type_id = $2
+		  AND (a.update_seq > $3 OR $3 > (SELECT value FROM counters WHERE name = 'update_seq'))
+		ORDER BY a.update_seq, r.member_id`
+		seq, err := strconv.ParseInt(since, 10, 64)
+		if err != nil || seq < 0 {
+			seq = 0 // a tag passd never made: everything
+		}
+		from, tag = seq, strconv.FormatInt(seq, 10)
+	}
+	rows, err := s.rd.QueryContext(ctx, query, deviceID, passTypeID, from)
 	if err != nil {
-		return nil, 0, fmt.Errorf("updated serials: %w", translate(err))
+		return nil, "", fmt.Errorf("updated serials: %w", translate(err))
 	}
 	defer rows.Close()
 	serials = []string{}
-	lastSeq = sinceSeq
 	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, 0, fmt.Errorf("updated serials: %w", err)
+		// SQLite: the last row carries the greatest sequence. PostgreSQL:
+		// every row carries the xmin, and there is at least one.
+		var id sql.NullString
+		if err := rows.Scan(&id, &tag); err != nil {
+			return nil, "", fmt.Errorf("updated serials: %w", err)
 		}
-		serials = append(serials, id)
-		lastSeq = max(lastSeq, seq)
+		if id.Valid {
+			serials = append(serials, id.String)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("updated serials: %w", translate(err))
+		return nil, "", fmt.Errorf("updated serials: %w", translate(err))
 	}
-	return serials, lastSeq, nil
+	return serials, tag, nil
 }
 
 // RegistrationsFor answers the devices registered for a member's pass,

@@ -65,6 +65,10 @@ type Store struct {
 	// connection: modernc.org/sqlite otherwise parses every statement on
 	// every call, a fifth of an earn's CPU. Nil on PostgreSQL.
 	postStmts *postStmts
+	// beforeCommit, when set, runs in every write transaction just before
+	// it commits, with the write's context. Only tests set it
+	// (export_test.go), to hold a transaction open.
+	beforeCommit func(ctx context.Context)
 }
 
 func applyDefaults(opts Options) Options {
@@ -242,9 +246,9 @@ func (s *Store) q(query string) string { return s.rep.Replace(query) }
 // clock answers the current time as stored: UTC, microseconds.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// bumpSeq raises SQLite's update counter, which {{next_seq}} then reads, in
-// the write transaction tx; on PostgreSQL {{next_seq}} is a sequence and this
-// does nothing.
+// bumpSeq raises SQLite's update counter, which {{next_seq}} and
+// {{set_update_seq}} then read, in the write transaction tx; on PostgreSQL
+// they draw from a sequence and this does nothing.
 func (s *Store) bumpSeq(ctx context.Context, tx *sql.Tx) error {
 	if s.dialect != DialectSQLite {
 		return nil
@@ -287,6 +291,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return translate(err)
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit(ctx)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))

@@ -22,8 +22,9 @@ type MemberRow struct {
 	// at least one second with every pass version, so HTTP dates (one-second
 	// resolution) tell every version apart.
 	PassModified time.Time
-	// UpdateSeq orders card changes across members; the PassKit web
-	// service's "updated since" tag is built from it.
+	// UpdateSeq orders card changes across members; on SQLite the PassKit
+	// web service's "updated since" tag is built from it (on PostgreSQL
+	// from the writing transaction's id: see Store.UpdatedSerials).
 	UpdateSeq int64
 	// ProgramMessage is the program's current merchant message ("" for
 	// none), read with the member: a card is built from one read, in which
