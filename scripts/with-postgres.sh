@@ -41,6 +41,9 @@ trap cleanup EXIT
 
 export PASSD_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export PASSD_TEST_PGBIN="$pgbin"
+# The server also listens on a Unix socket in $tmp (-k): benchmarks reach it
+# there as passd on the database host would.
+export PASSD_TEST_PG_SOCKET_DIR="$tmp"
 set +e
 "$@"
 rc=$?
