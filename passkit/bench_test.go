@@ -62,6 +62,42 @@ func BenchmarkBuildParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkBuildFileSet is BenchmarkBuild the way passd builds: the
+// template's files prepared once (Signer.PrepareFiles).
+func BenchmarkBuildFileSet(b *testing.B) {
+	s, p, files := benchSetup(b)
+	fs, err := s.PrepareFiles(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	reportCPU(b)
+	for b.Loop() {
+		if _, err := s.BuildBundle(&Bundle{Pass: p, FileSet: fs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuildFileSetParallel(b *testing.B) {
+	s, p, files := benchSetup(b)
+	fs, err := s.PrepareFiles(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	reportCPU(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.BuildBundle(&Bundle{Pass: p, FileSet: fs}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkRSASign2048 is the floor: one PKCS#1 v1.5 SHA-256 signature of
 // a 32-byte digest with the same key the Signer uses.
 func BenchmarkRSASign2048(b *testing.B) {

@@ -40,8 +40,8 @@ echo "== ledger earn through the store (BenchmarkPostEarn) beside SQLite's own c
 go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
 
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
-go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
-go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
+go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkBuildFileSet$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
+go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkBuildFileSetParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
 
 echo "== APNs fan-out to 10,000 devices over loopback (mock APNs: TLS, HTTP/2, client certificate)"
 go test -run '^$' -bench 'BenchmarkPushFanout' -benchtime 3x ./passkit/apns/

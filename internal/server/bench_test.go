@@ -78,6 +78,9 @@ const (
 //     device's token, each one signed afresh;
 //   - signs/s: raw RSA-2048 PKCS#1 v1.5 signatures with passd's key on all
 //     cores, and fetch/sign-%, fetches/s as a percentage of it (goal >= 85);
+//   - builds/s: the same cards built and signed through passd's card
+//     service (what a fetch does besides HTTP and the member read), and
+//     fetch/build-%, fetches/s as a percentage of it;
 //   - pg-cpu-us/fetch (PostgreSQL): the database's own CPU per fetch. It
 //     runs on the same cores, so it comes out of the fetch rate.
 //
@@ -102,7 +105,8 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 	var (
 		pushes, fetches, signs                  int
 		pushTime, e2eTime, firstPush, fetchTime time.Duration
-		signTime, dbTime                        time.Duration
+		signTime, dbTime, buildTime             time.Duration
+		builds                                  int
 	)
 	i := 0
 	for b.Loop() {
@@ -135,6 +139,8 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 			n := benchSigns * benchFetchSlice / len(p.devices)
 			signTime += p.rawSigns(b, n)
 			signs += n
+			buildTime += p.passBuilds(b, n, signs)
+			builds += n
 		}
 		fetches += len(p.devices)
 		dbTime += postgresCPU() - db0
@@ -147,6 +153,9 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 	b.ReportMetric(fetchRate, "fetches/s")
 	b.ReportMetric(signRate, "signs/s")
 	b.ReportMetric(100*fetchRate/signRate, "fetch/sign-%")
+	buildRate := float64(builds) / buildTime.Seconds()
+	b.ReportMetric(buildRate, "builds/s")
+	b.ReportMetric(100*fetchRate/buildRate, "fetch/build-%")
 	if databaseURL != "" {
 		// The database shares the cores: its CPU per fetch (the member
 		// read) is part of why a fetch costs more than a signature.
@@ -495,6 +504,46 @@ func (p *benchPassd) rawSigns(b *testing.B, n int) time.Duration {
 	elapsed := time.Since(start)
 	if err := failed.get(); err != nil {
 		b.Fatalf("sign: %v", err)
+	}
+	return elapsed
+}
+
+// passBuilds times n passes built and signed by passd's card service, on
+// GOMAXPROCS goroutines, for devices' members as the fetches just read
+// them. Each build is of a pass version never signed before (from 1<<40
+// + salt on), so none is answered from the cache of signed passes.
+func (p *benchPassd) passBuilds(b *testing.B, n, salt int) time.Duration {
+	b.Helper()
+	ctx := b.Context()
+	rows := make([]store.MemberRow, n)
+	for i := range rows {
+		m, err := p.srv.Store.Member(ctx, p.devices[i%len(p.devices)].serial)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Account.PassVersion = 1<<40 + int64(salt) + int64(i)
+		rows[i] = m
+	}
+	var next atomic.Int64
+	var failed firstError
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for failed.get() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(rows) {
+					return
+				}
+				_, _, err := p.srv.Cards.Bundle(ctx, rows[i])
+				failed.set(err)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := failed.get(); err != nil {
+		b.Fatalf("build: %v", err)
 	}
 	return elapsed
 }
