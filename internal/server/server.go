@@ -68,7 +68,9 @@ type Options struct {
 	// BackoffBase is the first retry delay of a failed delivery.
 	BackoffBase time.Duration
 	// PruneEvery is how often idempotency keys older than
-	// IdempotencyRetention are deleted (hourly when zero).
+	// IdempotencyRetention, and the device registrations of members erased
+	// more than ErasedRegistrationRetention ago, are deleted (hourly when
+	// zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
 	// delivered (tests use it to stand for a passd killed after a commit).
@@ -83,6 +85,13 @@ type Options struct {
 // past the 24 hours the API promises, so a till that retries after a
 // weekend still gets its first answer.
 const IdempotencyRetention = 7 * 24 * time.Hour
+
+// ErasedRegistrationRetention is how long an erased member's device
+// registrations (device identifiers and push tokens) outlive the erasure:
+// long enough for the voided card's push to reach phones that were off
+// or offline (APNs retries for days), after which they are deleted. The
+// voided pass has no web service, so no phone would unregister it.
+const ErasedRegistrationRetention = 7 * 24 * time.Hour
 
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
 // item) become one push while keeping updates within about a second.
@@ -281,7 +290,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	pruneDone := make(chan struct{})
-	go func() { defer close(pruneDone); s.pruneKeys(workCtx) }()
+	go func() { defer close(pruneDone); s.prune(workCtx) }()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -320,8 +329,9 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// pruneKeys deletes expired idempotency keys now and then, until ctx ends.
-func (s *Server) pruneKeys(ctx context.Context) {
+// prune deletes, now and then until ctx ends, expired idempotency keys and
+// the device registrations of members erased long enough ago.
+func (s *Server) prune(ctx context.Context) {
 	every := s.opts.PruneEvery
 	if every <= 0 {
 		every = time.Hour
@@ -329,18 +339,25 @@ func (s *Server) pruneKeys(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := s.Store.PruneIdempotencyKeys(ctx, s.now().Add(-IdempotencyRetention))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Warn("prune idempotency keys", "err", err)
-		case n > 0:
-			s.log.Info("idempotency keys pruned", "count", n)
-		}
+		now := s.now()
+		n, err := s.Store.PruneIdempotencyKeys(ctx, now.Add(-IdempotencyRetention))
+		s.logPrune(ctx, "idempotency keys", n, err)
+		n, err = s.Store.PruneErasedRegistrations(ctx, now.Add(-ErasedRegistrationRetention))
+		s.logPrune(ctx, "erased members' registrations", n, err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+func (s *Server) logPrune(ctx context.Context, what string, n int64, err error) {
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("prune failed", "what", what, "err", err)
+	case n > 0:
+		s.log.Info("pruned", "what", what, "count", n)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
 
@@ -315,4 +316,38 @@ func TestExpiredIdempotencyKeysArePruned(t *testing.T) {
 		res, _ := call(t, "POST", path, map[string]any{"type": "earn", "points": 5}, "Idempotency-Key", "old-key")
 		return res.StatusCode == 201 && res.Header.Get("Idempotent-Replayed") == ""
 	})
+}
+
+func TestErasedMembersRegistrationsArePruned(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	s := start(t, nil, server.Options{Now: now, PruneEvery: 20 * time.Millisecond, NoSync: true})
+	ctx := t.Context()
+	erased, kept := enroll(t, s, "Ada")["id"].(string), enroll(t, s, "Grace")["id"].(string)
+	for _, id := range []string{erased, kept} {
+		if _, err := s.Store.Register(ctx, store.Registration{DeviceID: "phone", PassTypeID: config.DefaultPassTypeID, MemberID: id, PushToken: "tok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, b := call(t, "DELETE", s.url+"/api/v1/members/"+erased, nil); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("erase: %d %s", res.StatusCode, b)
+	}
+	count := func(id string) int {
+		regs, err := s.Store.RegistrationsFor(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(regs)
+	}
+	// Right after the erasure the phone is still registered, for the
+	// voided card's push; past the retention it is not.
+	if n := count(erased); n != 1 {
+		t.Fatalf("registrations right after erasure = %d, want 1", n)
+	}
+	offset.Store(int64(server.ErasedRegistrationRetention + time.Hour))
+	waitFor(t, func() bool { return count(erased) == 0 })
+	if n := count(kept); n != 1 {
+		t.Errorf("other member's registrations = %d, want 1", n)
+	}
 }

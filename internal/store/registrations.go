@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passd/passd/internal/member"
 )
@@ -203,6 +204,30 @@ func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.rd.QueryRowContext(ctx, `SELECT count(*) FROM registrations`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count registrations: %w", translate(err))
+	}
+	return n, nil
+}
+
+// PruneErasedRegistrations deletes the device registrations (device
+// identifiers and push tokens) of members erased before the given time,
+// and answers how many went. Erasure keeps them for a while so that the
+// voided card reaches the member's phones; the voided pass has no web
+// service, so no phone would ever unregister it.
+func (s *Store) PruneErasedRegistrations(ctx context.Context, erasedBefore time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM registrations WHERE member_id IN (
+				SELECT id FROM members WHERE erased_at IS NOT NULL AND erased_at < $1)`,
+			erasedBefore.UTC().Truncate(time.Microsecond))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune erased members' registrations: %w", translate(err))
 	}
 	return n, nil
 }

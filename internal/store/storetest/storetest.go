@@ -789,8 +789,19 @@ func testEraseMember(t *testing.T, open Opener) {
 	}
 	post(t, s, m.ID, balances.Earn, 300)
 	post(t, s, m.ID, balances.Redeem, 120)
+	kept := NewMember(t, s, "demo")
+	for _, r := range []store.Registration{
+		{DeviceID: "phone", PassTypeID: "pass.x", MemberID: m.ID, PushToken: "t1"},
+		{DeviceID: "watch", PassTypeID: "pass.x", MemberID: m.ID, PushToken: "t2"},
+		{DeviceID: "phone", PassTypeID: "pass.x", MemberID: kept.ID, PushToken: "t1"},
+	} {
+		if _, err := s.Register(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := mustMember(t, s, m.ID)
 	clock.Advance(time.Second)
+	erasedAt := clock.Now()
 	if err := s.EraseMember(ctx, m.ID); err != nil {
 		t.Fatalf("EraseMember = %v", err)
 	}
@@ -825,6 +836,26 @@ func testEraseMember(t *testing.T, open Opener) {
 	}
 	if _, err := s.Post(ctx, m.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, Rules); !errors.Is(err, member.ErrNotFound) {
 		t.Errorf("Post(erased) = %v, want member.ErrNotFound", err)
+	}
+	// The phones keep their registrations until the voided card has had
+	// time to reach them, then lose them; other members' stay.
+	if regs, err := s.RegistrationsFor(ctx, m.ID); err != nil || len(regs) != 2 {
+		t.Errorf("RegistrationsFor(erased) = %d, %v; want both kept for the voided card's push", len(regs), err)
+	}
+	if n, err := s.PruneErasedRegistrations(ctx, erasedAt); err != nil || n != 0 {
+		t.Errorf("PruneErasedRegistrations(at erasure) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PruneErasedRegistrations(ctx, erasedAt.Add(time.Millisecond)); err != nil || n != 2 {
+		t.Errorf("PruneErasedRegistrations(after erasure) = %d, %v; want 2", n, err)
+	}
+	if regs, err := s.RegistrationsFor(ctx, m.ID); err != nil || len(regs) != 0 {
+		t.Errorf("RegistrationsFor(erased, pruned) = %+v, %v; want none", regs, err)
+	}
+	if regs, err := s.RegistrationsFor(ctx, kept.ID); err != nil || len(regs) != 1 {
+		t.Errorf("RegistrationsFor(other member) = %+v, %v; want its one", regs, err)
+	}
+	if serials, _, err := s.UpdatedSerials(ctx, "phone", "pass.x", ""); err != nil || len(serials) != 1 || serials[0] != kept.ID {
+		t.Errorf("UpdatedSerials(phone) after prune = %v, %v; want only %s", serials, err, kept.ID)
 	}
 	if _, err := s.TouchMember(ctx, m.ID); !errors.Is(err, member.ErrNotFound) {
 		t.Errorf("TouchMember(erased) = %v, want member.ErrNotFound", err)
