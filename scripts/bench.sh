@@ -4,15 +4,17 @@
 # so PASSD_TEST_DATABASE_URL names a throwaway PostgreSQL 15 (fsync on).
 #   1. ledger earn throughput through the store (SQLite and PostgreSQL, 1 and
 #      16 goroutines, tx/s and p50/p99) beside pgbench -N at 1 and 16 clients;
-#   2. passes built and signed per second (1 core, all cores) beside raw
+#   2. a member read (the one query of a pass fetch) per store;
+#   3. passes built and signed per second (1 core, all cores) beside raw
 #      RSA-2048 signing with the same key;
-#   3. APNs push fan-out to 10,000 devices over loopback (the client alone);
-#   4. one merchant message to 10,000 registered devices through a running
+#   4. APNs push fan-out to 10,000 devices over loopback (the client alone);
+#   5. one merchant message to 10,000 registered devices through a running
 #      passd (API, store, sync engine, APNs client) to the mock APNs
 #      (pushes/s), then every device fetching its changed pass through the
 #      PassKit web service (fetches/s) beside raw RSA-2048 signing with the
-#      same key in the same run (signs/s, fetch/sign-%), on SQLite and on
-#      PostgreSQL. The load average is printed with each figure: other work
+#      same key in the same run (signs/s, fetch/sign-%) and passd's own
+#      pass builds (builds/s, fetch/build-%), on SQLite and on PostgreSQL
+#      over TCP and over its Unix socket. The load average is printed with each figure: other work
 #      on the machine lowers them all.
 set -euo pipefail
 benchtime=${1:-3s}
@@ -38,6 +40,9 @@ fi
 
 echo "== ledger earn through the store (BenchmarkPostEarn) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
 go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
+
+echo "== member read, the one query of a pass fetch (16 goroutines; on PostgreSQL with the database's own CPU per read)"
+go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/store/
 
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
 go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkBuildFileSet$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/

@@ -16,11 +16,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,11 +90,13 @@ func BenchmarkMessageFanout(b *testing.B) {
 	// The same PostgreSQL through its Unix socket, as passd on the
 	// database's own host would reach it: a query costs both sides less
 	// than over loopback TCP.
-	if dir := os.Getenv("PASSD_TEST_PG_SOCKET_DIR"); dir != "" {
-		b.Run("store=postgres-unix", func(b *testing.B) {
-			benchMessageFanout(b, testpg.FreshSchema(b)+"&host="+url.QueryEscape(dir))
-		})
-	}
+	b.Run("store=postgres-unix", func(b *testing.B) {
+		u, ok := testpg.UnixSocketURL(b)
+		if !ok {
+			b.Skip("PASSD_TEST_PG_SOCKET_DIR is not set: run under scripts/with-postgres.sh")
+		}
+		benchMessageFanout(b, u)
+	})
 }
 
 func benchMessageFanout(b *testing.B, databaseURL string) {
@@ -133,7 +133,7 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 
 		// The devices fetch in slices, each followed by a slice of raw
 		// signatures, so that both figures see the same machine load.
-		db0 := postgresCPU()
+		db0 := testpg.ServerCPU()
 		for lo := 0; lo < len(p.devices); lo += benchFetchSlice {
 			fetchTime += p.fetchAll(b, p.devices[lo:min(lo+benchFetchSlice, len(p.devices))])
 			n := benchSigns * benchFetchSlice / len(p.devices)
@@ -143,7 +143,7 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 			builds += n
 		}
 		fetches += len(p.devices)
-		dbTime += postgresCPU() - db0
+		dbTime += testpg.ServerCPU() - db0
 	}
 	b.ReportMetric(float64(pushes)/pushTime.Seconds(), "pushes/s")
 	b.ReportMetric(float64(pushes)/e2eTime.Seconds(), "e2e-pushes/s")
@@ -590,39 +590,4 @@ func (f *firstError) get() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.err
-}
-
-// postgresCPU answers the CPU time all postgres processes on the machine
-// have used, from /proc (zero where there is none): the benchmark's
-// throwaway server is the only one when it runs. Processes that ended in
-// between are not counted.
-func postgresCPU() time.Duration {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	var ticks int64
-	for _, e := range ents {
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ... utime stime: fields 14 and 15.
-		_, rest, ok := strings.Cut(string(data), ") ")
-		if !ok || !strings.Contains(string(data), "(postgres)") {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) < 13 {
-			continue
-		}
-		for _, v := range f[11:13] {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err == nil {
-				ticks += n
-			}
-		}
-	}
-	// USER_HZ is 100 on every Linux architecture Go supports.
-	return time.Duration(ticks) * 10 * time.Millisecond
 }

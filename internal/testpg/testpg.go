@@ -8,8 +8,10 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver for database/sql
@@ -55,4 +57,52 @@ func FreshSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// UnixSocketURL answers a fresh schema's URL (FreshSchema) that reaches
+// the server through its Unix socket, in the folder scripts/with-postgres.sh
+// exports as PASSD_TEST_PG_SOCKET_DIR; ok is false without it.
+func UnixSocketURL(t testing.TB) (u string, ok bool) {
+	t.Helper()
+	dir := os.Getenv("PASSD_TEST_PG_SOCKET_DIR")
+	if dir == "" {
+		return "", false
+	}
+	return FreshSchema(t) + "&host=" + url.QueryEscape(dir), true
+}
+
+// ServerCPU answers the CPU time every postgres process on the machine has
+// used so far, from /proc (zero where there is none). Benchmarks take the
+// difference across their loop: the throwaway server is the only
+// PostgreSQL when they run, and it shares the cores with passd. Processes
+// that ended in between are not counted.
+func ServerCPU() time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for _, e := range ents {
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: utime and stime are the 14th and
+		// 15th fields, the 12th and 13th after the comm.
+		head, rest, ok := strings.Cut(string(data), ") ")
+		if !ok || !strings.HasSuffix(head, "(postgres") {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		for _, v := range f[11:13] {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				ticks += n
+			}
+		}
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
