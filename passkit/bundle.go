@@ -229,13 +229,20 @@ func MarshalPass(p *Pass) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func (s *Signer) addFile(zw *zip.Writer, name string, data []byte) error {
-	method := zip.Deflate
-	if s.CompressionLevel == flate.NoCompression || len(data) < MinDeflateSize ||
+// method answers how a file goes into the archive: deflated when the
+// Signer compresses and the file is text of at least MinDeflateSize bytes;
+// otherwise stored, being compressed already (PNG, the signature) or too
+// small to gain.
+func (s *Signer) method(name string, size int) uint16 {
+	if s.CompressionLevel == flate.NoCompression || size < MinDeflateSize ||
 		name == SignatureFile || strings.HasSuffix(strings.ToLower(name), ".png") {
-		method = zip.Store // compressed already, or too small to gain
+		return zip.Store
 	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: zipModified()})
+	return zip.Deflate
+}
+
+func (s *Signer) addFile(zw *zip.Writer, name string, data []byte) error {
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: s.method(name, len(data)), Modified: zipModified()})
 	if err != nil {
 		return fmt.Errorf("build pass: zip %s: %w", name, err)
 	}

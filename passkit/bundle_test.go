@@ -170,6 +170,7 @@ func TestBuildDeflate(t *testing.T) {
 		if ps := Verify(pkpass, VerifyOptions{WWDR: testCredentials(t).WWDR}); len(ps) != 0 {
 			t.Errorf("Verify(level %d) = %q", level, problemStrings(ps))
 		}
+		unzipTest(t, pkpass)
 		again, err := s.Build(samplePass(), files)
 		if err != nil || !bytes.Equal(again, pkpass) {
 			t.Errorf("Build(level %d) is not deterministic with pooled compressors (err %v)", level, err)

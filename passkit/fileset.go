@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 )
 
@@ -95,43 +96,125 @@ func (fs *FileSet) manifest(passJSON []byte) []byte {
 
 // zip writes the package: the prepared files' entries as they are, then
 // pass.json, manifest.json and signature, then one central directory for
-// all of them.
+// all of them. The three entries are framed here rather than through
+// archive/zip, whose writer would need its central directory patched and
+// costs a buffer per build; archive/zip, Info-ZIP's unzip and
+// openssl cms read the result in the tests.
 func (s *Signer) zip(fs *FileSet, passJSON, manifest, signature []byte) ([]byte, error) {
-	size := len(fs.local) + len(fs.central) + len(passJSON) + len(manifest) + len(signature) + 512
-	out := bytes.NewBuffer(make([]byte, 0, size))
-	out.Write(fs.local)
-	zw := zip.NewWriter(out)
-	zw.SetOffset(int64(len(fs.local)))
-	zw.RegisterCompressor(zip.Deflate, s.compressor)
-	for _, f := range []struct {
+	files := [3]struct {
 		name string
 		data []byte
-	}{{PassFile, passJSON}, {ManifestFile, manifest}, {SignatureFile, signature}} {
-		if err := s.addFile(zw, f.name, f.data); err != nil {
-			return nil, err
+	}{{PassFile, passJSON}, {ManifestFile, manifest}, {SignatureFile, signature}}
+	var entries [3]zipEntry
+	size := len(fs.local) + len(fs.central) + eocdLen
+	for _, f := range files {
+		size += 2*len(f.name) + localHeaderLen + centralHeaderLen + len(f.data)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, fs.local...)
+	for i, f := range files {
+		payload, method, err := s.encode(f.name, f.data)
+		if err != nil {
+			return nil, fmt.Errorf("zip %s: %w", f.name, err)
 		}
+		entries[i] = zipEntry{name: f.name, method: method, crc: crc32.ChecksumIEEE(f.data),
+			csize: uint64(len(payload)), usize: uint64(len(f.data)), offset: uint64(len(out))}
+		out = entries[i].appendLocal(out)
+		out = append(out, payload...)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("zip: %w", err)
+	cdStart := len(out)
+	out = append(out, fs.central...)
+	for _, e := range entries {
+		out = e.appendCentral(out)
 	}
-	// The writer's central directory lists its three entries only: put
-	// the prepared files' records in front of them and count them in the
-	// end record.
-	b := out.Bytes()
-	e, err := readEOCD(b)
+	n, cdSize := len(fs.names)+len(entries), len(out)-cdStart
+	if n >= 0xffff || uint64(len(out)) >= 0xffffffff {
+		return nil, fmt.Errorf("zip: %d entries, %d bytes: %w", n, len(out), errZip64)
+	}
+	out = binary.LittleEndian.AppendUint32(out, 0x06054b50)
+	out = binary.LittleEndian.AppendUint32(out, 0) // this disk, the central directory's disk
+	out = binary.LittleEndian.AppendUint16(out, uint16(n))
+	out = binary.LittleEndian.AppendUint16(out, uint16(n))
+	out = binary.LittleEndian.AppendUint32(out, uint32(cdSize))
+	out = binary.LittleEndian.AppendUint32(out, uint32(cdStart))
+	out = binary.LittleEndian.AppendUint16(out, 0) // comment length
+	return out, nil
+}
+
+// encode answers a file's bytes as stored in the archive and the method,
+// by the rule addFile follows.
+func (s *Signer) encode(name string, data []byte) ([]byte, uint16, error) {
+	if s.method(name, len(data)) == zip.Store {
+		return data, zip.Store, nil
+	}
+	var buf bytes.Buffer
+	w, err := s.compressor(&buf)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	b = slices.Insert(b, int(e.offset), fs.central...)
-	end := b[len(b)-eocdLen:]
-	entries := int(e.entries) + len(fs.names)
-	if entries >= 0xffff {
-		return nil, fmt.Errorf("zip: %d entries: %w", entries, errZip64)
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return nil, 0, err
 	}
-	binary.LittleEndian.PutUint16(end[8:], uint16(entries))
-	binary.LittleEndian.PutUint16(end[10:], uint16(entries))
-	binary.LittleEndian.PutUint32(end[12:], e.size+uint32(len(fs.central)))
-	return b, nil
+	if err := w.Close(); err != nil {
+		return nil, 0, err
+	}
+	return buf.Bytes(), zip.Deflate, nil
+}
+
+// Sizes of the fixed parts of ZIP records.
+const (
+	localHeaderLen   = 30
+	centralHeaderLen = 46
+)
+
+// zipEntry is a file framed by zip: sizes are known before the data, so
+// there is no data descriptor. Entries carry the fixed date zipModified
+// (1980-01-01 00:00 in MS-DOS format: time 0, date 0x21).
+type zipEntry struct {
+	name                 string
+	method               uint16
+	crc                  uint32
+	csize, usize, offset uint64
+}
+
+const (
+	zipVersion = 20 // 2.0: deflate
+	dosDate    = 1<<5 | 1
+)
+
+func (e zipEntry) appendLocal(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, 0x04034b50)
+	b = binary.LittleEndian.AppendUint16(b, zipVersion) // needed
+	b = e.appendShared(b)
+	return append(b, e.name...)
+}
+
+func (e zipEntry) appendCentral(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, 0x02014b50)
+	b = binary.LittleEndian.AppendUint16(b, zipVersion) // made by
+	b = binary.LittleEndian.AppendUint16(b, zipVersion) // needed
+	b = e.appendShared(b)
+	b = binary.LittleEndian.AppendUint16(b, 0) // comment length
+	b = binary.LittleEndian.AppendUint16(b, 0) // disk
+	b = binary.LittleEndian.AppendUint16(b, 0) // internal attributes
+	b = binary.LittleEndian.AppendUint32(b, 0) // external attributes
+	b = binary.LittleEndian.AppendUint32(b, uint32(e.offset))
+	return append(b, e.name...)
+}
+
+// appendShared appends the fields both headers have, from the flags to the
+// extra field's length.
+func (e zipEntry) appendShared(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(b, 0) // flags
+	b = binary.LittleEndian.AppendUint16(b, e.method)
+	b = binary.LittleEndian.AppendUint16(b, 0) // time
+	b = binary.LittleEndian.AppendUint16(b, dosDate)
+	b = binary.LittleEndian.AppendUint32(b, e.crc)
+	b = binary.LittleEndian.AppendUint32(b, uint32(e.csize))
+	b = binary.LittleEndian.AppendUint32(b, uint32(e.usize))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(e.name)))
+	return binary.LittleEndian.AppendUint16(b, 0) // extra length
 }
 
 // eocdLen is the size of a ZIP end of central directory record without a

@@ -68,18 +68,17 @@ func TestBuildFileSet(t *testing.T) {
 			t.Errorf("manifest.json = %s, want %s", entries[ManifestFile], manifest)
 		}
 	}
-	unzipTest(t, s, fs)
+	pkpass, err := s.BuildBundle(&Bundle{Pass: samplePass(), FileSet: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipTest(t, pkpass)
 }
 
-// unzipTest has Info-ZIP's unzip, an independent reader, test a package
-// built from a FileSet.
-func unzipTest(t *testing.T, s *Signer, fs *FileSet) {
+// unzipTest has Info-ZIP's unzip, an independent reader, test a package.
+func unzipTest(t *testing.T, pkpass []byte) {
 	t.Run("unzip -t", func(t *testing.T) {
 		bin := needTool(t, "unzip")
-		pkpass, err := s.BuildBundle(&Bundle{Pass: samplePass(), FileSet: fs})
-		if err != nil {
-			t.Fatal(err)
-		}
 		path := filepath.Join(t.TempDir(), "card.pkpass")
 		if err := os.WriteFile(path, pkpass, 0o600); err != nil {
 			t.Fatal(err)
