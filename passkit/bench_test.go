@@ -164,13 +164,22 @@ func BenchmarkBuildDeflate(b *testing.B) {
 // preemption on a busy machine disturbs least.
 func BenchmarkBuildVsRSA(b *testing.B) {
 	s, p, files := benchSetup(b)
+	fs, err := s.PrepareFiles(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("files=map", func(b *testing.B) { benchBuildVsRSA(b, s, &Bundle{Pass: p, Files: files}) })
+	b.Run("files=prepared", func(b *testing.B) { benchBuildVsRSA(b, s, &Bundle{Pass: p, FileSet: fs}) })
+}
+
+func benchBuildVsRSA(b *testing.B, s *Signer, bundle *Bundle) {
 	key := testCredentials(b).Key.(*rsa.PrivateKey)
 	digest := sha256.Sum256([]byte("manifest"))
 	var build, sign time.Duration
 	minBuild, minSign := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 	for b.Loop() {
 		t0 := time.Now()
-		if _, err := s.Build(p, files); err != nil {
+		if _, err := s.BuildBundle(bundle); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
@@ -213,11 +222,22 @@ func BenchmarkBuildOverhead(b *testing.B) {
 	}
 	s.Now = testSigner(b).Now
 	p, files := samplePass(), testFiles(b)
-	b.ReportAllocs()
-	reportCPU(b)
-	for b.Loop() {
-		if _, err := s.Build(p, files); err != nil {
-			b.Fatal(err)
-		}
+	fs, err := s.PrepareFiles(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name   string
+		bundle *Bundle
+	}{{"files=map", &Bundle{Pass: p, Files: files}}, {"files=prepared", &Bundle{Pass: p, FileSet: fs}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			reportCPU(b)
+			for b.Loop() {
+				if _, err := s.BuildBundle(bc.bundle); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -47,6 +47,8 @@ go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/stor
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
 go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkBuildFileSet$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
 go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkBuildFileSetParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
+echo "== pass build vs raw RSA-2048 alternated one by one (rate-%: the build rate as a share of the signing rate), and a build's work besides the RSA operation"
+go test -run '^$' -bench 'BenchmarkBuildVsRSA|BenchmarkBuildOverhead' -benchtime "$benchtime" -cpu 1 ./passkit/
 
 echo "== APNs fan-out to 10,000 devices over loopback (mock APNs: TLS, HTTP/2, client certificate)"
 go test -run '^$' -bench 'BenchmarkPushFanout' -benchtime 3x ./passkit/apns/
