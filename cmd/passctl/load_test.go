@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/server/servertest"
 )
 
 const loadTestKey = "passctl-load-test-admin-key-0123"
@@ -25,37 +23,8 @@ func startPassd(t *testing.T) string {
 	env := map[string]string{
 		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": t.TempDir(), "PASSD_BOOTSTRAP_ADMIN_KEY": loadTestKey,
 	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get(s.URL() + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s.URL()
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("passd not healthy within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s, _ := servertest.Start(t, env, nil, server.Options{})
+	return s.URL()
 }
 
 // runLoad runs passctl load with a deadline, so a stuck run fails the test

@@ -291,6 +291,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); s.prune(workCtx) }()
+	checkDone := make(chan struct{})
+	go func() { defer close(checkDone); s.checkAPNs(workCtx) }()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -311,6 +313,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopWork()
 	<-pruneDone
+	<-checkDone
 	select {
 	case <-workDone:
 	case <-shCtx.Done():
@@ -327,6 +330,29 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
 	return nil
+}
+
+// checkAPNs has APNs look at the pass certificate once at start (a TLS
+// handshake with it as client certificate, then HTTP/2's first frame), so
+// that a wrong, revoked or expired certificate is in the log at start
+// rather than at the first push. It does not stop passd: APNs may be out
+// of reach for a while, and pushes retry. Development certificates are not
+// checked against Apple's APNs, which refuses them by design.
+func (s *Server) checkAPNs(ctx context.Context) {
+	if s.cfg.DevCertificates() && s.cfg.APNSURL == config.DefaultAPNSURL {
+		return
+	}
+	err := s.apns.Check(ctx)
+	switch {
+	case err == nil:
+		s.log.Info("APNs accepted the pass certificate", "apns_url", s.cfg.APNSURL)
+	case ctx.Err() != nil:
+	case errors.Is(err, apns.ErrTLSCredentials), errors.Is(err, apns.ErrNotHTTP2):
+		s.log.Error("APNs REFUSED the pass certificate: no card will update on iPhones until it is fixed (PASSD_APPLE_CERT/KEY or PASSD_APPLE_P12, PASSD_APPLE_WWDR, PASSD_APNS_URL)",
+			"apns_url", s.cfg.APNSURL, "err", err)
+	default:
+		s.log.Warn("APNs not reachable at start; pushes will retry", "apns_url", s.cfg.APNSURL, "err", err)
+	}
 }
 
 // prune deletes, now and then until ctx ends, expired idempotency keys and

@@ -12,13 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/server/servertest"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
@@ -41,47 +41,16 @@ func start(t *testing.T, env map[string]string, opts server.Options) *started {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	base := map[string]string{
-		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
-	}
+	full := map[string]string{"PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey}
 	for k, v := range env {
-		base[k] = v
+		full[k] = v
 	}
-	cfg, err := config.FromEnv(func(k string) string { return base[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := server.New(context.Background(), cfg, log, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run() = %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	st := &started{Server: s, dataDir: dir, url: s.URL(), stop: stop}
-	waitFor(t, func() bool {
-		res, err := http.Get(st.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	})
-	return st
+	s, stop := servertest.Start(t, full, log, opts)
+	return &started{Server: s, dataDir: dir, url: s.URL(), stop: stop}
 }
 
 // waitFor polls cond until it holds, failing the test after 10 s.

@@ -20,8 +20,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/passd/passd/googlewallet/wallettest"
-	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/server/servertest"
 	"github.com/passd/passd/passkit"
 )
 
@@ -65,27 +65,11 @@ func startPassd(t *testing.T) (base, front string, client *http.Client, dataDir 
 		"PASSD_BOOTSTRAP_ADMIN_KEY": "browser-test-admin-key-0123",
 		"PASSD_GOOGLE_ISSUER_ID":    wallettest.IssuerID, "PASSD_GOOGLE_CREDENTIALS": gw.WriteCredentials(t),
 		"PASSD_GOOGLE_API_URL": gw.URL}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := server.New(context.Background(), cfg, log, server.Options{GoogleHTTPClient: gw.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
+	s, _ := servertest.Start(t, env, log, server.Options{GoogleHTTPClient: gw.HTTPClient()})
 	// The TLS front: a reverse proxy to passd that keeps the Host header.
 	target, _ := url.Parse(s.URL())
 	rp := httputil.NewSingleHostReverseProxy(target)
