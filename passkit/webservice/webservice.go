@@ -60,7 +60,7 @@ type Pass struct {
 	// precision, and a device holding the older version would otherwise
 	// get 304 for the newer one.
 	Modified time.Time
-	// Bundle answers the signed .pkpass of this version.
+	// Bundle answers the signed .pkpass of this version; it must be set.
 	Bundle func(ctx context.Context) ([]byte, error)
 }
 
@@ -326,6 +326,7 @@ func (h *Handler) latestPass(w http.ResponseWriter, r *http.Request) {
 	}
 	pkpass, err := pass.Bundle(r.Context())
 	if err != nil {
+		hdr.Del("Last-Modified")
 		h.internal(w, r, "build pass", err)
 		return
 	}

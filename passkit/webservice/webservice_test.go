@@ -617,6 +617,9 @@ func TestBackendFailure(t *testing.T) {
 			if w.Code != http.StatusInternalServerError {
 				t.Errorf("%s with a failing backend = %d, want 500", tt.name, w.Code)
 			}
+			if lm := w.Header().Get("Last-Modified"); lm != "" {
+				t.Errorf("%s with a failing backend: Last-Modified %q on a 500", tt.name, lm)
+			}
 			out := e.logs.String()
 			if !strings.Contains(out, "database is down") || !strings.Contains(out, `"level":"ERROR"`) {
 				t.Errorf("log output lacks the cause:\n%s", out)
