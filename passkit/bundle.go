@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto"
-	"crypto/sha1"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,35 +297,8 @@ func Manifest(files map[string][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	return manifestJSON(names, rest, passJSON), nil
-}
-
-// manifestJSON writes the manifest by hand: names are checked by
-// checkName, and hashes are hex, so only names need JSON escaping.
-func manifestJSON(names []string, files map[string][]byte, passJSON []byte) []byte {
-	all := make([]string, 0, len(names)+1)
-	all = append(all, names...)
-	all = append(all, PassFile)
-	slices.Sort(all)
-	buf := make([]byte, 0, len(all)*64+2)
-	buf = append(buf, '{')
-	var hexSum [40]byte
-	for i, n := range all {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		data := passJSON
-		if n != PassFile {
-			data = files[n]
-		}
-		sum := sha1.Sum(data)
-		hex.Encode(hexSum[:], sum[:])
-		buf = appendJSONString(buf, n)
-		buf = append(buf, ':', '"')
-		buf = append(buf, hexSum[:]...)
-		buf = append(buf, '"')
-	}
-	return append(buf, '}')
+	fs := &FileSet{names: names, sums: digests(names, rest)}
+	return fs.manifest(passJSON), nil
 }
 
 // appendJSONString appends s as a JSON string. Unlike encoding/json it

@@ -36,12 +36,8 @@ func (s *Signer) PrepareFiles(files map[string][]byte) (*FileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare files: %w", err)
 	}
-	fs := &FileSet{names: names, sums: make([][40]byte, len(names))}
+	fs := &FileSet{names: names, sums: digests(names, files)}
 	_, fs.hasIcon = files[IconFile]
-	for i, n := range names {
-		sum := sha1.Sum(files[n])
-		hex.Encode(fs.sums[i][:], sum[:])
-	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	zw.RegisterCompressor(zip.Deflate, s.compressor)
@@ -61,6 +57,17 @@ func (s *Signer) PrepareFiles(files map[string][]byte) (*FileSet, error) {
 	fs.local = data[:e.offset]
 	fs.central = data[e.offset : e.offset+e.size]
 	return fs, nil
+}
+
+// digests answers the lowercase hex SHA-1 of each named file, for the
+// manifest.
+func digests(names []string, files map[string][]byte) [][40]byte {
+	sums := make([][40]byte, len(names))
+	for i, n := range names {
+		sum := sha1.Sum(files[n])
+		hex.Encode(sums[i][:], sum[:])
+	}
+	return sums
 }
 
 // manifest writes manifest.json: the files' digests and pass.json's, keys

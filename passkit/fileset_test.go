@@ -3,11 +3,14 @@ package passkit
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -58,14 +61,25 @@ func TestBuildFileSet(t *testing.T) {
 		if names[len(names)-1] != SignatureFile {
 			t.Errorf("last entry %q, want %s", names[len(names)-1], SignatureFile)
 		}
-		all := maps.Clone(files)
-		all[PassFile] = entries[PassFile]
-		manifest, err := Manifest(all)
-		if err != nil {
-			t.Fatal(err)
+		// manifest.json names every file once, keys sorted, with the
+		// SHA-1 of the bytes the archive holds.
+		var manifest map[string]string
+		if err := json.Unmarshal(entries[ManifestFile], &manifest); err != nil {
+			t.Fatalf("manifest.json: %v", err)
 		}
-		if !bytes.Equal(entries[ManifestFile], manifest) {
-			t.Errorf("manifest.json = %s, want %s", entries[ManifestFile], manifest)
+		if len(manifest) != len(files)+1 {
+			t.Errorf("manifest has %d entries, want %d", len(manifest), len(files)+1)
+		}
+		for n, data := range entries {
+			if n == ManifestFile || n == SignatureFile {
+				continue
+			}
+			if sum := sha1.Sum(data); manifest[n] != hex.EncodeToString(sum[:]) {
+				t.Errorf("manifest[%s] = %q, want the SHA-1 of its bytes", n, manifest[n])
+			}
+		}
+		if keys := manifestKeys(t, entries[ManifestFile]); !slices.IsSorted(keys) {
+			t.Errorf("manifest keys %v are not sorted", keys)
 		}
 	}
 	pkpass, err := s.BuildBundle(&Bundle{Pass: samplePass(), FileSet: fs})
@@ -73,6 +87,27 @@ func TestBuildFileSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	unzipTest(t, pkpass)
+}
+
+// manifestKeys answers the keys of manifest.json in the order written.
+func manifestKeys(t *testing.T, manifest []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(manifest))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatalf("manifest.json: %v", err)
+		}
+		keys = append(keys, k.(string))
+		if _, err := dec.Token(); err != nil { // the digest
+			t.Fatalf("manifest.json: %v", err)
+		}
+	}
+	return keys
 }
 
 // unzipTest has Info-ZIP's unzip, an independent reader, test a package.

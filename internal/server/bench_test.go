@@ -279,42 +279,24 @@ func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice 
 	}()
 
 	devices := make([]benchDevice, benchDevices)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, benchSetupWorkers)
-	for range benchSetupWorkers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(devices) {
-					return
-				}
-				token, err := member.NewAuthToken()
-				if err != nil {
-					errs <- err
-					return
-				}
-				m := member.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
-					Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
-				if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
-					errs <- err
-					return
-				}
-				d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1)}
-				if _, err := st.Register(ctx, store.Registration{DeviceID: fmt.Sprintf("benchdevice%06d", i),
-					PushToken: d.pushToken, PassTypeID: passTypeID, MemberID: m.ID}); err != nil {
-					errs <- err
-					return
-				}
-				devices[i] = d
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatalf("populate: %v", err)
-	}
+	timeWorkers(b, "populate", benchSetupWorkers, len(devices), func(_, i int) error {
+		token, err := member.NewAuthToken()
+		if err != nil {
+			return err
+		}
+		m := member.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
+			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
+		if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
+			return err
+		}
+		d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1)}
+		if _, err := st.Register(ctx, store.Registration{DeviceID: fmt.Sprintf("benchdevice%06d", i),
+			PushToken: d.pushToken, PassTypeID: passTypeID, MemberID: m.ID}); err != nil {
+			return err
+		}
+		devices[i] = d
+		return nil
+	})
 	closed = true
 	if err := st.Close(); err != nil {
 		b.Fatal(err)
@@ -412,25 +394,32 @@ func (p *benchPassd) fetchAll(b *testing.B, devices []benchDevice) time.Duration
 		defer c.conn.Close()
 		conns[i] = c
 	}
+	return timeWorkers(b, "fetch", len(conns), len(devices), func(w, i int) error { return conns[w].fetch(devices[i]) })
+}
+
+// timeWorkers has workers goroutines do items 0 to n-1 between them, each
+// item once, and answers how long it took; the first error fails b.
+func timeWorkers(b *testing.B, what string, workers, n int, do func(worker, item int) error) time.Duration {
+	b.Helper()
 	var next atomic.Int64
 	var failed firstError
 	var wg sync.WaitGroup
 	start := time.Now()
-	for _, c := range conns {
+	for w := range workers {
 		wg.Go(func() {
 			for failed.get() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= len(devices) {
+				if i >= n {
 					return
 				}
-				failed.set(c.fetch(devices[i]))
+				failed.set(do(w, i))
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err := failed.get(); err != nil {
-		b.Fatalf("fetch: %v", err)
+		b.Fatalf("%s: %v", what, err)
 	}
 	return elapsed
 }
@@ -488,24 +477,10 @@ func (c *fetchConn) fetch(d benchDevice) error {
 func (p *benchPassd) rawSigns(b *testing.B, n int) time.Duration {
 	b.Helper()
 	digest := sha256.Sum256([]byte("manifest"))
-	var next atomic.Int64
-	var failed firstError
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for failed.get() == nil && next.Add(1) <= int64(n) {
-				_, err := p.key.Sign(rand.Reader, digest[:], crypto.SHA256)
-				failed.set(err)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := failed.get(); err != nil {
-		b.Fatalf("sign: %v", err)
-	}
-	return elapsed
+	return timeWorkers(b, "sign", runtime.GOMAXPROCS(0), n, func(int, int) error {
+		_, err := p.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+		return err
+	})
 }
 
 // passBuilds times n passes built and signed by passd's card service, on
@@ -524,28 +499,10 @@ func (p *benchPassd) passBuilds(b *testing.B, n, salt int) time.Duration {
 		m.Account.PassVersion = 1<<40 + int64(salt) + int64(i)
 		rows[i] = m
 	}
-	var next atomic.Int64
-	var failed firstError
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for failed.get() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(rows) {
-					return
-				}
-				_, _, err := p.srv.Cards.Bundle(ctx, rows[i])
-				failed.set(err)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := failed.get(); err != nil {
-		b.Fatalf("build: %v", err)
-	}
-	return elapsed
+	return timeWorkers(b, "build", runtime.GOMAXPROCS(0), n, func(_, i int) error {
+		_, _, err := p.srv.Cards.Bundle(ctx, rows[i])
+		return err
+	})
 }
 
 // postMessage posts a merchant message to every card of the demo program.
