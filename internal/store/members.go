@@ -116,7 +116,14 @@ func (s *Store) memberWhere(ctx context.Context, q queryer, where string, args .
 // members are returned too, with ErasedAt set; callers decide. An unknown ID
 // is member.ErrNotFound.
 func (s *Store) Member(ctx context.Context, id string) (MemberRow, error) {
-	r, err := s.memberWhere(ctx, s.rd, "m.id = $1", id)
+	var r MemberRow
+	var err error
+	if s.members != nil {
+		r, err = s.members.read(ctx, id)
+		err = translate(err)
+	} else {
+		r, err = s.memberWhere(ctx, s.rd, "m.id = $1", id)
+	}
 	if err != nil {
 		return MemberRow{}, fmt.Errorf("member %s: %w", id, err)
 	}

@@ -69,6 +69,9 @@ type Store struct {
 	// it commits, with the write's context. Only tests set it
 	// (export_test.go), to hold a transaction open.
 	beforeCommit func(ctx context.Context)
+	// members runs Member on PostgreSQL, pipelining concurrent reads; nil
+	// on SQLite, whose reads have no round trip to save.
+	members *memberBatcher
 }
 
 func applyDefaults(opts Options) Options {
@@ -207,6 +210,8 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	s := newStore(db, db, DialectPostgres, opts)
+	// Half the pool at most, so that writes always find a connection.
+	s.members = newMemberBatcher(db, min(max(2, runtime.GOMAXPROCS(0)), n/2), memberReadTimeout)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"CreateMember", testCreateMember},
 		{"CreateMemberDuplicates", testCreateMemberDuplicates},
 		{"MemberNotFound", testMemberNotFound},
+		{"ConcurrentMemberReads", testConcurrentMemberReads},
 		{"Post", testPost},
 		{"PostInsufficient", testPostInsufficient},
 		{"PostInvalid", testPostInvalid},
@@ -318,6 +319,42 @@ func testMemberNotFound(t *testing.T, open Opener) {
 	if _, err := s.MemberByExternalID(ctx, "demo", ""); !errors.Is(err, member.ErrNotFound) {
 		t.Errorf("MemberByExternalID(empty) = %v, want member.ErrNotFound", err)
 	}
+}
+
+// testConcurrentMemberReads reads many members at once, unknown ones among
+// them: each caller gets its own member (PostgreSQL pipelines reads that
+// arrive together, and must not mix their answers up).
+func testConcurrentMemberReads(t *testing.T, open Opener) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	members := make([]member.Member, 8)
+	for i := range members {
+		members[i] = NewMember(t, s, "demo")
+	}
+	const readers, rounds = 16, 50
+	var wg sync.WaitGroup
+	for g := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if (g+i)%5 == 0 {
+					if _, err := s.Member(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
+						t.Errorf("Member(unknown) = %v, want member.ErrNotFound", err)
+						return
+					}
+					continue
+				}
+				want := members[(g+i)%len(members)]
+				got, err := s.Member(ctx, want.ID)
+				if err != nil || got.ID != want.ID || got.Number != want.Number || got.AuthToken != want.AuthToken {
+					t.Errorf("Member(%s) = %s %s, %v; want that member", want.ID, got.ID, got.Number, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func testPost(t *testing.T, open Opener) {

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/passd/passd/internal/member"
+)
+
+// memberBatcher reads members by ID on PostgreSQL, pipelining the reads
+// that arrive together into one round trip.
+//
+// A pass fetch is one member read and one RSA signature. On PostgreSQL the
+// read's cost is mostly the round trip: the server waking, reading and
+// writing its socket, and starting a query, which under a signing load
+// costs several times the query itself. At most lanes batches run at once,
+// each on its own connection; a read that arrives while every lane is busy
+// waits for the next batch, which carries every read waiting by then (up
+// to maxBatch) as one pipeline with one Sync. Nothing waits on a timer:
+// when a lane is free a read goes at once, alone, so a quiet passd pays no
+// latency, and the busier it is the larger the batches.
+type memberBatcher struct {
+	db *sql.DB
+	// lanes bounds the batches running at once.
+	lanes int
+	// timeout bounds a batch, which runs for every caller in it and so on
+	// no caller's context.
+	timeout time.Duration
+
+	mu      sync.Mutex
+	running int
+	pending []*memberRead
+
+	// beforeBatch, when set, runs before each batch with its size. Only
+	// tests set it (export_test.go), to make reads queue.
+	beforeBatch func(n int)
+}
+
+const (
+	// maxBatch bounds the reads in one pipeline.
+	maxBatch = 64
+	// memberReadTimeout bounds a batch of member reads.
+	memberReadTimeout = 30 * time.Second
+)
+
+// memberByID is the query behind Store.Member.
+const memberByID = memberSelect + " WHERE m.id = $1"
+
+type memberRead struct {
+	id  string
+	out chan memberResult // buffered: a batch never waits for its caller
+}
+
+type memberResult struct {
+	row MemberRow
+	err error
+}
+
+func newMemberBatcher(db *sql.DB, lanes int, timeout time.Duration) *memberBatcher {
+	return &memberBatcher{db: db, lanes: max(1, lanes), timeout: timeout}
+}
+
+// read answers the member with the given ID, like Store.Member.
+func (b *memberBatcher) read(ctx context.Context, id string) (MemberRow, error) {
+	r := &memberRead{id: id, out: make(chan memberResult, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	if b.running < b.lanes {
+		// A lane is free: this caller runs a batch of what waits, itself
+		// included, and returns once it is done.
+		b.running++
+		batch := b.take()
+		b.mu.Unlock()
+		b.serve(batch)
+	} else {
+		b.mu.Unlock()
+	}
+	select {
+	case res := <-r.out:
+		return res.row, res.err
+	case <-ctx.Done():
+		// The batch still runs; its answer goes to the buffered channel.
+		return MemberRow{}, ctx.Err()
+	}
+}
+
+// take removes up to maxBatch waiting reads; b.mu is held.
+func (b *memberBatcher) take() []*memberRead {
+	n := min(len(b.pending), maxBatch)
+	batch := append([]*memberRead(nil), b.pending[:n]...)
+	b.pending = append(b.pending[:0], b.pending[n:]...)
+	return batch
+}
+
+// serve runs batch on a lane, then hands the lane to the reads that came
+// meanwhile, on a goroutine of their own so that this caller returns.
+func (b *memberBatcher) serve(batch []*memberRead) {
+	b.run(batch)
+	b.mu.Lock()
+	if len(b.pending) == 0 {
+		b.running--
+		b.mu.Unlock()
+		return
+	}
+	next := b.take()
+	b.mu.Unlock()
+	go b.serve(next)
+}
+
+// run reads batch and answers every read in it.
+func (b *memberBatcher) run(batch []*memberRead) {
+	if b.beforeBatch != nil {
+		b.beforeBatch(len(batch))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		for _, r := range batch {
+			r.out <- memberResult{err: err}
+		}
+		return
+	}
+	defer conn.Close()
+	// A connection the pipeline broke is closed by pgx, and database/sql
+	// then drops it from the pool.
+	_ = conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		if len(batch) == 1 {
+			row, err := scanMember(c.QueryRow(ctx, memberByID, batch[0].id))
+			batch[0].out <- memberResult{row: row, err: err}
+			return nil
+		}
+		var pb pgx.Batch
+		for _, r := range batch {
+			pb.Queue(memberByID, r.id)
+		}
+		br := c.SendBatch(ctx, &pb)
+		// A statement that fails makes the server skip the rest of the
+		// pipeline: those reads, and any other that failed, are retried
+		// alone so that one bad read cannot fail its neighbours.
+		var again []*memberRead
+		for _, r := range batch {
+			row, err := scanMember(br.QueryRow())
+			if err != nil && !errors.Is(err, member.ErrNotFound) {
+				again = append(again, r)
+				continue
+			}
+			r.out <- memberResult{row: row, err: err}
+		}
+		_ = br.Close() // its error is each failed read's, retried below
+		for _, r := range again {
+			row, err := scanMember(c.QueryRow(ctx, memberByID, r.id))
+			r.out <- memberResult{row: row, err: err}
+		}
+		return nil
+	})
+}

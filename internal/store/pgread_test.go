@@ -1,0 +1,148 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/store/storetest"
+)
+
+// TestPostgresMemberPipeline holds PostgreSQL's one lane of member reads
+// busy while seven more reads queue, then checks that they ran as one
+// pipeline and that each got its own answer: a member, member.ErrNotFound,
+// or, for an ID the server rejects (a NUL byte is not valid text), an error
+// of its own that does not fail the reads queued after it.
+func TestPostgresMemberPipeline(t *testing.T) {
+	s := openPostgres(t, store.Options{})
+	ctx := context.Background()
+	ms := make([]member.Member, 5)
+	for i := range ms {
+		ms[i] = storetest.NewMember(t, s, "demo")
+	}
+	var (
+		mu      sync.Mutex
+		sizes   []int
+		started = make(chan struct{})
+		release = make(chan struct{})
+	)
+	s.HoldMemberBatches(1, func(n int) {
+		mu.Lock()
+		sizes = append(sizes, n)
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release
+		}
+	})
+
+	type answer struct {
+		row store.MemberRow
+		err error
+	}
+	ids := []string{ms[0].ID, ms[1].ID, "bad\x00id", ms[2].ID, uuid.NewString(), ms[3].ID, ms[4].ID, ms[1].ID}
+	answers := make([]answer, len(ids))
+	var wg sync.WaitGroup
+	read := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Member(ctx, ids[i])
+			answers[i] = answer{r, err}
+		}()
+	}
+	read(0)
+	<-started
+	// The others queue in order behind the held batch.
+	for i := 1; i < len(ids); i++ {
+		read(i)
+		waitUntil(t, func() bool { return s.PendingMemberReads() == i })
+	}
+	close(release)
+	wg.Wait()
+
+	mu.Lock()
+	got := slices.Clone(sizes)
+	mu.Unlock()
+	if !slices.Equal(got, []int{1, len(ids) - 1}) {
+		t.Errorf("batch sizes = %v, want [1 %d]", got, len(ids)-1)
+	}
+	for i, id := range ids {
+		a := answers[i]
+		switch {
+		case id == "bad\x00id":
+			if a.err == nil || errors.Is(a.err, member.ErrNotFound) {
+				t.Errorf("Member(NUL byte) = %v, want the server's error", a.err)
+			}
+		case i == 4:
+			if !errors.Is(a.err, member.ErrNotFound) {
+				t.Errorf("Member(unknown) = %v, want member.ErrNotFound", a.err)
+			}
+		default:
+			if a.err != nil || a.row.ID != id {
+				t.Errorf("Member(%s) = %s, %v; want that member", id, a.row.ID, a.err)
+			}
+		}
+	}
+}
+
+// TestPostgresMemberReadCancelled: a caller whose context ends while its
+// read waits for a lane gets its context's error at once; the batch still
+// runs for the others.
+func TestPostgresMemberReadCancelled(t *testing.T) {
+	s := openPostgres(t, store.Options{})
+	m := storetest.NewMember(t, s, "demo")
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.HoldMemberBatches(1, func(int) {
+		once.Do(func() { close(started); <-release })
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Member(context.Background(), m.ID)
+		done <- err
+	}()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := s.Member(ctx, m.ID)
+		waiting <- err
+	}()
+	waitUntil(t, func() bool { return s.PendingMemberReads() == 1 })
+	cancel()
+	if err := <-waiting; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Member = %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("held Member = %v", err)
+	}
+	// The lane is free again and the queue empty.
+	if r, err := s.Member(context.Background(), m.ID); err != nil || r.ID != m.ID {
+		t.Errorf("Member after = %s, %v", r.ID, err)
+	}
+	if n := s.PendingMemberReads(); n != 0 {
+		t.Errorf("pending after = %d, want 0", n)
+	}
+}
+
+// waitUntil polls cond until it holds, for at most ten seconds.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
