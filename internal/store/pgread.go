@@ -32,6 +32,9 @@ type memberBatcher struct {
 	// timeout bounds a batch, which runs for every caller in it and so on
 	// no caller's context.
 	timeout time.Duration
+	// maxTries bounds the tries of a read whose connection broke: one
+	// more than the pool holds.
+	maxTries int
 
 	mu      sync.Mutex
 	running int
@@ -62,8 +65,8 @@ type memberResult struct {
 	err error
 }
 
-func newMemberBatcher(db *sql.DB, lanes int, timeout time.Duration) *memberBatcher {
-	return &memberBatcher{db: db, lanes: max(1, lanes), timeout: timeout}
+func newMemberBatcher(db *sql.DB, lanes, poolSize int, timeout time.Duration) *memberBatcher {
+	return &memberBatcher{db: db, lanes: max(1, lanes), maxTries: poolSize + 1, timeout: timeout}
 }
 
 // read answers the member with the given ID, like Store.Member.
@@ -113,52 +116,81 @@ func (b *memberBatcher) serve(batch []*memberRead) {
 	go b.serve(next)
 }
 
-// run reads batch and answers every read in it.
+// run answers every read of batch. Reads change nothing, so those whose
+// connection broke under them (the server restarted, say) are tried again
+// on another: each broken connection leaves the pool, so within maxTries
+// the reads reach a new one.
 func (b *memberBatcher) run(batch []*memberRead) {
 	if b.beforeBatch != nil {
 		b.beforeBatch(len(batch))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
+	for try := 1; len(batch) > 0; try++ {
+		batch = b.runOn(ctx, batch, try == b.maxTries)
+	}
+}
+
+// runOn reads batch on one connection and answers its reads, except, unless
+// last, those that failed because the connection broke: it returns those.
+func (b *memberBatcher) runOn(ctx context.Context, batch []*memberRead, last bool) (retry []*memberRead) {
+	answers := make([]memberResult, len(batch))
+	broken := false
 	conn, err := b.db.Conn(ctx)
 	if err != nil {
-		for _, r := range batch {
-			r.out <- memberResult{err: err}
+		for i := range answers {
+			answers[i].err = err
 		}
+	} else {
+		// A connection that broke is closed by pgx, and database/sql then
+		// drops it from the pool.
+		_ = conn.Raw(func(dc any) error {
+			c := dc.(*stdlib.Conn).Conn()
+			query(ctx, c, batch, answers)
+			broken = c.IsClosed()
+			return nil
+		})
+		conn.Close()
+	}
+	for i, r := range batch {
+		if broken && !last && failed(answers[i].err) {
+			retry = append(retry, r)
+			continue
+		}
+		r.out <- answers[i]
+	}
+	return retry
+}
+
+// query reads batch on c into answers: alone, or as one pipeline. A
+// statement that fails makes the server skip the rest of a pipeline, so
+// the reads that failed are then read alone, and one bad read cannot fail
+// its neighbours.
+func query(ctx context.Context, c *pgx.Conn, batch []*memberRead, answers []memberResult) {
+	read := func(id string) memberResult {
+		row, err := scanMember(c.QueryRow(ctx, memberByID, id))
+		return memberResult{row, err}
+	}
+	if len(batch) == 1 {
+		answers[0] = read(batch[0].id)
 		return
 	}
-	defer conn.Close()
-	// A connection the pipeline broke is closed by pgx, and database/sql
-	// then drops it from the pool.
-	_ = conn.Raw(func(dc any) error {
-		c := dc.(*stdlib.Conn).Conn()
-		if len(batch) == 1 {
-			row, err := scanMember(c.QueryRow(ctx, memberByID, batch[0].id))
-			batch[0].out <- memberResult{row: row, err: err}
-			return nil
+	var pb pgx.Batch
+	for _, r := range batch {
+		pb.Queue(memberByID, r.id)
+	}
+	br := c.SendBatch(ctx, &pb)
+	for i := range batch {
+		row, err := scanMember(br.QueryRow())
+		answers[i] = memberResult{row, err}
+	}
+	_ = br.Close() // its error is that of the reads that failed
+	for i, r := range batch {
+		if failed(answers[i].err) && !c.IsClosed() {
+			answers[i] = read(r.id)
 		}
-		var pb pgx.Batch
-		for _, r := range batch {
-			pb.Queue(memberByID, r.id)
-		}
-		br := c.SendBatch(ctx, &pb)
-		// A statement that fails makes the server skip the rest of the
-		// pipeline: those reads, and any other that failed, are retried
-		// alone so that one bad read cannot fail its neighbours.
-		var again []*memberRead
-		for _, r := range batch {
-			row, err := scanMember(br.QueryRow())
-			if err != nil && !errors.Is(err, member.ErrNotFound) {
-				again = append(again, r)
-				continue
-			}
-			r.out <- memberResult{row: row, err: err}
-		}
-		_ = br.Close() // its error is each failed read's, retried below
-		for _, r := range again {
-			row, err := scanMember(c.QueryRow(ctx, memberByID, r.id))
-			r.out <- memberResult{row: row, err: err}
-		}
-		return nil
-	})
+	}
 }
+
+// failed reports an error other than the member not being there.
+func failed(err error) bool { return err != nil && !errors.Is(err, member.ErrNotFound) }

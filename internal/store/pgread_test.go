@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/passd/passd/internal/member"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testpg"
 )
 
 // TestPostgresMemberPipeline holds PostgreSQL's one lane of member reads
@@ -144,5 +146,47 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestPostgresMemberReadSurvivesTerminatedConnections: after the server
+// ends every connection of passd's pool (a restart or failover does), the
+// next member read still answers, from a new connection, rather than
+// failing once for each connection that was idle in the pool.
+func TestPostgresMemberReadSurvivesTerminatedConnections(t *testing.T) {
+	url := testpg.FreshSchema(t)
+	s := openPostgresAt(t, url, store.Options{MaxConns: 4})
+	ctx := context.Background()
+	m := storetest.NewMember(t, s, "demo")
+	// Some reads at once, so that the pool holds idle connections.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Member(ctx, m.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var ended int
+	if err := admin.QueryRow(`
+		SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()`).Scan(&ended); err != nil {
+		t.Fatal(err)
+	}
+	if ended == 0 {
+		t.Fatal("no connection of passd's pool to end")
+	}
+	for i := range 3 {
+		if r, err := s.Member(ctx, m.ID); err != nil || r.ID != m.ID {
+			t.Fatalf("Member #%d after the server ended %d connections = %s, %v; want the member", i+1, ended, r.ID, err)
+		}
 	}
 }

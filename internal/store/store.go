@@ -211,7 +211,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 	}
 	s := newStore(db, db, DialectPostgres, opts)
 	// Half the pool at most, so that writes always find a connection.
-	s.members = newMemberBatcher(db, min(max(2, runtime.GOMAXPROCS(0)), n/2), memberReadTimeout)
+	s.members = newMemberBatcher(db, min(max(2, runtime.GOMAXPROCS(0)), n/2), n, memberReadTimeout)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
