@@ -173,86 +173,114 @@ func (s *Store) Post(ctx context.Context, memberID, idemKey, requestHash string,
 	}
 }
 
+// postLocked is postLock's row: the account as locked and the key's
+// earlier use, if any.
+type postLocked struct {
+	account       Account
+	modified      int64
+	erased        bool
+	hash, entryID sql.NullString
+}
+
+func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
+	var l postLocked
+	a := &l.account
+	err := row.Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased,
+		&l.hash, &l.entryID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.erased) {
+		return postLocked{}, member.ErrNotFound
+	}
+	if err != nil {
+		return postLocked{}, fmt.Errorf("lock account: %w", err)
+	}
+	return l, nil
+}
+
+// postPlan is what Post does once it holds the lock: answer a replay of
+// the entry replay, or run postWrite with args and answer res.
+type postPlan struct {
+	replay string
+	args   []any
+	res    PostResult
+}
+
+// planPost decides a Post from its locked row, at time now.
+func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules, now time.Time) (postPlan, error) {
+	if l.hash.Valid {
+		if l.hash.String != requestHash {
+			return postPlan{}, balances.ErrIdempotencyConflict
+		}
+		return postPlan{replay: l.entryID.String, res: PostResult{Account: l.account, Replayed: true}}, nil
+	}
+	out, err := balances.Apply(l.account, req, rules)
+	if err != nil {
+		return postPlan{}, err
+	}
+	// Version 7: time-ordered, so the unique index on entries.id grows at
+	// its right edge instead of dirtying random pages.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return postPlan{}, fmt.Errorf("entry id: %w", err)
+	}
+	e := Entry{
+		ID:           id.String(),
+		MemberID:     memberID,
+		Type:         req.Type,
+		Points:       out.Delta,
+		BalanceAfter: out.Account.Points,
+		Reference:    req.Reference,
+		CreatedAt:    now,
+	}
+	var event string
+	if out.TierChanged {
+		b, err := json.Marshal(struct {
+			From string `json:"from"`
+			To   string `json:"to"`
+		}{out.OldTier, out.Account.Tier})
+		if err != nil {
+			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
+		}
+		event = string(b)
+	}
+	args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
+		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
+		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce)}
+	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}}, nil
+}
+
+// writeError names a failed postWrite; a unique violation on the
+// idempotency key is errIdempotencyRace.
+func writeError(err error) error {
+	if name, ok := uniqueViolation(err); ok && strings.Contains(name, "idempotency_keys") {
+		return errIdempotencyRace
+	}
+	return fmt.Errorf("write entry: %w", err)
+}
+
 func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	if s.dialect == DialectPostgres {
+		return s.postPostgres(ctx, memberID, idemKey, requestHash, req, rules)
+	}
 	now := s.clock()
 	var res PostResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var cur Account
-		var modified int64
-		var erased bool
-		var hash, entryID sql.NullString
-		var row *sql.Row
-		if s.postStmts != nil {
-			row = tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey)
-		} else {
-			row = tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey)
-		}
-		err := row.Scan(
-			&cur.Points, &cur.Lifetime, &cur.Qualifying, &cur.Tier, &cur.PassVersion, &modified, &erased,
-			&hash, &entryID)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && erased) {
-			return member.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("lock account: %w", err)
-		}
-		if hash.Valid {
-			if hash.String != requestHash {
-				return balances.ErrIdempotencyConflict
-			}
-			e, err := entryByID(ctx, tx, entryID.String)
-			if err != nil {
-				return err
-			}
-			res = PostResult{Entry: e, Account: cur, Replayed: true}
-			return nil
-		}
-
-		out, err := balances.Apply(cur, req, rules)
+		l, err := scanPostLocked(tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey))
 		if err != nil {
 			return err
 		}
-		// Version 7: time-ordered, so the unique index on entries.id
-		// grows at its right edge instead of dirtying random pages.
-		id, err := uuid.NewV7()
+		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
 		if err != nil {
-			return fmt.Errorf("entry id: %w", err)
+			return err
 		}
-		e := Entry{
-			ID:           id.String(),
-			MemberID:     memberID,
-			Type:         req.Type,
-			Points:       out.Delta,
-			BalanceAfter: out.Account.Points,
-			Reference:    req.Reference,
-			CreatedAt:    now,
+		if plan.replay != "" {
+			res = plan.res
+			res.Entry, err = entryByID(ctx, tx, plan.replay)
+			return err
 		}
-		var event string
-		if out.TierChanged {
-			b, err := json.Marshal(struct {
-				From string `json:"from"`
-				To   string `json:"to"`
-			}{out.OldTier, out.Account.Tier})
-			if err != nil {
-				return fmt.Errorf("encode tier event: %w", err)
-			}
-			event = string(b)
+		if err := s.postStmts.write(ctx, tx, plan.args); err != nil {
+			return writeError(err)
 		}
-		args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
-			out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
-			max(now.Unix(), modified+1), idemKey, requestHash, event, now.Add(s.debounce)}
-		if s.postStmts != nil {
-			err = s.postStmts.write(ctx, tx, args)
-		} else {
-			_, err = tx.ExecContext(ctx, postWritePostgres, args...)
-		}
-		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "idempotency_keys") {
-			return errIdempotencyRace
-		}
-		if err != nil {
-			return fmt.Errorf("write entry: %w", err)
-		}
-		res = PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}
+		res = plan.res
 		return nil
 	})
 	return res, err
@@ -271,8 +299,10 @@ func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error)
 	return e, nil
 }
 
+const entryByIDSQL = `SELECT ` + entryCols + ` FROM entries WHERE id = $1`
+
 func entryByID(ctx context.Context, q queryer, id string) (Entry, error) {
-	e, err := scanEntry(q.QueryRowContext(ctx, `SELECT `+entryCols+` FROM entries WHERE id = $1`, id))
+	e, err := scanEntry(q.QueryRowContext(ctx, entryByIDSQL, id))
 	if err != nil {
 		return Entry{}, fmt.Errorf("entry %s: %w", id, err)
 	}

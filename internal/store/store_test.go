@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/member"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testpg"
@@ -177,22 +178,31 @@ func TestPostgresLockTimeout(t *testing.T) {
 	s := openPostgresAt(t, dsn, store.Options{LockTimeout: 200 * time.Millisecond})
 	m := storetest.NewMember(t, s, "demo")
 	free := storetest.NewMember(t, s, "demo")
+	defer lockAccount(t, dsn, m.ID)()
+	checkBusy(t, s, m.ID)
+	if _, err := s.Post(context.Background(), free.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules); err != nil {
+		t.Errorf("Post(another member) = %v, want nil", err)
+	}
+}
+
+// lockAccount locks a member's account row from another session, as a
+// concurrent Post would, until release is called.
+func lockAccount(t *testing.T, dsn, memberID string) (release func()) {
+	t.Helper()
 	other, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
 	tx, err := other.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback() //nolint:errcheck
-	if _, err := tx.Exec(`SELECT 1 FROM accounts WHERE member_id = $1 FOR UPDATE`, m.ID); err != nil {
+	if _, err := tx.Exec(`SELECT 1 FROM accounts WHERE member_id = $1 FOR UPDATE`, memberID); err != nil {
 		t.Fatal(err)
 	}
-	checkBusy(t, s, m.ID)
-	if _, err := s.Post(context.Background(), free.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules); err != nil {
-		t.Errorf("Post(another member) = %v, want nil", err)
+	return func() {
+		tx.Rollback() //nolint:errcheck
+		other.Close()
 	}
 }
 
@@ -205,5 +215,91 @@ func checkBusy(t *testing.T, s *store.Store, memberID string) {
 	}
 	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
 		t.Errorf("Post(locked) gave up after %v, want about the 200ms lock timeout", d)
+	}
+}
+
+// TestPostgresPostCancelledLeavesPoolClean: a Post whose caller gives up
+// while it waits for the member's lock ends its transaction, so that the
+// one pooled connection serves the next Posts; and nothing of the
+// abandoned Post was written.
+func TestPostgresPostCancelledLeavesPoolClean(t *testing.T) {
+	dsn := testpg.FreshSchema(t)
+	s := openPostgresAt(t, dsn, store.Options{MaxConns: 1})
+	m := storetest.NewMember(t, s, "demo")
+	release := lockAccount(t, dsn, m.ID)
+	earn := balances.Request{Type: balances.Earn, Points: 7}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Post(ctx, m.ID, "abandoned", "h1", earn, storetest.Rules); err == nil {
+		t.Fatal("Post(locked, context ends) = nil, want an error")
+	}
+	release()
+	for i, key := range []string{"next-1", "next-2"} {
+		res, err := s.Post(context.Background(), m.ID, key, key, earn, storetest.Rules)
+		if err != nil {
+			t.Fatalf("Post #%d after the abandoned one = %v", i+1, err)
+		}
+		if want := int64(7 * (i + 1)); res.Account.Points != want {
+			t.Errorf("balance after Post #%d = %d, want %d (the abandoned earn must not count)", i+1, res.Account.Points, want)
+		}
+	}
+	entries, _, err := s.Entries(context.Background(), m.ID, "", 10)
+	if err != nil || len(entries) != 2 {
+		t.Errorf("entries = %d, %v; want the two posted", len(entries), err)
+	}
+}
+
+// TestPostgresPostEndsItsTransaction: a Post that writes nothing (an
+// overdraft, an unknown member, an idempotency conflict, a replay) ends its
+// transaction before its connection goes back to the pool, so no session
+// sits idle in a transaction holding the member's lock.
+func TestPostgresPostEndsItsTransaction(t *testing.T) {
+	dsn := testpg.FreshSchema(t)
+	s := openPostgresAt(t, dsn, store.Options{MaxConns: 2})
+	m := storetest.NewMember(t, s, "demo")
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	earn := balances.Request{Type: balances.Earn, Points: 5}
+	if _, err := s.Post(ctx, m.ID, "first", "h", earn, storetest.Rules); err != nil {
+		t.Fatal(err)
+	}
+	posts := []struct {
+		name      string
+		memberID  string
+		key, hash string
+		req       balances.Request
+		wantErr   error
+	}{
+		{"overdraft", m.ID, "k1", "k1", balances.Request{Type: balances.Redeem, Points: 50}, balances.ErrInsufficientPoints},
+		{"unknown member", "nobody", "k2", "k2", earn, member.ErrNotFound},
+		{"conflict", m.ID, "first", "other", earn, balances.ErrIdempotencyConflict},
+		{"replay", m.ID, "first", "h", earn, nil},
+	}
+	for _, p := range posts {
+		_, err := s.Post(ctx, p.memberID, p.key, p.hash, p.req, storetest.Rules)
+		if !errors.Is(err, p.wantErr) {
+			t.Errorf("Post(%s) = %v, want %v", p.name, err, p.wantErr)
+		}
+		var open int
+		if err := admin.QueryRow(`
+			SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open != 0 {
+			t.Errorf("after Post(%s): %d sessions idle in a transaction, want 0", p.name, open)
+		}
+		tx, err := admin.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`SELECT 1 FROM accounts WHERE member_id = $1 FOR UPDATE NOWAIT`, m.ID); err != nil {
+			t.Errorf("after Post(%s): the member's row is still locked: %v", p.name, err)
+		}
+		tx.Rollback() //nolint:errcheck
 	}
 }

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/passd/passd/balances"
+)
+
+// postPostgres runs Post's transaction on PostgreSQL in two round trips
+// rather than four: BEGIN goes with the lock and key lookup as one
+// pipeline, and the writes go with COMMIT as another. The member's row
+// lock is then held for one round trip, the commit's.
+func (s *Store) postPostgres(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return PostResult{}, fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	var res PostResult
+	var postErr error
+	_ = conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		res, postErr = s.postOn(ctx, c, memberID, idemKey, requestHash, req, rules)
+		if c.IsClosed() || c.PgConn().TxStatus() == 'I' {
+			return nil
+		}
+		// The transaction did not end (an error, or a replay, which
+		// writes nothing): roll it back, on a context of its own since
+		// the caller's may be what ended it. A connection that cannot
+		// roll back leaves the pool.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lockTimeout)
+		defer cancel()
+		if _, err := c.Exec(rctx, "ROLLBACK"); err != nil {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if postErr != nil {
+		return PostResult{}, translate(postErr)
+	}
+	return res, nil
+}
+
+// postOn runs Post's transaction on c; it leaves a transaction that did not
+// commit open, for postPostgres to roll back.
+func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	now := s.clock()
+	var b pgx.Batch
+	b.Queue("BEGIN")
+	b.Queue(s.q(postLock), memberID, idemKey)
+	br := c.SendBatch(ctx, &b)
+	_, err := br.Exec()
+	if err != nil {
+		err = fmt.Errorf("begin: %w", err)
+	}
+	var l postLocked
+	if err == nil {
+		l, err = scanPostLocked(br.QueryRow())
+	}
+	if closeErr := br.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("lock account: %w", closeErr)
+	}
+	if err != nil {
+		return PostResult{}, err
+	}
+	plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
+	if err != nil {
+		return PostResult{}, err
+	}
+	if plan.replay != "" {
+		e, err := scanEntry(c.QueryRow(ctx, entryByIDSQL, plan.replay))
+		if err != nil {
+			return PostResult{}, fmt.Errorf("entry %s: %w", plan.replay, err)
+		}
+		plan.res.Entry = e
+		return plan.res, nil
+	}
+	if s.beforeCommit != nil {
+		// Tests hold the transaction open between its writes and its
+		// commit; that costs the round trip the pipeline saves.
+		if _, err := c.Exec(ctx, postWritePostgres, plan.args...); err != nil {
+			return PostResult{}, writeError(err)
+		}
+		s.beforeCommit(ctx)
+		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
+			return PostResult{}, fmt.Errorf("commit: %w", err)
+		}
+		return plan.res, nil
+	}
+	b = pgx.Batch{}
+	b.Queue(postWritePostgres, plan.args...)
+	b.Queue("COMMIT")
+	br = c.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return PostResult{}, writeError(err)
+	}
+	_, err = br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return PostResult{}, fmt.Errorf("commit: %w", err)
+	}
+	return plan.res, nil
+}
