@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/googlewallet/wallettest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -59,23 +60,25 @@ func (s *syncBuffer) String() string {
 }
 
 type testEnv struct {
-	fw     *fakeWallet
+	fake   *wallettest.Server
 	c      *googlewallet.Client
 	sleeps *sleeps
 	logs   *syncBuffer
+	// nseen is how many of the fake's requests seen has answered.
+	nseen int
 }
 
 // newEnv starts a fake Wallet API and a Client talking to it through the
 // real walletobjects client. mod may adjust the Config.
 func newEnv(t *testing.T, mod func(*googlewallet.Config)) *testEnv {
 	t.Helper()
-	fw := newFakeWallet(t)
-	env := &testEnv{fw: fw, sleeps: &sleeps{}, logs: &syncBuffer{}}
+	fake := wallettest.New(t)
+	env := &testEnv{fake: fake, sleeps: &sleeps{}, logs: &syncBuffer{}}
 	cfg := googlewallet.Config{
-		IssuerID:        testIssuer,
-		CredentialsJSON: fw.creds,
-		BaseURL:         fw.srv.URL,
-		HTTPClient:      fw.srv.Client(),
+		IssuerID:        wallettest.IssuerID,
+		CredentialsJSON: fake.Credentials(),
+		BaseURL:         fake.URL,
+		HTTPClient:      fake.HTTPClient(),
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), env.logs),
 			&slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:         func() time.Time { return testNow },
@@ -130,11 +133,28 @@ func (e *testEnv) withClass(t *testing.T) {
 	if err := e.c.UpsertClass(t.Context(), testProgram()); err != nil {
 		t.Fatalf("UpsertClass() = %v", err)
 	}
-	e.fw.seen()
+	e.seen()
+}
+
+// seen answers the API requests the fake received since the last call,
+// oldest first.
+func (e *testEnv) seen() []wallettest.Request {
+	reqs := e.fake.Requests()[e.nseen:]
+	e.nseen += len(reqs)
+	return reqs
+}
+
+// methods summarises requests as "METHOD path" lines.
+func methods(rs []wallettest.Request) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
 }
 
 // body decodes a recorded request body.
-func body(t *testing.T, r recorded) map[string]any {
+func body(t *testing.T, r wallettest.Request) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/googlewallet/wallettest"
 )
 
 func TestIDs(t *testing.T) {
 	t.Parallel()
-	if got, want := googlewallet.ClassID(testIssuer, "demo"), testIssuer+".demo"; got != want {
+	if got, want := googlewallet.ClassID(wallettest.IssuerID, "demo"), wallettest.IssuerID+".demo"; got != want {
 		t.Errorf("ClassID(demo) = %q, want %q", got, want)
 	}
 	tests := []struct {
@@ -29,8 +30,8 @@ func TestIDs(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, tc := range tests {
-		got := googlewallet.ObjectID(testIssuer, tc.in)
-		suffix := strings.TrimPrefix(got, testIssuer+".")
+		got := googlewallet.ObjectID(wallettest.IssuerID, tc.in)
+		suffix := strings.TrimPrefix(got, wallettest.IssuerID+".")
 		if !strings.HasPrefix(suffix, tc.want) {
 			t.Errorf("ObjectID(%q) = %q, want suffix starting %q", tc.in, got, tc.want)
 		}
@@ -72,12 +73,8 @@ func TestNotifyAllowed(t *testing.T) {
 
 func TestConfigFromEnvValues(t *testing.T) {
 	t.Parallel()
-	fw := newFakeWallet(t)
+	good := wallettest.New(t).WriteCredentials(t)
 	dir := t.TempDir()
-	good := filepath.Join(dir, "sa.json")
-	if err := os.WriteFile(good, fw.creds, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bad := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"type":"authorized_user"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,18 +84,18 @@ func TestConfigFromEnvValues(t *testing.T) {
 	if err != nil || enabled {
 		t.Errorf("ConfigFromEnvValues(empty) = %v, %t, %v, want disabled", cfg, enabled, err)
 	}
-	cfg, enabled, err = googlewallet.ConfigFromEnvValues(testIssuer, good, "https://wallet.test/")
-	if err != nil || !enabled || cfg.IssuerID != testIssuer || cfg.BaseURL != "https://wallet.test/" || len(cfg.CredentialsJSON) == 0 {
+	cfg, enabled, err = googlewallet.ConfigFromEnvValues(wallettest.IssuerID, good, "https://wallet.test/")
+	if err != nil || !enabled || cfg.IssuerID != wallettest.IssuerID || cfg.BaseURL != "https://wallet.test/" || len(cfg.CredentialsJSON) == 0 {
 		t.Errorf("ConfigFromEnvValues(good) = %+v, %t, %v", cfg.IssuerID, enabled, err)
 	}
 	for _, tc := range []struct {
 		name, issuer, creds, url, wantVar string
 	}{
 		{"issuer not numeric", "abc", good, "", "PASSD_GOOGLE_ISSUER_ID"},
-		{"no credentials", testIssuer, "", "", "PASSD_GOOGLE_CREDENTIALS"},
-		{"missing file", testIssuer, filepath.Join(dir, "nope.json"), "", "PASSD_GOOGLE_CREDENTIALS"},
-		{"not a service account", testIssuer, bad, "", "PASSD_GOOGLE_CREDENTIALS"},
-		{"bad url", testIssuer, good, "walletobjects.googleapis.com", "PASSD_GOOGLE_API_URL"},
+		{"no credentials", wallettest.IssuerID, "", "", "PASSD_GOOGLE_CREDENTIALS"},
+		{"missing file", wallettest.IssuerID, filepath.Join(dir, "nope.json"), "", "PASSD_GOOGLE_CREDENTIALS"},
+		{"not a service account", wallettest.IssuerID, bad, "", "PASSD_GOOGLE_CREDENTIALS"},
+		{"bad url", wallettest.IssuerID, good, "walletobjects.googleapis.com", "PASSD_GOOGLE_API_URL"},
 	} {
 		_, _, err := googlewallet.ConfigFromEnvValues(tc.issuer, tc.creds, tc.url)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.wantVar) {
@@ -112,15 +109,14 @@ func TestConfigFromEnvValues(t *testing.T) {
 
 func TestConfigRedacted(t *testing.T) {
 	t.Parallel()
-	fw := newFakeWallet(t)
-	cfg := googlewallet.Config{IssuerID: testIssuer, CredentialsJSON: fw.creds}
+	cfg := googlewallet.Config{IssuerID: wallettest.IssuerID, CredentialsJSON: wallettest.New(t).Credentials()}
 	var logs strings.Builder
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "google", cfg)
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
-		if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, testEmail) {
+		if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, wallettest.Email) {
 			t.Errorf("printed Config leaks credentials: %s", s)
 		}
-		if !strings.Contains(s, testIssuer) {
+		if !strings.Contains(s, wallettest.IssuerID) {
 			t.Errorf("printed Config lacks the issuer id: %s", s)
 		}
 	}
@@ -128,19 +124,19 @@ func TestConfigRedacted(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
-	fw := newFakeWallet(t)
+	creds := wallettest.New(t).Credentials()
 	for name, cfg := range map[string]googlewallet.Config{
-		"empty issuer":  {CredentialsJSON: fw.creds},
-		"issuer digits": {IssuerID: "33x", CredentialsJSON: fw.creds},
-		"no key":        {IssuerID: testIssuer},
-		"user creds":    {IssuerID: testIssuer, CredentialsJSON: []byte(`{"type":"authorized_user","client_id":"x"}`)},
-		"bad base url":  {IssuerID: testIssuer, CredentialsJSON: fw.creds, BaseURL: "ftp://x"},
+		"empty issuer":  {CredentialsJSON: creds},
+		"issuer digits": {IssuerID: "33x", CredentialsJSON: creds},
+		"no key":        {IssuerID: wallettest.IssuerID},
+		"user creds":    {IssuerID: wallettest.IssuerID, CredentialsJSON: []byte(`{"type":"authorized_user","client_id":"x"}`)},
+		"bad base url":  {IssuerID: wallettest.IssuerID, CredentialsJSON: creds, BaseURL: "ftp://x"},
 	} {
 		if _, err := googlewallet.New(t.Context(), cfg); err == nil {
 			t.Errorf("New(%s) = nil error", name)
 		}
 	}
-	if _, err := googlewallet.New(t.Context(), googlewallet.Config{CredentialsJSON: fw.creds}); !errors.Is(err, googlewallet.ErrInvalid) {
+	if _, err := googlewallet.New(t.Context(), googlewallet.Config{CredentialsJSON: creds}); !errors.Is(err, googlewallet.ErrInvalid) {
 		t.Errorf("New(empty issuer) = %v, want ErrInvalid", err)
 	}
 }

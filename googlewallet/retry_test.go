@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/googlewallet/wallettest"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
 )
@@ -25,8 +26,8 @@ func TestRetryThenSucceed(t *testing.T) {
 	if err := e.c.InsertObject(t.Context(), testCard("m-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.fw.seen()
-	e.fw.failNext(http.StatusTooManyRequests, http.StatusServiceUnavailable)
+	e.seen()
+	e.fake.FailNext(http.StatusTooManyRequests, http.StatusServiceUnavailable)
 
 	card := testCard("m-1")
 	card.Points = 777
@@ -35,10 +36,10 @@ func TestRetryThenSucceed(t *testing.T) {
 	}
 	id := e.c.ObjectID("m-1")
 	want := []string{"PATCH loyaltyObject/" + id, "PATCH loyaltyObject/" + id, "PATCH loyaltyObject/" + id}
-	if got := methods(e.fw.seen()); !slices.Equal(got, want) {
+	if got := methods(e.seen()); !slices.Equal(got, want) {
 		t.Errorf("requests = %q, want %q", got, want)
 	}
-	if got := dig(e.fw.object(id), "loyaltyPoints", "balance", "int"); got != float64(777) {
+	if got := dig(e.fake.Object(id), "loyaltyPoints", "balance", "int"); got != float64(777) {
 		t.Errorf("balance = %v, want 777", got)
 	}
 	// Equal jitter: wait n lies in [min*2^(n-1)/2, min*2^(n-1)].
@@ -60,7 +61,7 @@ func TestRetryGivesUp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil) // MaxAttempts 4, MaxBackoff 1s
 	e.withClass(t)
-	e.fw.failNext(slices.Repeat([]int{http.StatusServiceUnavailable}, 10)...)
+	e.fake.FailNext(slices.Repeat([]int{http.StatusServiceUnavailable}, 10)...)
 
 	err := e.c.InsertObject(t.Context(), testCard("m-1"))
 	if err == nil {
@@ -73,7 +74,7 @@ func TestRetryGivesUp(t *testing.T) {
 	if !errors.As(err, &gerr) || gerr.Code != http.StatusServiceUnavailable {
 		t.Errorf("InsertObject() = %v, want a 503 *googleapi.Error inside", err)
 	}
-	if n := len(e.fw.seen()); n != 4 {
+	if n := len(e.seen()); n != 4 {
 		t.Errorf("requests = %d, want 4 (MaxAttempts)", n)
 	}
 	d := e.sleeps.all()
@@ -97,12 +98,12 @@ func TestRetryHonoursContext(t *testing.T) {
 		}
 	})
 	e.withClass(t)
-	e.fw.failNext(http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+	e.fake.FailNext(http.StatusServiceUnavailable, http.StatusServiceUnavailable)
 	err := e.c.InsertObject(ctx, testCard("m-1"))
 	if !errors.Is(err, context.Canceled) || googlewallet.IsRetryable(err) {
 		t.Errorf("InsertObject(cancelled while waiting) = %v, want context.Canceled, not retryable", err)
 	}
-	if n := len(e.fw.seen()); n != 1 {
+	if n := len(e.seen()); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
 	}
 }
@@ -118,12 +119,12 @@ func TestNoRetryOnClientError(t *testing.T) {
 		{http.StatusBadRequest, googlewallet.ErrInvalid},
 		{http.StatusForbidden, googlewallet.ErrPermissionDenied},
 	} {
-		e.fw.failNext(tc.code)
+		e.fake.FailNext(tc.code)
 		err := e.c.InsertObject(t.Context(), testCard("m-1"))
 		if !errors.Is(err, tc.want) || googlewallet.IsRetryable(err) {
 			t.Errorf("InsertObject() after %d = %v, want %v, not retryable", tc.code, err, tc.want)
 		}
-		if n := len(e.fw.seen()); n != 1 {
+		if n := len(e.seen()); n != 1 {
 			t.Errorf("requests after %d = %d, want 1", tc.code, n)
 		}
 	}
@@ -133,7 +134,7 @@ func TestRetryTransportError(t *testing.T) {
 	t.Parallel()
 	// A server that is gone: the connection is refused on every attempt.
 	e := newEnv(t, func(c *googlewallet.Config) { c.MaxAttempts = 2 })
-	e.fw.srv.Close()
+	e.fake.Close()
 	err := e.c.UpsertClass(t.Context(), testProgram())
 	if err == nil || !googlewallet.IsRetryable(err) {
 		t.Errorf("UpsertClass(server down) = %v, want a retryable error", err)
@@ -148,10 +149,7 @@ func TestRetryAfterHeader(t *testing.T) {
 	// Retry-After is honoured but capped at MaxBackoff (1s here).
 	e := newEnv(t, nil)
 	e.withClass(t)
-	e.fw.failNext(http.StatusTooManyRequests)
-	e.fw.mu.Lock()
-	e.fw.retryAfter = "7"
-	e.fw.mu.Unlock()
+	e.fake.FailNextRetryAfter(7*time.Second, http.StatusTooManyRequests)
 	if err := e.c.InsertObject(t.Context(), testCard("m-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -203,10 +201,10 @@ func TestRetryRealSleep(t *testing.T) {
 		c.MinBackoff = time.Millisecond
 		c.MaxBackoff = 5 * time.Millisecond
 	})
-	if e.c.IssuerID() != testIssuer || e.c.ClassID("demo") != classID {
+	if e.c.IssuerID() != wallettest.IssuerID || e.c.ClassID("demo") != classID {
 		t.Errorf("IssuerID(), ClassID(demo) = %s, %s", e.c.IssuerID(), e.c.ClassID("demo"))
 	}
-	e.fw.failNext(http.StatusServiceUnavailable, http.StatusInternalServerError)
+	e.fake.FailNext(http.StatusServiceUnavailable, http.StatusInternalServerError)
 	if err := e.c.UpsertClass(t.Context(), testProgram()); err != nil {
 		t.Fatalf("UpsertClass() after 503, 500 = %v", err)
 	}
@@ -218,7 +216,7 @@ func TestRetryRealSleep(t *testing.T) {
 		c.MinBackoff = time.Hour
 		c.MaxBackoff = time.Hour
 	})
-	slow.fw.failNext(http.StatusServiceUnavailable)
+	slow.fake.FailNext(http.StatusServiceUnavailable)
 	start := time.Now()
 	err := slow.c.UpsertClass(ctx, testProgram())
 	if !errors.Is(err, context.DeadlineExceeded) || googlewallet.IsRetryable(err) {

@@ -10,6 +10,7 @@ import (
 
 	jwt "github.com/golang-jwt/jwt/v5"
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/googlewallet/wallettest"
 )
 
 func TestSaveURL(t *testing.T) {
@@ -30,24 +31,24 @@ func TestSaveURL(t *testing.T) {
 
 	claims := jwt.MapClaims{}
 	tok, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) {
-		return &testKey().PublicKey, nil
+		return e.fake.PublicKey(), nil
 	},
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithAudience("google"),
-		jwt.WithIssuer(testEmail),
+		jwt.WithIssuer(wallettest.Email),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(func() time.Time { return testNow }),
 	)
 	if err != nil {
 		t.Fatalf("verify save JWT: %v", err)
 	}
-	if tok.Header["kid"] != testKeyID || tok.Header["alg"] != "RS256" {
-		t.Errorf("JWT header = %v, want alg RS256, kid %s", tok.Header, testKeyID)
+	if tok.Header["kid"] != wallettest.KeyID || tok.Header["alg"] != "RS256" {
+		t.Errorf("JWT header = %v, want alg RS256, kid %s", tok.Header, wallettest.KeyID)
 	}
 	if got := claims["iat"]; got != float64(testNow.Unix()) {
 		t.Errorf("iat = %v, want %d", got, testNow.Unix())
 	}
-	if claims["typ"] != "savetowallet" || claims["aud"] != "google" || claims["iss"] != testEmail {
+	if claims["typ"] != "savetowallet" || claims["aud"] != "google" || claims["iss"] != wallettest.Email {
 		t.Errorf("claims = %v", claims)
 	}
 	if got := dig(map[string]any(claims), "payload", "loyaltyObjects", 0, "id"); got != ids[0] {
@@ -74,7 +75,7 @@ func TestSaveURLLimits(t *testing.T) {
 	for name, tc := range map[string]struct{ ids, origins []string }{
 		"no ids":         {nil, nil},
 		"foreign issuer": {[]string{"1234.m-1"}, nil},
-		"bad id":         {[]string{testIssuer + ".a b"}, nil},
+		"bad id":         {[]string{wallettest.IssuerID + ".a b"}, nil},
 		"origin path":    {[]string{e.c.ObjectID("m")}, []string{"https://passd.example/join"}},
 		"origin scheme":  {[]string{e.c.ObjectID("m")}, []string{"passd.example"}},
 	} {

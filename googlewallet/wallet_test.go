@@ -11,10 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/googlewallet/wallettest"
 	"google.golang.org/api/googleapi"
 )
 
-var classID = testIssuer + ".demo"
+var classID = wallettest.IssuerID + ".demo"
 
 func TestUpsertClass(t *testing.T) {
 	t.Parallel()
@@ -25,12 +26,12 @@ func TestUpsertClass(t *testing.T) {
 	if err := e.c.UpsertClass(ctx, p); err != nil {
 		t.Fatalf("UpsertClass(new) = %v", err)
 	}
-	reqs := e.fw.seen()
+	reqs := e.seen()
 	if got, want := methods(reqs), []string{"GET loyaltyClass/" + classID, "POST loyaltyClass"}; !slices.Equal(got, want) {
 		t.Fatalf("UpsertClass(new) requests = %q, want %q", got, want)
 	}
 	golden(t, "class.golden.json", reqs[1].Body)
-	cl := e.fw.class(classID)
+	cl := e.fake.Class(classID)
 	for _, c := range []struct {
 		path []any
 		want any
@@ -53,15 +54,14 @@ func TestUpsertClass(t *testing.T) {
 
 	// Google approves the class and decorates what it returns; that is not a
 	// change worth a PUT.
-	e.fw.mu.Lock()
-	e.fw.classes[classID]["reviewStatus"] = "APPROVED"
-	e.fw.classes[classID]["kind"] = "walletobjects#loyaltyClass"
-	e.fw.classes[classID]["localizedProgramName"].(map[string]any)["kind"] = "walletobjects#localizedString"
-	e.fw.mu.Unlock()
+	cl["reviewStatus"] = "APPROVED"
+	cl["kind"] = "walletobjects#loyaltyClass"
+	cl["localizedProgramName"].(map[string]any)["kind"] = "walletobjects#localizedString"
+	e.fake.SetClass(cl)
 	if err := e.c.UpsertClass(ctx, p); err != nil {
 		t.Fatalf("UpsertClass(unchanged) = %v", err)
 	}
-	if got, want := methods(e.fw.seen()), []string{"GET loyaltyClass/" + classID}; !slices.Equal(got, want) {
+	if got, want := methods(e.seen()), []string{"GET loyaltyClass/" + classID}; !slices.Equal(got, want) {
 		t.Errorf("UpsertClass(unchanged) requests = %q, want %q", got, want)
 	}
 
@@ -70,14 +70,14 @@ func TestUpsertClass(t *testing.T) {
 	if err := e.c.UpsertClass(ctx, p); err != nil {
 		t.Fatalf("UpsertClass(changed) = %v", err)
 	}
-	reqs = e.fw.seen()
+	reqs = e.seen()
 	if got, want := methods(reqs), []string{"GET loyaltyClass/" + classID, "PUT loyaltyClass/" + classID}; !slices.Equal(got, want) {
 		t.Fatalf("UpsertClass(changed) requests = %q, want %q", got, want)
 	}
 	if got := dig(body(t, reqs[1]), "reviewStatus"); got != "UNDER_REVIEW" {
 		t.Errorf("update reviewStatus = %v, want UNDER_REVIEW", got)
 	}
-	cl = e.fw.class(classID)
+	cl = e.fake.Class(classID)
 	if got := dig(cl, "programName"); got != "Demo Rewards+" {
 		t.Errorf("updated programName = %v, want Demo Rewards+", got)
 	}
@@ -104,7 +104,7 @@ func TestUpsertClassInvalid(t *testing.T) {
 			t.Errorf("UpsertClass(%s) = %v, want ErrInvalid", name, err)
 		}
 	}
-	if n := len(e.fw.seen()); n != 0 {
+	if n := len(e.seen()); n != 0 {
 		t.Errorf("invalid programs sent %d requests, want 0", n)
 	}
 }
@@ -115,17 +115,17 @@ func TestInsertObject(t *testing.T) {
 	ctx := t.Context()
 	e.withClass(t)
 	card := testCard("m-0001")
-	id := testIssuer + ".m-0001"
+	id := wallettest.IssuerID + ".m-0001"
 
 	if err := e.c.InsertObject(ctx, card); err != nil {
 		t.Fatalf("InsertObject(new) = %v", err)
 	}
-	reqs := e.fw.seen()
+	reqs := e.seen()
 	if got, want := methods(reqs), []string{"POST loyaltyObject"}; !slices.Equal(got, want) {
 		t.Fatalf("InsertObject(new) requests = %q, want %q", got, want)
 	}
 	golden(t, "object.golden.json", reqs[0].Body)
-	obj := e.fw.object(id)
+	obj := e.fake.Object(id)
 	for _, c := range []struct {
 		path []any
 		want any
@@ -153,10 +153,10 @@ func TestInsertObject(t *testing.T) {
 	if err := e.c.InsertObject(ctx, card); err != nil {
 		t.Fatalf("InsertObject(existing) = %v", err)
 	}
-	if got, want := methods(e.fw.seen()), []string{"POST loyaltyObject", "PATCH loyaltyObject/" + id}; !slices.Equal(got, want) {
+	if got, want := methods(e.seen()), []string{"POST loyaltyObject", "PATCH loyaltyObject/" + id}; !slices.Equal(got, want) {
 		t.Errorf("InsertObject(existing) requests = %q, want %q", got, want)
 	}
-	if got := dig(e.fw.object(id), "loyaltyPoints", "balance", "int"); got != float64(90) {
+	if got := dig(e.fake.Object(id), "loyaltyPoints", "balance", "int"); got != float64(90) {
 		t.Errorf("balance after InsertObject(existing) = %v, want 90", got)
 	}
 }
@@ -172,7 +172,7 @@ func TestInsertObjectWithoutClass(t *testing.T) {
 
 func TestPatchObject(t *testing.T) {
 	t.Parallel()
-	id := testIssuer + ".m-7"
+	id := wallettest.IssuerID + ".m-7"
 	tests := []struct {
 		name  string
 		mod   func(*googlewallet.Card)
@@ -265,13 +265,13 @@ func TestPatchObject(t *testing.T) {
 			if err := e.c.InsertObject(t.Context(), card); err != nil {
 				t.Fatalf("InsertObject() = %v", err)
 			}
-			e.fw.seen()
+			e.seen()
 			card.Message = nil
 			tc.mod(&card)
 			if err := e.c.PatchObject(t.Context(), card); err != nil {
 				t.Fatalf("PatchObject() = %v", err)
 			}
-			reqs := e.fw.seen()
+			reqs := e.seen()
 			if got, want := methods(reqs), []string{"PATCH loyaltyObject/" + id}; !slices.Equal(got, want) {
 				t.Fatalf("PatchObject() requests = %q, want %q", got, want)
 			}
@@ -281,7 +281,7 @@ func TestPatchObject(t *testing.T) {
 			if _, ok := sent["textModulesData"]; !ok {
 				t.Errorf("patch omitted textModulesData: %s", reqs[0].Body)
 			}
-			stored := e.fw.object(id)
+			stored := e.fake.Object(id)
 			if mods, _ := stored["textModulesData"].([]any); card.Message == nil && len(mods) != 0 {
 				t.Errorf("stored textModulesData = %v, want the old module gone", mods)
 			}
@@ -338,7 +338,7 @@ func TestTierPerMember(t *testing.T) {
 		}
 	}
 	for member, tier := range tiers {
-		obj := e.fw.object(googlewallet.ObjectID(testIssuer, member))
+		obj := e.fake.Object(googlewallet.ObjectID(wallettest.IssuerID, member))
 		var want any
 		if tier != "" {
 			want = tier
@@ -348,13 +348,13 @@ func TestTierPerMember(t *testing.T) {
 		}
 	}
 	// The class carries no tier at all: it would apply to every member.
-	if got := dig(e.fw.class(classID), "rewardsTier"); got != nil {
+	if got := dig(e.fake.Class(classID), "rewardsTier"); got != nil {
 		t.Errorf("class rewardsTier = %v, want none", got)
 	}
 }
 
 // addMessageTypes returns the messageType of each addMessage request.
-func addMessageTypes(t *testing.T, reqs []recorded) []string {
+func addMessageTypes(t *testing.T, reqs []wallettest.Request) []string {
 	t.Helper()
 	var out []string
 	for _, r := range reqs {
@@ -374,7 +374,7 @@ func TestAddMessage(t *testing.T) {
 	if err := e.c.InsertObject(ctx, testCard("m-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.fw.seen()
+	e.seen()
 	id := e.c.ObjectID("m-1")
 
 	if err := e.c.AddMessage(ctx, id, googlewallet.Message{ID: "n1", Header: "Gold!", Body: "You reached Gold."}, true); err != nil {
@@ -383,7 +383,7 @@ func TestAddMessage(t *testing.T) {
 	if err := e.c.AddMessage(ctx, id, googlewallet.Message{ID: "s1", Header: "Hi", Body: "Silent news."}, false); err != nil {
 		t.Fatalf("AddMessage(silent) = %v", err)
 	}
-	reqs := e.fw.seen()
+	reqs := e.seen()
 	want := []string{"GET loyaltyObject/" + id, "POST loyaltyObject/" + id + "/addMessage",
 		"GET loyaltyObject/" + id, "POST loyaltyObject/" + id + "/addMessage"}
 	if got := methods(reqs); !slices.Equal(got, want) {
@@ -400,7 +400,7 @@ func TestAddMessage(t *testing.T) {
 	if err := e.c.AddMessage(ctx, id, googlewallet.Message{ID: "n1", Header: "Gold!", Body: "You reached Gold."}, true); err != nil {
 		t.Fatalf("AddMessage(repeat) = %v", err)
 	}
-	if got, want := methods(e.fw.seen()), []string{"GET loyaltyObject/" + id}; !slices.Equal(got, want) {
+	if got, want := methods(e.seen()), []string{"GET loyaltyObject/" + id}; !slices.Equal(got, want) {
 		t.Errorf("AddMessage(repeat) requests = %q, want %q", got, want)
 	}
 
@@ -435,7 +435,7 @@ func TestAddMessageKeepsTen(t *testing.T) {
 			t.Fatalf("AddMessage(%s) = %v", m.ID, err)
 		}
 	}
-	reqs := e.fw.seen()
+	reqs := e.seen()
 	var patch map[string]any
 	for _, r := range reqs {
 		if r.Method == http.MethodPatch {
@@ -446,7 +446,7 @@ func TestAddMessageKeepsTen(t *testing.T) {
 	if msgs, _ := patch["messages"].([]any); len(msgs) != 9 || len(patch) != 1 || dig(msgs, 0, "id") != "m01" {
 		t.Errorf("trimming patch = %v, want only the 9 newest messages", patch)
 	}
-	msgs, _ := e.fw.object(id)["messages"].([]any)
+	msgs, _ := e.fake.Object(id)["messages"].([]any)
 	if len(msgs) != 10 || dig(msgs, 0, "id") != "m01" || dig(msgs, 9, "id") != "m10" {
 		t.Errorf("stored messages = %v, want m01..m10", msgs)
 	}
@@ -462,7 +462,7 @@ func TestNotificationBudgetFlow(t *testing.T) {
 	if err := e.c.InsertObject(ctx, testCard("m-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.fw.seen()
+	e.seen()
 	var sent []time.Time
 	now := testNow
 	for i := range 4 {
@@ -477,7 +477,7 @@ func TestNotificationBudgetFlow(t *testing.T) {
 		now = now.Add(time.Hour)
 	}
 	want := []string{"TEXT_AND_NOTIFY", "TEXT_AND_NOTIFY", "TEXT_AND_NOTIFY", "TEXT"}
-	if got := addMessageTypes(t, e.fw.seen()); !slices.Equal(got, want) {
+	if got := addMessageTypes(t, e.seen()); !slices.Equal(got, want) {
 		t.Errorf("messageTypes = %q, want %q", got, want)
 	}
 }
@@ -496,16 +496,16 @@ func TestRetire(t *testing.T) {
 	if err := e.c.AddMessage(ctx, id, googlewallet.Message{ID: "x", Header: "Ada", Body: "Personal"}, false); err != nil {
 		t.Fatal(err)
 	}
-	e.fw.seen()
+	e.seen()
 
 	if err := e.c.Retire(ctx, id); err != nil {
 		t.Fatalf("Retire() = %v", err)
 	}
-	if got, want := methods(e.fw.seen()), []string{"GET loyaltyObject/" + id, "PUT loyaltyObject/" + id}; !slices.Equal(got, want) {
+	if got, want := methods(e.seen()), []string{"GET loyaltyObject/" + id, "PUT loyaltyObject/" + id}; !slices.Equal(got, want) {
 		t.Errorf("Retire() requests = %q, want %q", got, want)
 	}
 	want := map[string]any{"id": id, "classId": classID, "state": "INACTIVE"}
-	if diff := cmp.Diff(want, e.fw.object(id)); diff != "" {
+	if diff := cmp.Diff(want, e.fake.Object(id)); diff != "" {
 		t.Errorf("retired object mismatch (-want +got):\n%s", diff)
 	}
 
@@ -524,26 +524,32 @@ func TestTokenFromTokenURI(t *testing.T) {
 	if err := e.c.InsertObject(t.Context(), testCard("m-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.fw.mu.Lock()
-	defer e.fw.mu.Unlock()
 	// One token for all calls: it is cached, not fetched per request.
-	if e.fw.tokenHits != 1 {
-		t.Errorf("token endpoint hits = %d, want 1", e.fw.tokenHits)
+	if n := e.fake.TokenRequests(); n != 1 {
+		t.Errorf("token endpoint hits = %d, want 1", n)
 	}
-	if e.fw.badBearer != 0 {
-		t.Errorf("API saw %d requests without the fake bearer token", e.fw.badBearer)
+	// The fake answers 401 to exactly the requests without its bearer
+	// token (no failure is injected here).
+	badBearer := 0
+	for _, r := range e.fake.Requests() {
+		if r.Status == http.StatusUnauthorized {
+			badBearer++
+		}
 	}
-	a := e.fw.assertions[0]
+	if badBearer != 0 {
+		t.Errorf("API saw %d requests without the fake bearer token", badBearer)
+	}
+	a := e.fake.TokenAssertions()[0]
 	for k, want := range map[string]any{
-		"aud":   e.fw.tokenURI(),
-		"iss":   testEmail,
+		"aud":   e.fake.TokenURL(),
+		"iss":   wallettest.Email,
 		"scope": "https://www.googleapis.com/auth/wallet_object.issuer",
 	} {
 		if a[k] != want {
 			t.Errorf("token assertion %s = %v, want %v", k, a[k], want)
 		}
 	}
-	if strings.Contains(e.logs.String(), fakeAccessToken) || strings.Contains(e.logs.String(), "PRIVATE KEY") {
+	if strings.Contains(e.logs.String(), wallettest.AccessToken) || strings.Contains(e.logs.String(), "PRIVATE KEY") {
 		t.Errorf("logs contain secrets:\n%s", e.logs.String())
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,13 +97,20 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	classes   map[string]map[string]any
-	objects   map[string]map[string]any
-	requests  []Request
-	tokens    int
-	failures  []int
-	unhealthy bool
+	mu         sync.Mutex
+	classes    map[string]map[string]any
+	objects    map[string]map[string]any
+	requests   []Request
+	assertions []map[string]any
+	failures   []failure
+	unhealthy  bool
+}
+
+// failure is one injected API failure.
+type failure struct {
+	code int
+	// retryAfter, when positive, is sent as a Retry-After header.
+	retryAfter time.Duration
 }
 
 // New starts a fake Wallet API over TLS, stopped when the test ends.
@@ -117,6 +125,10 @@ func New(t testing.TB) *Server {
 	s.URL = s.srv.URL + "/"
 	return s
 }
+
+// Close stops the server before the test ends, as when Google cannot be
+// reached: later API and token requests fail to connect.
+func (s *Server) Close() { s.srv.Close() }
 
 // HTTPClient answers a client that trusts the fake's TLS certificate.
 func (s *Server) HTTPClient() *http.Client {
@@ -166,10 +178,16 @@ func (s *Server) WriteCredentials(t testing.TB) string {
 
 // FailNext makes the next API requests (not token requests) fail with the
 // given statuses, in order.
-func (s *Server) FailNext(codes ...int) {
+func (s *Server) FailNext(codes ...int) { s.FailNextRetryAfter(0, codes...) }
+
+// FailNextRetryAfter is FailNext with a Retry-After header of after, in
+// whole seconds, on each of those failures; 0 sends none.
+func (s *Server) FailNextRetryAfter(after time.Duration, codes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failures = append(s.failures, codes...)
+	for _, c := range codes {
+		s.failures = append(s.failures, failure{code: c, retryAfter: after})
+	}
 }
 
 // SetUnavailable makes every API request fail with 503 until called with
@@ -191,7 +209,19 @@ func (s *Server) Requests() []Request {
 func (s *Server) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tokens
+	return len(s.assertions)
+}
+
+// TokenAssertions answers the claims of the JWT assertion of each token
+// request that got a token (aud, iss, scope, iat, exp), oldest first.
+func (s *Server) TokenAssertions() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]map[string]any, len(s.assertions))
+	for i, a := range s.assertions {
+		out[i] = deepCopy(a)
+	}
+	return out
 }
 
 // Object answers a copy of the stored loyalty object, nil when none.
@@ -214,6 +244,15 @@ func (s *Server) SetObject(obj map[string]any) {
 	defer s.mu.Unlock()
 	id, _ := obj["id"].(string)
 	s.objects[id] = deepCopy(obj)
+}
+
+// SetClass stores cls as the class of its "id", as if Google held it (say
+// after approving it and adding fields of its own).
+func (s *Server) SetClass(cls map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, _ := cls["id"].(string)
+	s.classes[id] = deepCopy(cls)
 }
 
 // Notifications answers how many requests asked Google to notify the
@@ -260,7 +299,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.tokens++
+	s.assertions = append(s.assertions, claims)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": AccessToken, "token_type": "Bearer", "expires_in": 3600})
 }
@@ -302,9 +341,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 		return apiError(w, http.StatusServiceUnavailable, "The service is currently unavailable.")
 	}
 	if len(s.failures) > 0 {
-		code := s.failures[0]
+		f := s.failures[0]
 		s.failures = s.failures[1:]
-		return apiError(w, code, "injected failure")
+		if f.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
+		}
+		return apiError(w, f.code, "injected failure")
 	}
 
 	parts := strings.Split(req.Path, "/")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/googlewallet/wallettest"
@@ -54,6 +55,49 @@ func TestFakeWithRealClient(t *testing.T) {
 	}
 	if fake.TokenRequests() != 1 {
 		t.Errorf("TokenRequests() = %d, want 1 (the token is reused)", fake.TokenRequests())
+	}
+	if a := fake.TokenAssertions(); len(a) != 1 || a[0]["aud"] != fake.TokenURL() || a[0]["iss"] != wallettest.Email || a[0]["scope"] != wallettest.Scope {
+		t.Errorf("TokenAssertions() = %v, want one for %s from %s", a, fake.TokenURL(), wallettest.Email)
+	}
+}
+
+func TestFakeScripting(t *testing.T) {
+	t.Parallel()
+	fake := wallettest.New(t)
+	hc := fake.HTTPClient()
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", fake.URL+"walletobjects/v1/"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+wallettest.AccessToken)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	id := wallettest.IssuerID + ".demo"
+	fake.SetClass(map[string]any{"id": id, "reviewStatus": "APPROVED"})
+	if got := fake.Class(id)["reviewStatus"]; got != "APPROVED" {
+		t.Errorf("Class() after SetClass = %v, want APPROVED", got)
+	}
+	if res := get("loyaltyClass/" + id); res.StatusCode != http.StatusOK {
+		t.Errorf("GET a class set by SetClass = %d, want 200", res.StatusCode)
+	}
+	fake.FailNextRetryAfter(7*time.Second, http.StatusTooManyRequests)
+	if res := get("loyaltyClass/" + id); res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "7" {
+		t.Errorf("GET after FailNextRetryAfter = %d, Retry-After %q, want 429, 7", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	fake.FailNext(http.StatusServiceUnavailable)
+	if res := get("loyaltyClass/" + id); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "" {
+		t.Errorf("GET after FailNext = %d, Retry-After %q, want 503, none", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if res := get("loyaltyClass/" + id); res.StatusCode != http.StatusOK {
+		t.Errorf("GET after the failures = %d, want 200", res.StatusCode)
+	}
+	fake.Close()
+	if _, err := hc.Get(fake.URL + "walletobjects/v1/loyaltyClass/" + id); err == nil {
+		t.Error("GET after Close succeeded, want a connection error")
 	}
 }
 
