@@ -48,8 +48,10 @@ type memberBatcher struct {
 const (
 	// maxBatch bounds the reads in one pipeline.
 	maxBatch = 64
-	// memberReadTimeout bounds a batch of member reads.
-	memberReadTimeout = 30 * time.Second
+	// memberReadTimeout bounds a batch of member reads, which are lookups
+	// by primary key: a batch stuck on a dead connection holds its lane
+	// no longer than this.
+	memberReadTimeout = 10 * time.Second
 )
 
 // memberByID is the query behind Store.Member.
