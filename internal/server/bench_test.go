@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,7 +81,10 @@ const (
 //     service (what a fetch does besides HTTP and the member read), and
 //     fetch/build-%, fetches/s as a percentage of it;
 //   - pg-cpu-us/fetch (PostgreSQL): the database's own CPU per fetch. It
-//     runs on the same cores, so it comes out of the fetch rate.
+//     runs on the same cores, so it comes out of the fetch rate;
+//   - lists/s: what Wallet asks before it fetches, the device's updated
+//     serials since its last tag (each answering the device's one pass),
+//     timed after the fetches, on the same connections.
 //
 // Run it with -benchtime Nx: each iteration is one message and 10,000
 // fetches.
@@ -105,8 +109,8 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 	var (
 		pushes, fetches, signs                  int
 		pushTime, e2eTime, firstPush, fetchTime time.Duration
-		signTime, dbTime, buildTime             time.Duration
-		builds                                  int
+		signTime, dbTime, buildTime, listTime   time.Duration
+		builds, lists                           int
 	)
 	i := 0
 	for b.Loop() {
@@ -146,6 +150,10 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 			builds += n
 		}
 		fetches += len(p.devices)
+		// What Wallet asks first after a push: which of its passes
+		// changed since its tag. Timed on its own.
+		listTime += p.listAll(b)
+		lists += len(p.devices)
 	}
 	b.ReportMetric(float64(pushes)/pushTime.Seconds(), "pushes/s")
 	b.ReportMetric(float64(pushes)/e2eTime.Seconds(), "e2e-pushes/s")
@@ -158,6 +166,7 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 	buildRate := float64(builds) / buildTime.Seconds()
 	b.ReportMetric(buildRate, "builds/s")
 	b.ReportMetric(100*fetchRate/buildRate, "fetch/build-%")
+	b.ReportMetric(float64(lists)/listTime.Seconds(), "lists/s")
 	if databaseURL != "" {
 		// The database shares the cores: its CPU per fetch (the member
 		// read) is part of why a fetch costs more than a signature.
@@ -178,6 +187,9 @@ type benchPassd struct {
 
 type benchDevice struct {
 	serial, authToken, pushToken string
+	// deviceID is the device's library identifier; tag is the
+	// lastUpdated its last list of updated serials answered.
+	deviceID, tag string
 }
 
 // newBenchPassd prepares a data folder with development certificates, a
@@ -240,7 +252,10 @@ func newBenchPassd(b *testing.B, databaseURL string) *benchPassd {
 	}
 	p.waitSynced(b)
 	p.checkPushes(b, 0)
-	b.Logf("warm-up: the new cards pushed and recorded in %v", time.Since(start).Round(time.Millisecond))
+	// Each device lists its passes once, as Wallet does on registering,
+	// for the tag its next list starts from.
+	p.listAll(b)
+	b.Logf("warm-up: the new cards pushed and recorded, and listed, in %v", time.Since(start).Round(time.Millisecond))
 	return p
 }
 
@@ -291,8 +306,9 @@ func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice 
 		if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
 			return err
 		}
-		d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1)}
-		if _, err := st.Register(ctx, store.Registration{DeviceID: fmt.Sprintf("benchdevice%06d", i),
+		d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1),
+			deviceID: fmt.Sprintf("benchdevice%06d", i)}
+		if _, err := st.Register(ctx, store.Registration{DeviceID: d.deviceID,
 			PushToken: d.pushToken, PassTypeID: passTypeID, MemberID: m.ID}); err != nil {
 			return err
 		}
@@ -426,6 +442,22 @@ func timeWorkers(b *testing.B, what string, workers, n int, do func(worker, item
 	return elapsed
 }
 
+// listAll has every device list its updated serials since its tag, on
+// benchFetchers connections, and answers how long it took.
+func (p *benchPassd) listAll(b *testing.B) time.Duration {
+	b.Helper()
+	conns := make([]*fetchConn, benchFetchers)
+	for i := range conns {
+		c, err := p.dialFetch()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.conn.Close()
+		conns[i] = c
+	}
+	return timeWorkers(b, "list", len(conns), len(p.devices), func(w, i int) error { return conns[w].list(&p.devices[i]) })
+}
+
 // fetchConn is one device-side HTTP/1.1 connection to passd.
 type fetchConn struct {
 	conn net.Conn
@@ -470,6 +502,39 @@ func (c *fetchConn) fetch(d benchDevice) error {
 	if res.Close {
 		return fmt.Errorf("GET %s: passd closed the connection", path)
 	}
+	return nil
+}
+
+// list asks which of d's passes changed since d's tag, as Wallet does
+// after a push, checks that the answer is d's one pass, and keeps the new
+// tag.
+func (c *fetchConn) list(d *benchDevice) error {
+	path := "/passkit/v1/devices/" + d.deviceID + "/registrations/" + config.DefaultPassTypeID
+	if d.tag != "" {
+		path += "?passesUpdatedSince=" + url.QueryEscape(d.tag)
+	}
+	fmt.Fprintf(c.w, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Passbook/1.0 CFNetwork/1410.0.3 Darwin/22.6.0\r\n\r\n", path, c.host)
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	res, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		SerialNumbers []string `json:"serialNumbers"`
+		LastUpdated   string   `json:"lastUpdated"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&body)
+	io.Copy(io.Discard, res.Body) //nolint:errcheck
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || err != nil {
+		return fmt.Errorf("GET %s = %d (%v), want 200 with serials", path, res.StatusCode, err)
+	}
+	if len(body.SerialNumbers) != 1 || body.SerialNumbers[0] != d.serial || body.LastUpdated == "" {
+		return fmt.Errorf("GET %s = %v, tag %q; want [%s] and a tag", path, body.SerialNumbers, body.LastUpdated, d.serial)
+	}
+	d.tag = body.LastUpdated
 	return nil
 }
 
