@@ -15,18 +15,39 @@ import (
 // rather than four: BEGIN goes with the lock and key lookup as one
 // pipeline, and the writes go with COMMIT as another. The member's row
 // lock is then held for one round trip, the commit's.
+//
+// A Post whose connection broke under it (the server restarted or failed
+// over) runs again on another, at most pool size + 1 times, while its
+// caller waits. That is safe even when the break hid a commit: the
+// idempotency key makes the second run a replay of the first.
 func (s *Store) postPostgres(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	for try := 1; ; try++ {
+		res, broken, err := s.postConn(ctx, memberID, idemKey, requestHash, req, rules)
+		if err == nil || !broken || ctx.Err() != nil || try > s.poolSize {
+			return res, err
+		}
+	}
+}
+
+// postConn runs Post's transaction once, on one pooled connection, and
+// reports whether that connection broke.
+func (s *Store) postConn(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, bool, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
-		return PostResult{}, fmt.Errorf("begin: %w", err)
+		return PostResult{}, false, fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
 	var res PostResult
 	var postErr error
+	broken := false
 	_ = conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
 		res, postErr = s.postOn(ctx, c, memberID, idemKey, requestHash, req, rules)
-		if c.IsClosed() || c.PgConn().TxStatus() == 'I' {
+		if c.IsClosed() {
+			broken = postErr != nil
+			return nil
+		}
+		if c.PgConn().TxStatus() == 'I' {
 			return nil
 		}
 		// The transaction did not end (an error, or a replay, which
@@ -41,9 +62,9 @@ func (s *Store) postPostgres(ctx context.Context, memberID, idemKey, requestHash
 		return nil
 	})
 	if postErr != nil {
-		return PostResult{}, translate(postErr)
+		return PostResult{}, broken, translate(postErr)
 	}
-	return res, nil
+	return res, false, nil
 }
 
 // postOn runs Post's transaction on c; it leaves a transaction that did not

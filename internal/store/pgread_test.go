@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/member"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
@@ -149,44 +150,68 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 }
 
-// TestPostgresMemberReadSurvivesTerminatedConnections: after the server
-// ends every connection of passd's pool (a restart or failover does), the
-// next member read still answers, from a new connection, rather than
-// failing once for each connection that was idle in the pool.
-func TestPostgresMemberReadSurvivesTerminatedConnections(t *testing.T) {
+// TestPostgresSurvivesTerminatedConnections: after the server ends every
+// connection of passd's pool (a restart or failover does), the next member
+// reads and Posts still answer, from new connections, rather than failing
+// once for each connection that was idle in the pool; and a Post that ran
+// again posted once.
+func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 	url := testpg.FreshSchema(t)
 	s := openPostgresAt(t, url, store.Options{MaxConns: 4})
 	ctx := context.Background()
-	m := storetest.NewMember(t, s, "demo")
-	// Some reads at once, so that the pool holds idle connections.
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.Member(ctx, m.ID); err != nil {
-				t.Error(err)
-			}
-		}()
+	ms := make([]member.Member, 4)
+	for i := range ms {
+		ms[i] = storetest.NewMember(t, s, "demo")
 	}
-	wg.Wait()
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var ended int
-	if err := admin.QueryRow(`
-		SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()`).Scan(&ended); err != nil {
-		t.Fatal(err)
-	}
-	if ended == 0 {
-		t.Fatal("no connection of passd's pool to end")
-	}
-	for i := range 3 {
-		if r, err := s.Member(ctx, m.ID); err != nil || r.ID != m.ID {
-			t.Fatalf("Member #%d after the server ended %d connections = %s, %v; want the member", i+1, ended, r.ID, err)
+	earn := balances.Request{Type: balances.Earn, Points: 3}
+	terminate := func() {
+		t.Helper()
+		// Work at once, so that the pool holds idle connections.
+		var wg sync.WaitGroup
+		for i, m := range ms {
+			wg.Go(func() {
+				if _, err := s.Member(ctx, m.ID); err != nil {
+					t.Error(err)
+				}
+				if _, err := s.Post(ctx, m.ID, uuid.NewString(), "h", earn, storetest.Rules); err != nil {
+					t.Errorf("Post #%d before = %v", i, err)
+				}
+			})
 		}
+		wg.Wait()
+		admin, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		var ended int
+		if err := admin.QueryRow(`
+			SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()`).Scan(&ended); err != nil {
+			t.Fatal(err)
+		}
+		if ended < 2 {
+			t.Fatalf("%d connections of passd's pool ended, want 2 or more", ended)
+		}
+	}
+
+	terminate()
+	for i := range 3 {
+		if r, err := s.Member(ctx, ms[0].ID); err != nil || r.ID != ms[0].ID {
+			t.Fatalf("Member #%d after the server ended the pool's connections = %s, %v; want the member", i+1, r.ID, err)
+		}
+	}
+
+	terminate()
+	res, err := s.Post(ctx, ms[1].ID, "after-restart", "h", earn, storetest.Rules)
+	if err != nil || res.Replayed {
+		t.Fatalf("Post after the server ended the pool's connections = %+v, %v; want a new entry", res, err)
+	}
+	if _, _, err := s.Entries(ctx, ms[1].ID, "", 10); err != nil {
+		t.Errorf("Entries after = %v", err)
+	}
+	// Three Posts: two before each termination, this one.
+	if got, want := res.Account.Points, int64(3*earn.Points); got != want {
+		t.Errorf("balance = %d, want %d (each Post once)", got, want)
 	}
 }

@@ -72,6 +72,8 @@ type Store struct {
 	// members runs Member on PostgreSQL, pipelining concurrent reads; nil
 	// on SQLite, whose reads have no round trip to save.
 	members *memberBatcher
+	// poolSize is PostgreSQL's pool size (Options.MaxConns).
+	poolSize int
 }
 
 func applyDefaults(opts Options) Options {
@@ -214,6 +216,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 	// and spare the server wake-ups, but on two cores one lane fetched no
 	// faster than two (BenchmarkMessageFanout, alternated runs). Half the
 	// pool at most, so that writes always find a connection.
+	s.poolSize = n
 	s.members = newMemberBatcher(db, min(max(2, runtime.GOMAXPROCS(0)), n/2), n, memberReadTimeout)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
