@@ -403,6 +403,13 @@ func (p *benchPassd) waitSynced(b *testing.B) {
 // client hands every request between three goroutines.
 func (p *benchPassd) fetchAll(b *testing.B, devices []benchDevice) time.Duration {
 	b.Helper()
+	return p.onDevices(b, "fetch", len(devices), func(c *fetchConn, i int) error { return c.fetch(devices[i]) })
+}
+
+// onDevices has benchFetchers device connections do items 0 to n-1
+// between them, and answers how long it took.
+func (p *benchPassd) onDevices(b *testing.B, what string, n int, do func(c *fetchConn, item int) error) time.Duration {
+	b.Helper()
 	conns := make([]*fetchConn, benchFetchers)
 	for i := range conns {
 		c, err := p.dialFetch()
@@ -412,7 +419,7 @@ func (p *benchPassd) fetchAll(b *testing.B, devices []benchDevice) time.Duration
 		defer c.conn.Close()
 		conns[i] = c
 	}
-	return timeWorkers(b, "fetch", len(conns), len(devices), func(w, i int) error { return conns[w].fetch(devices[i]) })
+	return timeWorkers(b, what, len(conns), n, func(w, i int) error { return do(conns[w], i) })
 }
 
 // timeWorkers has workers goroutines do items 0 to n-1 between them, each
@@ -446,16 +453,7 @@ func timeWorkers(b *testing.B, what string, workers, n int, do func(worker, item
 // benchFetchers connections, and answers how long it took.
 func (p *benchPassd) listAll(b *testing.B) time.Duration {
 	b.Helper()
-	conns := make([]*fetchConn, benchFetchers)
-	for i := range conns {
-		c, err := p.dialFetch()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.conn.Close()
-		conns[i] = c
-	}
-	return timeWorkers(b, "list", len(conns), len(p.devices), func(w, i int) error { return conns[w].list(&p.devices[i]) })
+	return p.onDevices(b, "list", len(p.devices), func(c *fetchConn, i int) error { return c.list(&p.devices[i]) })
 }
 
 // fetchConn is one device-side HTTP/1.1 connection to passd.
