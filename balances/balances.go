@@ -38,6 +38,10 @@ var (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Reason is a short stable key of what is wrong ("required", "long",
+	// ...), for surfaces that word the message themselves (the pages, in
+	// the visitor's language). Empty where no surface needs it.
+	Reason string `json:"-"`
 }
 
 // ValidationError lists the invalid fields of a request.
@@ -56,6 +60,12 @@ func (e *ValidationError) Error() string {
 // Add appends a field problem.
 func (e *ValidationError) Add(field, msg string) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: msg})
+}
+
+// AddReason records an invalid field with the stable reason key of what is
+// wrong beside its message.
+func (e *ValidationError) AddReason(field, reason, msg string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: msg, Reason: reason})
 }
 
 // Err returns e when it holds problems and nil otherwise.

@@ -24,8 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/store"
 )
@@ -109,7 +109,7 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args); err != nil {
 		return 2, fmt.Errorf("apikey create: %v: %w", err, errUsage)
 	}
-	if !api.ValidRole(*role) {
+	if !loyalty.ValidRole(*role) {
 		return 2, fmt.Errorf("apikey create: --role must be pos, merchant or admin: %w", errUsage)
 	}
 	cfg, err := config.FromEnv(getenv)
@@ -130,7 +130,7 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 		return 1, err
 	}
 	defer st.Close()
-	key, k, err := api.CreateKey(ctx, st, *role, *prog, time.Now())
+	key, k, err := loyalty.CreateKey(ctx, st, *role, *prog, time.Now())
 	if err != nil {
 		return 1, err
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
@@ -38,7 +38,7 @@ func TestAPIKeyCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	k, err := st.APIKeyByHash(context.Background(), api.HashKey(key))
+	k, err := st.APIKeyByHash(context.Background(), loyalty.HashKey(key))
 	if err != nil || k.Role != "pos" || k.Program != "demo" {
 		t.Errorf("stored key = %+v, %v, want pos scoped to demo", k, err)
 	}

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -29,7 +29,7 @@ const MaxBodyBytes = 1 << 20
 // Config holds the Server's dependencies.
 type Config struct {
 	Store    *store.Store
-	Programs *program.Catalog
+	Programs *loyalty.Catalog
 	// Secret keys barcode MACs.
 	Secret []byte
 	Links  *links.Signer
@@ -51,7 +51,7 @@ type Config struct {
 // Server is the JSON API.
 type Server struct {
 	store         *store.Store
-	programs      *program.Catalog
+	programs      *loyalty.Catalog
 	secret        []byte
 	links         *links.Signer
 	log           *slog.Logger
@@ -85,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		s.onChange = func() {}
 	}
 	if cfg.BootstrapAdminKey != "" {
-		s.bootstrapHash = HashKey(cfg.BootstrapAdminKey)
+		s.bootstrapHash = loyalty.HashKey(cfg.BootstrapAdminKey)
 	}
 	return s, nil
 }
@@ -94,10 +94,10 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint"))
+		s.fail(w, r, problem.New(http.StatusNotFound, problem.CodeNotFound, "no such endpoint"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, problem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here"))
+		s.fail(w, r, problem.New(http.StatusMethodNotAllowed, problem.CodeMethodNotAllowed, r.Method+" is not allowed here"))
 	})
 	r.Use(limitBody)
 	r.Group(func(r chi.Router) {
@@ -132,7 +132,7 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, s.log, err)
+	problem.Write(w, r, s.log, err)
 }
 
 func limitBody(next http.Handler) http.Handler {
@@ -148,7 +148,7 @@ func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return problem(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as application/json")
+			return problem.New(http.StatusUnsupportedMediaType, problem.CodeUnsupportedMediaType, "send the body as application/json")
 		}
 	}
 	dec := json.NewDecoder(r.Body)
@@ -161,7 +161,7 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return problem(http.StatusBadRequest, CodeMalformedJSON, "the body holds more than one JSON value")
+		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body holds more than one JSON value")
 	}
 	return nil
 }
@@ -174,19 +174,19 @@ func malformed(err error) error {
 	case errors.As(err, &mbe):
 		return err
 	case errors.Is(err, io.EOF):
-		return problem(http.StatusBadRequest, CodeMalformedJSON, "the body is empty; send a JSON object")
+		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body is empty; send a JSON object")
 	case errors.As(err, &se):
-		return problem(http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("the body is not valid JSON (at byte %d)", se.Offset))
+		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, fmt.Sprintf("the body is not valid JSON (at byte %d)", se.Offset))
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return problem(http.StatusBadRequest, CodeMalformedJSON, "the body must be a JSON object")
+			return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body must be a JSON object")
 		}
-		return problem(http.StatusBadRequest, CodeMalformedJSON, fmt.Sprintf("field %q must be a JSON %s", field, jsonKind(te.Type.Kind().String())))
+		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, fmt.Sprintf("field %q must be a JSON %s", field, jsonKind(te.Type.Kind().String())))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return problem(http.StatusBadRequest, CodeMalformedJSON, strings.TrimPrefix(err.Error(), "json: ")+" is not accepted here")
+		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, strings.TrimPrefix(err.Error(), "json: ")+" is not accepted here")
 	}
-	return problem(http.StatusBadRequest, CodeMalformedJSON, "the body is not valid JSON")
+	return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body is not valid JSON")
 }
 
 func jsonKind(goKind string) string {
@@ -204,17 +204,3 @@ func jsonKind(goKind string) string {
 	}
 	return goKind
 }
-
-// routePattern is the matched route, for logs (it holds no personal data,
-// unlike the raw path or query).
-func routePattern(r *http.Request) string {
-	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
-			return p
-		}
-	}
-	return "unmatched"
-}
-
-// RequestID exposes chi's request id for other surfaces' logs.
-func RequestID(r *http.Request) string { return middleware.GetReqID(r.Context()) }

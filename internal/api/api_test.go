@@ -19,8 +19,7 @@ import (
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/templates"
 )
@@ -43,7 +42,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."})
+	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +157,10 @@ func TestEnroll(t *testing.T) {
 		}
 	}
 	num := m["number"].(string)
-	if !member.ValidNumber(num) {
+	if !loyalty.ValidNumber(num) {
 		t.Errorf("number %q has no valid check digit", num)
 	}
-	if got, err := member.VerifyBarcode(secret, m["barcode"].(string)); err != nil || got != num {
+	if got, err := loyalty.VerifyBarcode(secret, m["barcode"].(string)); err != nil || got != num {
 		t.Errorf("VerifyBarcode(%v) = %q, %v, want %q", m["barcode"], got, err, num)
 	}
 	id := m["id"].(string)
@@ -261,7 +260,7 @@ func TestAuth(t *testing.T) {
 	e.do("DELETE", path, merchant, nil).want(t, 403, "forbidden")
 
 	// A key scoped to another program sees none of this program's members.
-	other, _, err := api.CreateKey(context.Background(), e.store, "admin", "other-program", time.Now())
+	other, _, err := loyalty.CreateKey(context.Background(), e.store, "admin", "other-program", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +268,7 @@ func TestAuth(t *testing.T) {
 	e.do("POST", "/api/v1/programs/demo/members", other, map[string]any{"name": "X"}).want(t, 403, "forbidden")
 
 	// A revoked key is refused.
-	k, err := e.store.APIKeyByHash(context.Background(), api.HashKey(pos))
+	k, err := e.store.APIKeyByHash(context.Background(), loyalty.HashKey(pos))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +289,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Errorf("created key answer = %v", a.body)
 	}
 	// Only the hash is stored.
-	k, err := e.store.APIKeyByHash(context.Background(), api.HashKey(key))
+	k, err := e.store.APIKeyByHash(context.Background(), loyalty.HashKey(key))
 	if err != nil || k.Hash == key || k.Role != "merchant" {
 		t.Errorf("stored key = %+v, %v", k, err)
 	}

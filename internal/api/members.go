@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +16,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 )
 
 // MemberJSON is the member object of the JSON API.
@@ -40,12 +39,12 @@ type MemberJSON struct {
 }
 
 // memberJSON renders a member row.
-func (s *Server) memberJSON(m store.MemberRow) (MemberJSON, error) {
+func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 	j := MemberJSON{
 		ID: m.ID, Program: m.Program, Number: m.Number, Name: m.Name, Email: m.Email,
 		Birthday: m.Birthday, ExternalID: m.ExternalID,
 		Points: m.Account.Points, LifetimePoints: m.Account.Lifetime, Tier: m.Account.Tier,
-		Barcode:      member.BarcodeToken(s.secret, m.Number),
+		Barcode:      loyalty.BarcodeToken(s.secret, m.Number),
 		ApplePassURL: s.links.PassURL(m.ID),
 		CreatedAt:    m.CreatedAt.UTC(),
 	}
@@ -61,20 +60,20 @@ func (s *Server) memberJSON(m store.MemberRow) (MemberJSON, error) {
 
 // liveMember loads a member the caller may see; erased members and members
 // of programs outside the key's scope are refused.
-func (s *Server) liveMember(r *http.Request, role string) (store.MemberRow, error) {
+func (s *Server) liveMember(r *http.Request, role string) (loyalty.MemberRow, error) {
 	id := chi.URLParam(r, "id")
 	if _, err := uuid.Parse(id); err != nil {
-		return store.MemberRow{}, fmt.Errorf("member %q: %w", id, member.ErrNotFound)
+		return loyalty.MemberRow{}, fmt.Errorf("member %q: %w", id, loyalty.ErrMemberNotFound)
 	}
 	m, err := s.store.Member(r.Context(), id)
 	if err != nil {
-		return store.MemberRow{}, err
+		return loyalty.MemberRow{}, err
 	}
 	if m.Erased() {
-		return store.MemberRow{}, fmt.Errorf("member erased: %w", member.ErrNotFound)
+		return loyalty.MemberRow{}, fmt.Errorf("member erased: %w", loyalty.ErrMemberNotFound)
 	}
 	if err := authorize(r.Context(), role, m.Program); err != nil {
-		return store.MemberRow{}, err
+		return loyalty.MemberRow{}, err
 	}
 	return m, nil
 }
@@ -86,43 +85,6 @@ type enrollRequest struct {
 	ExternalID string `json:"external_id"`
 }
 
-// validate checks and normalizes an enrolment.
-func (q *enrollRequest) validate(now time.Time) error {
-	v := &balances.ValidationError{}
-	q.Name = strings.TrimSpace(q.Name)
-	q.Email = strings.TrimSpace(q.Email)
-	q.ExternalID = strings.TrimSpace(q.ExternalID)
-	switch n := utf8.RuneCountInString(q.Name); {
-	case n == 0:
-		v.Add("name", "is required")
-	case n > 200:
-		v.Add("name", "must be at most 200 characters")
-	case strings.ContainsFunc(q.Name, isControl):
-		v.Add("name", "must not contain control characters")
-	}
-	if q.Email != "" {
-		a, err := mail.ParseAddress(q.Email)
-		if err != nil || a.Address != q.Email || len(q.Email) > 254 || !strings.Contains(q.Email[strings.LastIndex(q.Email, "@"):], ".") {
-			v.Add("email", "must be an email address such as ada@example.com")
-		}
-	}
-	if q.Birthday != "" {
-		d, err := time.Parse(time.DateOnly, q.Birthday)
-		switch {
-		case err != nil:
-			v.Add("birthday", "must be a date as YYYY-MM-DD")
-		case d.After(now) || d.Year() < 1900:
-			v.Add("birthday", "must be a past date after 1900")
-		}
-	}
-	if len(q.ExternalID) > 255 || strings.ContainsFunc(q.ExternalID, isControl) {
-		v.Add("external_id", "must be at most 255 printable bytes")
-	}
-	return v.Err()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
 // enroll creates a member. An enrolment that repeats an external_id the
 // program already knows answers that member with 200 instead of creating a
 // second one, so a merchant's system can retry safely.
@@ -131,17 +93,18 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := authorize(r.Context(), store.RoleMerchant, p.ID); err != nil {
+	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
 		return err
 	}
 	var q enrollRequest
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	if err := q.validate(s.now()); err != nil {
+	in := loyalty.EnrollInput(q)
+	if err := in.Validate(s.now(), false); err != nil {
 		return err
 	}
-	m, created, err := Enroll(r.Context(), s.store, p, EnrollInput(q), s.now())
+	m, created, err := loyalty.Enroll(r.Context(), s.store, p, in, s.now())
 	if err != nil {
 		return err
 	}
@@ -154,7 +117,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RolePOS)
+	m, err := s.liveMember(r, loyalty.RolePOS)
 	if err != nil {
 		return err
 	}
@@ -162,12 +125,12 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 // writeMember answers a member object.
-func (s *Server) writeMember(w http.ResponseWriter, status int, m store.MemberRow) error {
+func (s *Server) writeMember(w http.ResponseWriter, status int, m loyalty.MemberRow) error {
 	j, err := s.memberJSON(m)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, j)
+	problem.JSON(w, status, j)
 	return nil
 }
 
@@ -189,7 +152,7 @@ type TransactionJSON struct {
 	CreatedAt    time.Time          `json:"created_at"`
 }
 
-func transactionJSON(e store.Entry) TransactionJSON {
+func transactionJSON(e loyalty.Entry) TransactionJSON {
 	return TransactionJSON{ID: e.ID, MemberID: e.MemberID, Type: e.Type, Points: e.Points,
 		BalanceAfter: e.BalanceAfter, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC()}
 }
@@ -198,7 +161,7 @@ func transactionJSON(e store.Entry) TransactionJSON {
 func idempotencyKey(r *http.Request) (string, error) {
 	vals := r.Header.Values("Idempotency-Key")
 	if len(vals) == 0 {
-		return "", problem(http.StatusBadRequest, CodeIdempotencyKeyRequired, "send an Idempotency-Key header (1-255 printable ASCII characters) so that a retry never posts twice")
+		return "", problem.New(http.StatusBadRequest, problem.CodeIdempotencyKeyRequired, "send an Idempotency-Key header (1-255 printable ASCII characters) so that a retry never posts twice")
 	}
 	k := vals[0]
 	ok := len(vals) == 1 && len(k) >= 1 && len(k) <= 255
@@ -214,7 +177,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 }
 
 func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RolePOS)
+	m, err := s.liveMember(r, loyalty.RolePOS)
 	if err != nil {
 		return err
 	}
@@ -244,7 +207,7 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Type == balances.Adjust {
-		if err := authorize(r.Context(), store.RoleMerchant, m.Program); err != nil {
+		if err := authorize(r.Context(), loyalty.RoleMerchant, m.Program); err != nil {
 			return err
 		}
 	}
@@ -266,7 +229,7 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"transaction": transactionJSON(res.Entry), "member": mj})
+	problem.JSON(w, http.StatusCreated, map[string]any{"transaction": transactionJSON(res.Entry), "member": mj})
 	return nil
 }
 
@@ -279,7 +242,7 @@ func requestHash(q balances.Request) string {
 }
 
 func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RolePOS)
+	m, err := s.liveMember(r, loyalty.RolePOS)
 	if err != nil {
 		return err
 	}
@@ -301,12 +264,12 @@ func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error 
 	for i, e := range entries {
 		items[i] = transactionJSON(e)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	problem.JSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 	return nil
 }
 
 func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RoleMerchant)
+	m, err := s.liveMember(r, loyalty.RoleMerchant)
 	if err != nil {
 		return err
 	}
@@ -314,7 +277,7 @@ func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.onChange()
-	writeJSON(w, http.StatusAccepted, map[string]any{"member_id": m.ID})
+	problem.JSON(w, http.StatusAccepted, map[string]any{"member_id": m.ID})
 	return nil
 }
 
@@ -326,7 +289,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := authorize(r.Context(), store.RoleMerchant, p.ID); err != nil {
+	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
 		return err
 	}
 	var q struct {
@@ -346,14 +309,14 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.onChange()
-	writeJSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
 	return nil
 }
 
 // ExportJSON is everything passd keeps about a member (GDPR access).
 type ExportJSON struct {
 	Member        MemberJSON         `json:"member"`
-	Account       store.Account      `json:"account"`
+	Account       loyalty.Account    `json:"account"`
 	Entries       []TransactionJSON  `json:"entries"`
 	Events        []EventJSON        `json:"events"`
 	Registrations []RegistrationJSON `json:"registrations"`
@@ -388,7 +351,7 @@ type SyncJSON struct {
 }
 
 func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RoleAdmin)
+	m, err := s.liveMember(r, loyalty.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -420,12 +383,12 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 			SyncedVersion: st.SyncedVersion, Attempts: st.Attempts, LastError: st.LastError, UpdatedAt: st.UpdatedAt.UTC()})
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
-	writeJSON(w, http.StatusOK, out)
+	problem.JSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.liveMember(r, store.RoleAdmin)
+	m, err := s.liveMember(r, loyalty.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -438,7 +401,7 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
-	if err := authorize(r.Context(), store.RoleAdmin, ""); err != nil {
+	if err := authorize(r.Context(), loyalty.RoleAdmin, ""); err != nil {
 		return err
 	}
 	var q struct {
@@ -449,7 +412,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := &balances.ValidationError{}
-	if !ValidRole(q.Role) {
+	if !loyalty.ValidRole(q.Role) {
 		v.Add("role", "must be pos, merchant or admin")
 	}
 	if q.Program != "" {
@@ -462,12 +425,12 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, _ := principalFrom(r.Context())
 	if p.Program != "" && q.Program != p.Program {
-		return problem(http.StatusForbidden, CodeForbidden, "a program-scoped key can only create keys for its own program")
+		return problem.New(http.StatusForbidden, problem.CodeForbidden, "a program-scoped key can only create keys for its own program")
 	}
-	key, k, err := CreateKey(r.Context(), s.store, q.Role, q.Program, s.now())
+	key, k, err := loyalty.CreateKey(r.Context(), s.store, q.Role, q.Program, s.now())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"key": key, "id": k.ID, "role": k.Role, "program": k.Program})
+	problem.JSON(w, http.StatusCreated, map[string]any{"key": key, "id": k.ID, "role": k.Role, "program": k.Program})
 	return nil
 }

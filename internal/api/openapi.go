@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 )
 
 // The OpenAPI 3.1 description of the JSON API is built from Go rather than
@@ -23,39 +25,39 @@ type obj = map[string]any
 
 // codeStatus is the HTTP status that goes with each problem code.
 var codeStatus = map[string]int{
-	CodeMalformedJSON:          http.StatusBadRequest,
-	CodeIdempotencyKeyRequired: http.StatusBadRequest,
-	CodeUnauthorized:           http.StatusUnauthorized,
-	CodeForbidden:              http.StatusForbidden,
-	CodeNotFound:               http.StatusNotFound,
-	CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
-	CodeIdempotencyConflict:    http.StatusConflict,
-	CodeRequestInProgress:      http.StatusConflict,
-	CodeInsufficientPoints:     http.StatusConflict,
-	CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
-	CodeValidationFailed:       http.StatusUnprocessableEntity,
-	CodeInvalidBarcode:         http.StatusUnprocessableEntity,
-	CodeRateLimited:            http.StatusTooManyRequests,
-	CodeInternal:               http.StatusInternalServerError,
+	problem.CodeMalformedJSON:          http.StatusBadRequest,
+	problem.CodeIdempotencyKeyRequired: http.StatusBadRequest,
+	problem.CodeUnauthorized:           http.StatusUnauthorized,
+	problem.CodeForbidden:              http.StatusForbidden,
+	problem.CodeNotFound:               http.StatusNotFound,
+	problem.CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
+	problem.CodeIdempotencyConflict:    http.StatusConflict,
+	problem.CodeRequestInProgress:      http.StatusConflict,
+	problem.CodeInsufficientPoints:     http.StatusConflict,
+	problem.CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
+	problem.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	problem.CodeValidationFailed:       http.StatusUnprocessableEntity,
+	problem.CodeInvalidBarcode:         http.StatusUnprocessableEntity,
+	problem.CodeRateLimited:            http.StatusTooManyRequests,
+	problem.CodeInternal:               http.StatusInternalServerError,
 }
 
 var codeWhen = map[string]string{
-	CodeMalformedJSON:          "the body is not JSON or not the expected shape",
-	CodeIdempotencyKeyRequired: "a transaction without `Idempotency-Key`",
-	CodeUnauthorized:           "no key, unknown key, revoked key",
-	CodeForbidden:              "the key's role or program does not allow it",
-	CodeNotFound:               "unknown or erased member, unknown program, unknown endpoint",
-	CodeMethodNotAllowed:       "the path exists, the method does not",
-	CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
-	CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
-	CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
-	CodeBodyTooLarge:           "the body is over 1 MiB",
-	CodeUnsupportedMediaType:   "the body is not `application/json`",
-	CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
-	CodeInvalidBarcode:         "the barcode's MAC does not verify, or a typed number where the program wants the barcode",
-	CodeRateLimited:            "too many failed scans (`Retry-After`)",
-	CodeInternal:               "an unexpected error; it is logged with the request id",
+	problem.CodeMalformedJSON:          "the body is not JSON or not the expected shape",
+	problem.CodeIdempotencyKeyRequired: "a transaction without `Idempotency-Key`",
+	problem.CodeUnauthorized:           "no key, unknown key, revoked key",
+	problem.CodeForbidden:              "the key's role or program does not allow it",
+	problem.CodeNotFound:               "unknown or erased member, unknown program, unknown endpoint",
+	problem.CodeMethodNotAllowed:       "the path exists, the method does not",
+	problem.CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
+	problem.CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
+	problem.CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
+	problem.CodeBodyTooLarge:           "the body is over 1 MiB",
+	problem.CodeUnsupportedMediaType:   "the body is not `application/json`",
+	problem.CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
+	problem.CodeInvalidBarcode:         "the barcode's MAC does not verify, or a typed number where the program wants the barcode",
+	problem.CodeRateLimited:            "too many failed scans (`Retry-After`)",
+	problem.CodeInternal:               "an unexpected error; it is logged with the request id",
 }
 
 var (
@@ -112,9 +114,9 @@ func (o op) build() obj {
 	for status, r := range o.ok {
 		res[fmt.Sprint(status)] = r
 	}
-	codes := append([]string{CodeUnauthorized, CodeForbidden, CodeInternal}, o.codes...)
+	codes := append([]string{problem.CodeUnauthorized, problem.CodeForbidden, problem.CodeInternal}, o.codes...)
 	if o.body != nil {
-		codes = append(codes, CodeMalformedJSON, CodeBodyTooLarge, CodeUnsupportedMediaType)
+		codes = append(codes, problem.CodeMalformedJSON, problem.CodeBodyTooLarge, problem.CodeUnsupportedMediaType)
 	}
 	byStatus := map[int][]string{}
 	for _, c := range codes {
@@ -135,7 +137,7 @@ func (o op) build() obj {
 				"allOf": []any{schemaRef("Problem"), obj{"properties": obj{"code": obj{"enum": cs}}}},
 			}}},
 		}
-		if slices.Contains(cs, CodeRateLimited) || slices.Contains(cs, CodeRequestInProgress) {
+		if slices.Contains(cs, problem.CodeRateLimited) || slices.Contains(cs, problem.CodeRequestInProgress) {
 			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
 		}
 		res[fmt.Sprint(status)] = r
@@ -168,36 +170,36 @@ func openAPI() obj {
 	member := okJSON("The member.", schemaRef("Member"))
 	paths := map[string]map[string]op{
 		"/api/v1/programs/{program}/members": {"post": {
-			id: "enroll", summary: "Enroll a member", role: store.RoleMerchant, params: []obj{prog},
+			id: "enroll", summary: "Enroll a member", role: loyalty.RoleMerchant, params: []obj{prog},
 			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely.",
 			body:        schemaRef("EnrollRequest"),
 			ok: map[int]obj{
 				201: okJSON("The new member.", schemaRef("Member")),
 				200: okJSON("The member that already had this `external_id`.", schemaRef("Member")),
 			},
-			codes: []string{CodeNotFound, CodeValidationFailed},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}},
 		"/api/v1/programs/{program}/messages": {"post": {
-			id: "postMessage", summary: "Send a message to every card of a program", role: store.RoleMerchant, params: []obj{prog},
+			id: "postMessage", summary: "Send a message to every card of a program", role: loyalty.RoleMerchant, params: []obj{prog},
 			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones.",
 			body:        schemaRef("MessageRequest"),
 			ok:          map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
-			codes:       []string{CodeNotFound, CodeValidationFailed},
+			codes:       []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}},
 		"/api/v1/members/{id}": {
 			"get": {
-				id: "getMember", summary: "Look a member up", role: store.RolePOS, params: []obj{memberID},
-				ok: map[int]obj{200: member}, codes: []string{CodeNotFound},
+				id: "getMember", summary: "Look a member up", role: loyalty.RolePOS, params: []obj{memberID},
+				ok: map[int]obj{200: member}, codes: []string{problem.CodeNotFound},
 			},
 			"delete": {
-				id: "eraseMember", summary: "Erase a member's personal data", role: store.RoleAdmin, params: []obj{memberID},
+				id: "eraseMember", summary: "Erase a member's personal data", role: loyalty.RoleAdmin, params: []obj{memberID},
 				description: "Erases name, email, birthday and external id, voids the member's cards (pushed to the phones) and keeps the anonymous ledger. Afterwards the member answers 404 `not_found` everywhere.",
-				ok:          map[int]obj{204: {"description": "Erased."}}, codes: []string{CodeNotFound},
+				ok:          map[int]obj{204: {"description": "Erased."}}, codes: []string{problem.CodeNotFound},
 			},
 		},
 		"/api/v1/members/{id}/transactions": {
 			"post": {
-				id: "postTransaction", summary: "Earn, redeem or adjust points", role: store.RolePOS,
+				id: "postTransaction", summary: "Earn, redeem or adjust points", role: loyalty.RolePOS,
 				params: []obj{memberID, ref("parameters", "IdempotencyKey")},
 				description: "`earn` and `redeem` need the `pos` role, `adjust` the `merchant` role. " +
 					"A replay with the same `Idempotency-Key` and body answers the first answer again (same transaction id, header `Idempotent-Replayed: true`) and writes nothing; " +
@@ -208,36 +210,36 @@ func openAPI() obj {
 					"headers":     obj{"Idempotent-Replayed": obj{"description": "`true` when this answer repeats an earlier one.", "schema": obj{"type": "string", "enum": []string{"true"}}}},
 					"content":     obj{"application/json": obj{"schema": schemaRef("TransactionResult")}},
 				}},
-				codes: []string{CodeNotFound, CodeValidationFailed, CodeIdempotencyKeyRequired, CodeIdempotencyConflict, CodeRequestInProgress, CodeInsufficientPoints},
+				codes: []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeIdempotencyKeyRequired, problem.CodeIdempotencyConflict, problem.CodeRequestInProgress, problem.CodeInsufficientPoints},
 			},
 			"get": {
-				id: "listTransactions", summary: "List a member's transactions, newest first", role: store.RolePOS,
+				id: "listTransactions", summary: "List a member's transactions, newest first", role: loyalty.RolePOS,
 				params: []obj{memberID, ref("parameters", "Cursor"), ref("parameters", "Limit")},
 				ok:     map[int]obj{200: okJSON("One page of transactions.", schemaRef("TransactionList"))},
-				codes:  []string{CodeNotFound, CodeValidationFailed},
+				codes:  []string{problem.CodeNotFound, problem.CodeValidationFailed},
 			},
 		},
 		"/api/v1/members/{id}/refresh": {"post": {
-			id: "refreshMember", summary: "Push the member's cards again", role: store.RoleMerchant, params: []obj{memberID},
+			id: "refreshMember", summary: "Push the member's cards again", role: loyalty.RoleMerchant, params: []obj{memberID},
 			ok:    map[int]obj{202: okJSON("Accepted.", obj{"type": "object", "required": []string{"member_id"}, "properties": obj{"member_id": obj{"type": "string", "format": "uuid"}}})},
-			codes: []string{CodeNotFound},
+			codes: []string{problem.CodeNotFound},
 		}},
 		"/api/v1/members/{id}/export": {"get": {
-			id: "exportMember", summary: "Export everything passd keeps about a member", role: store.RoleAdmin, params: []obj{memberID},
+			id: "exportMember", summary: "Export everything passd keeps about a member", role: loyalty.RoleAdmin, params: []obj{memberID},
 			ok:    map[int]obj{200: okJSON("The export (served as an attachment).", schemaRef("Export"))},
-			codes: []string{CodeNotFound},
+			codes: []string{problem.CodeNotFound},
 		}},
 		"/api/v1/members/{id}/barcode.png": {"get": {
-			id: "memberBarcode", summary: "The member's barcode as a QR code image", role: store.RolePOS,
+			id: "memberBarcode", summary: "The member's barcode as a QR code image", role: loyalty.RolePOS,
 			params:      []obj{memberID, ref("parameters", "QRSize")},
 			description: "A PNG QR code of the member's barcode token (the same message as the card's barcode), for printing or for the merchant's own app.",
 			ok: map[int]obj{200: {"description": "A size x size PNG.", "content": obj{"image/png": obj{
 				"schema": obj{"type": "string", "contentMediaType": "image/png"},
 			}}}},
-			codes: []string{CodeNotFound, CodeValidationFailed},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}},
 		"/api/v1/pos/scan": {"post": {
-			id: "scan", summary: "Resolve a scanned card barcode to its member", role: store.RolePOS,
+			id: "scan", summary: "Resolve a scanned card barcode to its member", role: loyalty.RolePOS,
 			description: "Send the text the scanner read from the card's barcode (`<member number>-<MAC>`; case and surrounding whitespace do not matter). " +
 				"The MAC is checked in constant time: a forged, damaged or mistyped code is 422 `invalid_barcode`; a valid code of an erased member is 404 `not_found`.\n\n" +
 				"Manual entry: when the member's program has `allow_manual_entry` (off by default), a cashier may send the bare 10-digit member number instead (spaces allowed); " +
@@ -245,14 +247,14 @@ func openAPI() obj {
 				"Failed scans (`invalid_barcode`, `not_found`, `forbidden`) are rate-limited per API key (by default a burst of 20, then 10 a minute): past the limit every scan of the key is 429 `rate_limited` with `Retry-After`, whatever it sends.",
 			body:  schemaRef("ScanRequest"),
 			ok:    map[int]obj{200: okJSON("The member the barcode belongs to.", schemaRef("Member"))},
-			codes: []string{CodeNotFound, CodeValidationFailed, CodeInvalidBarcode, CodeRateLimited},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeInvalidBarcode, problem.CodeRateLimited},
 		}},
 		"/api/v1/apikeys": {"post": {
-			id: "createAPIKey", summary: "Create an API key", role: store.RoleAdmin,
+			id: "createAPIKey", summary: "Create an API key", role: loyalty.RoleAdmin,
 			description: "The key is shown once; passd keeps only its hash. A program-scoped key can only create keys for its own program.",
 			body:        schemaRef("APIKeyRequest"),
 			ok:          map[int]obj{201: okJSON("The new key.", schemaRef("APIKeyCreated"))},
-			codes:       []string{CodeValidationFailed},
+			codes:       []string{problem.CodeValidationFailed},
 		}},
 	}
 	outPaths := obj{}
@@ -286,7 +288,7 @@ func openAPI() obj {
 					"schema":      obj{"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"}},
 				"Cursor": obj{"name": "cursor", "in": "query", "description": "The `next_cursor` of the previous page.", "schema": obj{"type": "string"}},
 				"Limit":  obj{"name": "limit", "in": "query", "description": "Page size.", "schema": obj{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": MinQRSize, "maximum": MaxQRSize, "default": DefaultQRSize}},
+				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			},
 			"headers": obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}},
 			"schemas": schemas(),
@@ -298,7 +300,7 @@ func apiDescription() string {
 	var b strings.Builder
 	b.WriteString("The JSON API of passd, a self-hosted loyalty-card service. Requests and answers are JSON; bodies over 1 MiB are refused. " +
 		"Errors are `application/problem+json` (RFC 9457) with `status`, `title`, `detail` and a stable `code`:\n\n| status | code | when |\n| --- | --- | --- |\n")
-	codes := problemCodes()
+	codes := problem.Codes()
 	slices.SortFunc(codes, func(a, b string) int {
 		if d := codeStatus[a] - codeStatus[b]; d != 0 {
 			return d
@@ -309,16 +311,6 @@ func apiDescription() string {
 		fmt.Fprintf(&b, "| %d | `%s` | %s |\n", codeStatus[c], c, codeWhen[c])
 	}
 	return b.String()
-}
-
-// problemCodes lists every code passd answers, from the table of titles.
-func problemCodes() []string {
-	codes := make([]string, 0, len(titles))
-	for c := range titles {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	return codes
 }
 
 func str(desc string) obj { return obj{"type": "string", "description": desc} }
@@ -334,7 +326,7 @@ func schemas() obj {
 				"title":    obj{"type": "string"},
 				"status":   obj{"type": "integer"},
 				"detail":   obj{"type": "string"},
-				"code":     obj{"type": "string", "enum": problemCodes(), "description": "Stable machine-readable code."},
+				"code":     obj{"type": "string", "enum": problem.Codes(), "description": "Stable machine-readable code."},
 				"instance": obj{"type": "string"},
 				"errors": obj{"type": "array", "description": "For `validation_failed`: the fields at fault.", "items": obj{
 					"type": "object", "required": []string{"field", "message"},
@@ -437,7 +429,7 @@ func schemas() obj {
 		"APIKeyRequest": obj{
 			"type": "object", "required": []string{"role"}, "additionalProperties": false,
 			"properties": obj{
-				"role":    obj{"type": "string", "enum": []string{store.RolePOS, store.RoleMerchant, store.RoleAdmin}},
+				"role":    obj{"type": "string", "enum": []string{loyalty.RolePOS, loyalty.RoleMerchant, loyalty.RoleAdmin}},
 				"program": obj{"type": "string", "description": "Scope the key to this program."},
 			},
 		},

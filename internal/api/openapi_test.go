@@ -14,7 +14,7 @@ import (
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/templates"
 )
 
@@ -32,7 +32,7 @@ func openAPIDoc(t *testing.T) map[string]any {
 // operation the router does not serve.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
-	cat, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."})
+	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}

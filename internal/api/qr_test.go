@@ -10,7 +10,8 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 func TestBarcodePNG(t *testing.T) {
@@ -23,7 +24,7 @@ func TestBarcodePNG(t *testing.T) {
 		query string
 		size  int
 	}{
-		"default": {"", api.DefaultQRSize},
+		"default": {"", cards.DefaultQRSize},
 		"min":     {"?size=64", 64},
 		"odd":     {"?size=301", 301},
 		"max":     {"?size=1024", 1024},
@@ -46,7 +47,7 @@ func TestBarcodePNG(t *testing.T) {
 		e.do("GET", path+q, pos, nil).want(t, 422, "validation_failed")
 	}
 	e.do("GET", path, "", nil).want(t, 401, "unauthorized")
-	other, _, err := api.CreateKey(context.Background(), e.store, "pos", "other-program", time.Now())
+	other, _, err := loyalty.CreateKey(context.Background(), e.store, "pos", "other-program", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func checkQR(t *testing.T, img image.Image, content string) {
 
 func TestQRPNGTooSmall(t *testing.T) {
 	t.Parallel()
-	if _, err := api.QRPNG(string(bytes.Repeat([]byte("x"), 1000)), api.MinQRSize); err == nil {
+	if _, err := cards.QRPNG(string(bytes.Repeat([]byte("x"), 1000)), cards.MinQRSize); err == nil {
 		t.Error("QRPNG(1000 bytes, 64 px) = nil error, want an error (the symbol does not fit)")
 	}
 }

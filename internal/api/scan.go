@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 )
 
 // RateLimit is a token bucket: Burst events at once, refilled at PerMinute.
@@ -114,13 +114,13 @@ const maxBarcodeLen = 128
 // with 429 before its code is looked at, so forged codes cannot be tried at
 // speed.
 func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
-	if err := authorize(r.Context(), store.RolePOS, ""); err != nil {
+	if err := authorize(r.Context(), loyalty.RolePOS, ""); err != nil {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
 	if ok, wait := s.scans.take(p.KeyID, s.now()); !ok {
-		pr := problem(http.StatusTooManyRequests, CodeRateLimited, "too many failed scans with this API key; retry after the Retry-After delay")
-		pr.retryAfter = max(1, int(math.Ceil(wait.Seconds()-epsilon)))
+		pr := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed scans with this API key; retry after the Retry-After delay")
+		pr.RetryAfter = max(1, int(math.Ceil(wait.Seconds()-epsilon)))
 		return pr
 	}
 	defer func() {
@@ -128,8 +128,8 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
 			s.scans.refund(p.KeyID)
 			return
 		}
-		switch toProblem(err).Code {
-		case CodeInvalidBarcode, CodeNotFound, CodeForbidden:
+		switch problem.From(err).Code {
+		case problem.CodeInvalidBarcode, problem.CodeNotFound, problem.CodeForbidden:
 			// A failed try: the token stays taken.
 		default:
 			s.scans.refund(p.KeyID)
@@ -153,7 +153,7 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
 }
 
 // scanned resolves a scanned code to a live member the key may see.
-func (s *Server) scanned(r *http.Request, p Principal, code string) (store.MemberRow, error) {
+func (s *Server) scanned(r *http.Request, p Principal, code string) (loyalty.MemberRow, error) {
 	number, manual := typedNumber(code)
 	if manual {
 		// A bare number carries no MAC. Refuse it before any lookup unless
@@ -161,36 +161,36 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (store.Membe
 		// default set-up a typed number tells nothing about which numbers
 		// exist.
 		if !s.manualEntryPossible(p) {
-			return store.MemberRow{}, manualEntryOff()
+			return loyalty.MemberRow{}, manualEntryOff()
 		}
-		if !member.ValidNumber(number) {
-			return store.MemberRow{}, fmt.Errorf("typed number: %w", member.ErrInvalidBarcode)
+		if !loyalty.ValidNumber(number) {
+			return loyalty.MemberRow{}, fmt.Errorf("typed number: %w", loyalty.ErrInvalidBarcode)
 		}
 	} else {
-		n, err := member.VerifyBarcode(s.secret, code)
+		n, err := loyalty.VerifyBarcode(s.secret, code)
 		if err != nil {
-			return store.MemberRow{}, err
+			return loyalty.MemberRow{}, err
 		}
 		number = n
 	}
 	m, err := s.store.MemberByNumber(r.Context(), number)
 	if err != nil {
-		return store.MemberRow{}, err
+		return loyalty.MemberRow{}, err
 	}
 	if m.Erased() {
-		return store.MemberRow{}, fmt.Errorf("member erased: %w", member.ErrNotFound)
+		return loyalty.MemberRow{}, fmt.Errorf("member erased: %w", loyalty.ErrMemberNotFound)
 	}
 	if manual {
 		prog, err := s.programs.Get(m.Program)
 		if err != nil {
-			return store.MemberRow{}, err
+			return loyalty.MemberRow{}, err
 		}
 		if !prog.AllowManualEntry {
-			return store.MemberRow{}, manualEntryOff()
+			return loyalty.MemberRow{}, manualEntryOff()
 		}
 	}
-	if err := authorize(r.Context(), store.RolePOS, m.Program); err != nil {
-		return store.MemberRow{}, err
+	if err := authorize(r.Context(), loyalty.RolePOS, m.Program); err != nil {
+		return loyalty.MemberRow{}, err
 	}
 	return m, nil
 }
@@ -198,7 +198,7 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (store.Membe
 // manualEntryOff is the answer to a bare number where the program wants the
 // card's barcode.
 func manualEntryOff() error {
-	return problem(http.StatusUnprocessableEntity, CodeInvalidBarcode,
+	return problem.New(http.StatusUnprocessableEntity, problem.CodeInvalidBarcode,
 		"this program accepts only the card's barcode, not a typed member number")
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/templates"
 )
@@ -59,8 +59,8 @@ func newScanEnv(t *testing.T, clk *clock, limit api.RateLimit) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."},
-		program.Source{Name: "test", FS: manualProgram, Dir: "."})
+	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."},
+		loyalty.TemplateSource{Name: "test", FS: manualProgram, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}

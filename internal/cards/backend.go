@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/memo"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit/webservice"
@@ -43,7 +43,7 @@ func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, er
 		return t, true, nil
 	}
 	m, err := b.s.store.Member(ctx, serial)
-	if errors.Is(err, member.ErrNotFound) {
+	if errors.Is(err, loyalty.ErrMemberNotFound) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -56,10 +56,10 @@ func (b *Backend) PassAuth(ctx context.Context, serial string) (string, bool, er
 // Register records a device's registration for a pass. An erased
 // member's voided card takes no new registrations.
 func (b *Backend) Register(ctx context.Context, deviceID, pushToken, serial string) (bool, error) {
-	created, err := b.s.store.Register(ctx, store.Registration{
+	created, err := b.s.store.Register(ctx, loyalty.Registration{
 		DeviceID: deviceID, PushToken: pushToken, PassTypeID: b.s.signer.PassTypeID(), MemberID: serial,
 	})
-	if errors.Is(err, member.ErrNotFound) {
+	if errors.Is(err, loyalty.ErrMemberNotFound) {
 		return false, webservice.ErrNotFound
 	}
 	return created, err
@@ -92,7 +92,7 @@ func (b *Backend) LatestPass(ctx context.Context, serial string) (webservice.Pas
 		return webservice.Pass{}, webservice.ErrNotFound
 	}
 	m, err := b.s.store.Member(ctx, serial)
-	if errors.Is(err, member.ErrNotFound) {
+	if errors.Is(err, loyalty.ErrMemberNotFound) {
 		return webservice.Pass{}, webservice.ErrNotFound
 	}
 	if err != nil {

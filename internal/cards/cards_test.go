@@ -15,9 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/templates"
 )
 
@@ -25,11 +23,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var secret = []byte("cards-test-secret-cards-test-secret!")
 
-func demo(t *testing.T) *program.Program { return demoForFuzz(t) }
+func demo(t *testing.T) *loyalty.Program { return demoForFuzz(t) }
 
-func demoForFuzz(t testing.TB) *program.Program {
+func demoForFuzz(t testing.TB) *loyalty.Program {
 	t.Helper()
-	c, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."})
+	c, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +38,9 @@ func demoForFuzz(t testing.TB) *program.Program {
 	return p
 }
 
-func ada() store.MemberRow {
-	return store.MemberRow{
-		Member: member.Member{ID: "5b0e2c1e-8f4d-4b43-9a57-2f9e0c0f6a11", Program: "demo", Number: "4000000006",
+func ada() loyalty.MemberRow {
+	return loyalty.MemberRow{
+		Member: loyalty.Member{ID: "5b0e2c1e-8f4d-4b43-9a57-2f9e0c0f6a11", Program: "demo", Number: "4000000006",
 			Name: "Ada Lovelace", Email: "ada@example.com", AuthToken: "abcdefghijklmnopqrstuvwxyz234567",
 			CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
 		Account:      balances.Account{Points: 1250, Lifetime: 1500, Qualifying: 1500, Tier: "Silver", PassVersion: 4},
@@ -79,7 +77,7 @@ func TestDemoPassGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "demo.pass.golden.json", append(b, '\n'))
-	if p.Barcodes[0].Message != member.BarcodeToken(secret, "4000000006") || p.Barcodes[0].AltText != "4000000006" {
+	if p.Barcodes[0].Message != loyalty.BarcodeToken(secret, "4000000006") || p.Barcodes[0].AltText != "4000000006" {
 		t.Errorf("barcode = %+v, want the member's token with the number as alt text", p.Barcodes[0])
 	}
 }

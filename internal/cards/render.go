@@ -11,16 +11,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/passkit"
 )
 
 // Card is what a member's pass shows.
 type Card struct {
-	Member  store.MemberRow
-	Program *program.Program
+	Member  loyalty.MemberRow
+	Program *loyalty.Program
 	// Message is the program's latest merchant message (may be empty).
 	Message string
 }
@@ -81,8 +80,8 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	pass.WebServiceURL = strings.TrimRight(publicURL, "/") + WebServicePath
 	pass.AuthenticationToken = m.AuthToken
 	pass.Barcodes = []passkit.Barcode{{
-		Format:          barcodeFormat(p.Barcode),
-		Message:         member.BarcodeToken(secret, m.Number),
+		Format:          barcodeFormats[p.Barcode].apple,
+		Message:         loyalty.BarcodeToken(secret, m.Number),
 		MessageEncoding: "iso-8859-1",
 		AltText:         m.Number,
 	}}
@@ -108,7 +107,7 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 // language of the program, a pass.strings holding the template's strings,
 // passd's defaults for keys the template lacks, and the program's texts.
 // It depends only on the program, so callers may keep it.
-func Files(p *program.Program) map[string][]byte {
+func Files(p *loyalty.Program) map[string][]byte {
 	files := map[string][]byte{}
 	for name, b := range p.Files {
 		if !strings.HasSuffix(name, ".lproj/pass.strings") {
@@ -116,7 +115,7 @@ func Files(p *program.Program) map[string][]byte {
 		}
 	}
 	for lang, t := range p.Locales {
-		name := lang + ".lproj/pass.strings"
+		name := loyalty.StringsFile(lang)
 		var b strings.Builder
 		tmpl := string(p.Files[name])
 		b.WriteString(tmpl)
@@ -128,8 +127,9 @@ func Files(p *program.Program) map[string][]byte {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		own := p.Strings(lang)
 		for _, k := range keys {
-			if !strings.Contains(tmpl, strconv.Quote(k)) {
+			if _, ok := own[k]; !ok {
 				fmt.Fprintf(&b, "%s = %s;\n", quote(k), quote(defaultStrings[k]))
 			}
 		}
@@ -147,16 +147,17 @@ func quote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-func barcodeFormat(f string) passkit.BarcodeFormat {
-	switch f {
-	case program.BarcodePDF417:
-		return passkit.PKBarcodeFormatPDF417
-	case program.BarcodeAztec:
-		return passkit.PKBarcodeFormatAztec
-	case program.BarcodeCode128:
-		return passkit.PKBarcodeFormatCode128
-	}
-	return passkit.PKBarcodeFormatQR
+// barcodeFormats maps a program's barcode format to each wallet's name
+// for it; an unknown format (the loader refuses them) reads as QR.
+var barcodeFormats = map[string]struct {
+	apple  passkit.BarcodeFormat
+	google googlewallet.BarcodeFormat
+}{
+	"":                     {passkit.PKBarcodeFormatQR, googlewallet.BarcodeQR},
+	loyalty.BarcodeQR:      {passkit.PKBarcodeFormatQR, googlewallet.BarcodeQR},
+	loyalty.BarcodePDF417:  {passkit.PKBarcodeFormatPDF417, googlewallet.BarcodePDF417},
+	loyalty.BarcodeAztec:   {passkit.PKBarcodeFormatAztec, googlewallet.BarcodeAztec},
+	loyalty.BarcodeCode128: {passkit.PKBarcodeFormatCode128, googlewallet.BarcodeCode128},
 }
 
 // rgb converts #rrggbb (validated by the program loader) to Apple's

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
@@ -19,7 +19,7 @@ const DefaultCacheBytes = 64 << 20
 type Service struct {
 	signer    *passkit.Signer
 	store     *store.Store
-	programs  *program.Catalog
+	programs  *loyalty.Catalog
 	secret    []byte
 	publicURL string
 	cache     *Cache
@@ -32,7 +32,7 @@ type Service struct {
 type Config struct {
 	Signer     *passkit.Signer
 	Store      *store.Store
-	Programs   *program.Catalog
+	Programs   *loyalty.Catalog
 	Secret     []byte
 	PublicURL  string
 	CacheBytes int
@@ -54,7 +54,7 @@ func (s *Service) Cache() *Cache { return s.cache }
 func (s *Service) Signer() *passkit.Signer { return s.signer }
 
 // Card gathers what m's pass shows.
-func (s *Service) Card(ctx context.Context, m store.MemberRow) (Card, error) {
+func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 	p, err := s.programs.Get(m.Program)
 	if err != nil {
 		return Card{}, err
@@ -68,7 +68,7 @@ func (s *Service) Card(ctx context.Context, m store.MemberRow) (Card, error) {
 
 // Bundle answers the signed .pkpass of member m, from the cache when this
 // version was signed before, and its Last-Modified time.
-func (s *Service) Bundle(ctx context.Context, m store.MemberRow) ([]byte, time.Time, error) {
+func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time.Time, error) {
 	p, err := s.programs.Get(m.Program)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -95,7 +95,7 @@ func (s *Service) Bundle(ctx context.Context, m store.MemberRow) ([]byte, time.T
 
 // programFiles answers the files of a program's passes, prepared once per
 // template version.
-func (s *Service) programFiles(p *program.Program) (*passkit.FileSet, error) {
+func (s *Service) programFiles(p *loyalty.Program) (*passkit.FileSet, error) {
 	key := p.ID + "/" + p.Hash
 	s.filesMu.Lock()
 	defer s.filesMu.Unlock()

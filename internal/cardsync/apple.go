@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/passkit/apns"
 )
 
@@ -17,7 +17,7 @@ type Pusher interface {
 
 // AppleStore is what the Apple channel needs of the store.
 type AppleStore interface {
-	RegistrationsFor(ctx context.Context, memberID string) ([]store.Registration, error)
+	RegistrationsFor(ctx context.Context, memberID string) ([]loyalty.Registration, error)
 	DeleteRegistrationsByPushToken(ctx context.Context, pushToken string) (int64, error)
 }
 
@@ -36,7 +36,7 @@ type Apple struct {
 // BadDeviceToken) lose their registrations; transient failures and
 // certificate problems ask for a retry of the card (devices already pushed
 // are pushed again then, which costs them one "nothing changed" request).
-func (a *Apple) Deliver(ctx context.Context, job store.SyncJob) error {
+func (a *Apple) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	regs, err := a.Store.RegistrationsFor(ctx, job.MemberID)
 	if err != nil {
 		return &RetryError{Err: fmt.Errorf("registrations: %w", err)}
@@ -52,7 +52,7 @@ func (a *Apple) Deliver(ctx context.Context, job store.SyncJob) error {
 // BatchRegistrations is an AppleStore that answers the registrations of
 // many passes in one query (*store.Store is one).
 type BatchRegistrations interface {
-	RegistrationsForMembers(ctx context.Context, memberIDs []string) (map[string][]store.Registration, error)
+	RegistrationsForMembers(ctx context.Context, memberIDs []string) (map[string][]loyalty.Registration, error)
 }
 
 // DeliverBatch delivers several cards as Deliver does each, with one
@@ -60,9 +60,9 @@ type BatchRegistrations interface {
 // per card) and one PushMany for all of their devices, and answers one
 // error per job: a push that fails for one card's device fails that card
 // only, and a dead token loses only its own registrations.
-func (a *Apple) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error {
+func (a *Apple) DeliverBatch(ctx context.Context, jobs []loyalty.SyncJob) []error {
 	errs := make([]error, len(jobs))
-	var regs map[string][]store.Registration
+	var regs map[string][]loyalty.Registration
 	if bs, ok := a.Store.(BatchRegistrations); ok {
 		ids := make([]string, len(jobs))
 		for i, j := range jobs {
@@ -76,7 +76,7 @@ func (a *Apple) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error 
 			return errs
 		}
 	} else {
-		regs = make(map[string][]store.Registration, len(jobs))
+		regs = make(map[string][]loyalty.Registration, len(jobs))
 		for i, j := range jobs {
 			r, err := a.Store.RegistrationsFor(ctx, j.MemberID)
 			if err != nil {
@@ -106,7 +106,7 @@ func (a *Apple) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error 
 }
 
 // tokensOf appends the distinct push tokens of regs to tokens.
-func tokensOf(tokens []string, regs []store.Registration) []string {
+func tokensOf(tokens []string, regs []loyalty.Registration) []string {
 	seen := make(map[string]bool, len(regs))
 	for _, r := range regs {
 		if !seen[r.PushToken] {
@@ -129,7 +129,7 @@ func (a *Apple) push(ctx context.Context, tokens []string) map[string]apns.Resul
 // judge acts on the push results for one card's registrations (regs, not
 // empty) and answers the card's outcome. certLogged keeps the certificate
 // alarm to one line per PushMany.
-func (a *Apple) judge(ctx context.Context, job store.SyncJob, regs []store.Registration, results map[string]apns.Result, certLogged *bool) error {
+func (a *Apple) judge(ctx context.Context, job loyalty.SyncJob, regs []loyalty.Registration, results map[string]apns.Result, certLogged *bool) error {
 	seen := make(map[string]bool, len(regs))
 	var retry *RetryError
 	permanent := 0

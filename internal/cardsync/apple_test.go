@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit/apns"
 )
@@ -59,7 +60,7 @@ func (f *fakePusher) count(tok string) int { f.mu.Lock(); defer f.mu.Unlock(); r
 
 func register(t *testing.T, st *store.Store, memberID, device, token string) {
 	t.Helper()
-	if _, err := st.Register(context.Background(), store.Registration{DeviceID: device, PassTypeID: "pass.x", MemberID: memberID, PushToken: token}); err != nil {
+	if _, err := st.Register(context.Background(), loyalty.Registration{DeviceID: device, PassTypeID: "pass.x", MemberID: memberID, PushToken: token}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -90,12 +91,12 @@ func TestAppleBatchOutcomesPerCard(t *testing.T) {
 	// The card changes while its batch is being pushed.
 	p.during = func() { earn(t, st, moved, "during") }
 	apple := &Apple{Store: st, Pusher: p}
-	e, err := New(Config{Store: st, Channels: map[string]Deliverer{store.ChannelApple: apple}, Now: clk.Now,
+	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: apple}, Now: clk.Now,
 		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.RunOnce(context.Background(), store.ChannelApple, apple); err != nil || n != 8 {
+	if n, err := e.RunOnce(context.Background(), loyalty.ChannelApple, apple); err != nil || n != 8 {
 		t.Fatalf("RunOnce() = %d, %v; want 8 cards", n, err)
 	}
 	if p.calls != 1 {
@@ -111,23 +112,23 @@ func TestAppleBatchOutcomesPerCard(t *testing.T) {
 		state    string
 		attempts int
 	}{
-		{"delivered", ok, store.SyncOK, 0},
-		{"retry", retry, store.SyncPending, 1},
-		{"dead token", dead, store.SyncOK, 0},
-		{"one phone, two passes", twoPasses, store.SyncOK, 0},
-		{"one of two devices dead", twoDevices, store.SyncOK, 0},
-		{"no device", none, store.SyncOK, 0},
-		{"refused for good", refused, store.SyncError, 1},
+		{"delivered", ok, loyalty.SyncOK, 0},
+		{"retry", retry, loyalty.SyncPending, 1},
+		{"dead token", dead, loyalty.SyncOK, 0},
+		{"one phone, two passes", twoPasses, loyalty.SyncOK, 0},
+		{"one of two devices dead", twoDevices, loyalty.SyncOK, 0},
+		{"no device", none, loyalty.SyncOK, 0},
+		{"refused for good", refused, loyalty.SyncError, 1},
 	} {
-		s := state(t, st, c.id, store.ChannelApple)
+		s := state(t, st, c.id, loyalty.ChannelApple)
 		if s.State != c.state || s.Attempts != c.attempts {
 			t.Errorf("%s card: %+v, want %s with %d attempts", c.name, s, c.state, c.attempts)
 		}
 	}
-	if s := state(t, st, retry, store.ChannelApple); s.NextAttemptAt.Before(clk.Now().Add(time.Minute)) {
+	if s := state(t, st, retry, loyalty.ChannelApple); s.NextAttemptAt.Before(clk.Now().Add(time.Minute)) {
 		t.Errorf("retry card due %v, want after Retry-After", s.NextAttemptAt)
 	}
-	if s := state(t, st, moved, store.ChannelApple); s.State != store.SyncPending || s.SyncedVersion != 1 || s.WantedVersion != 2 {
+	if s := state(t, st, moved, loyalty.ChannelApple); s.State != loyalty.SyncPending || s.SyncedVersion != 1 || s.WantedVersion != 2 {
 		t.Errorf("card changed during delivery: %+v, want pending, synced 1 of 2", s)
 	}
 	// A dead token loses its registrations, and only those.
@@ -141,10 +142,10 @@ func TestAppleBatchOutcomesPerCard(t *testing.T) {
 		}
 	}
 	// The changed card is delivered again at once, on its own.
-	if n, err := e.RunOnce(context.Background(), store.ChannelApple, apple); err != nil || n != 1 {
+	if n, err := e.RunOnce(context.Background(), loyalty.ChannelApple, apple); err != nil || n != 1 {
 		t.Fatalf("RunOnce() = %d, %v; want the changed card", n, err)
 	}
-	if s := state(t, st, moved, store.ChannelApple); s.State != store.SyncOK || s.SyncedVersion != 2 {
+	if s := state(t, st, moved, loyalty.ChannelApple); s.State != loyalty.SyncOK || s.SyncedVersion != 2 {
 		t.Errorf("changed card after its second delivery: %+v, want ok at 2", s)
 	}
 }
@@ -158,7 +159,7 @@ func TestAppleBatchRegistrationsFail(t *testing.T) {
 	register(t, st, a, "d1", tok(1))
 	p := &fakePusher{}
 	apple := &Apple{Store: failingRegs{st}, Pusher: p}
-	errs := apple.DeliverBatch(context.Background(), []store.SyncJob{{MemberID: a, Channel: store.ChannelApple, WantedVersion: 1}, {MemberID: b, Channel: store.ChannelApple, WantedVersion: 1}})
+	errs := apple.DeliverBatch(context.Background(), []loyalty.SyncJob{{MemberID: a, Channel: loyalty.ChannelApple, WantedVersion: 1}, {MemberID: b, Channel: loyalty.ChannelApple, WantedVersion: 1}})
 	for i, err := range errs {
 		var re *RetryError
 		if !errors.As(err, &re) {
@@ -172,7 +173,7 @@ func TestAppleBatchRegistrationsFail(t *testing.T) {
 
 type failingRegs struct{ *store.Store }
 
-func (failingRegs) RegistrationsForMembers(context.Context, []string) (map[string][]store.Registration, error) {
+func (failingRegs) RegistrationsForMembers(context.Context, []string) (map[string][]loyalty.Registration, error) {
 	return nil, errors.New("database down")
 }
 
@@ -189,7 +190,7 @@ func TestRunPipelinesBatches(t *testing.T) {
 	p := &fakePusher{}
 	var mu sync.Mutex
 	inFlight, most := 0, 0
-	slow := DeliverBatchFunc(func(ctx context.Context, jobs []store.SyncJob) []error {
+	slow := DeliverBatchFunc(func(ctx context.Context, jobs []loyalty.SyncJob) []error {
 		mu.Lock()
 		inFlight++
 		most = max(most, inFlight)
@@ -201,7 +202,7 @@ func TestRunPipelinesBatches(t *testing.T) {
 		mu.Unlock()
 		return errs
 	})
-	e, err := New(Config{Store: st, Channels: map[string]Deliverer{store.ChannelApple: slow}, Now: clk.Now,
+	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: slow}, Now: clk.Now,
 		Batch: 7, Pipeline: 3, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +234,7 @@ func TestRunPipelinesBatches(t *testing.T) {
 
 func waiting(t *testing.T, st *store.Store) int64 {
 	t.Helper()
-	w, _, _, err := st.SyncStats(context.Background(), store.ChannelApple)
+	w, _, _, err := st.SyncStats(context.Background(), loyalty.ChannelApple)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +242,13 @@ func waiting(t *testing.T, st *store.Store) int64 {
 }
 
 // DeliverBatchFunc adapts a batch function to BatchDeliverer (tests).
-type DeliverBatchFunc func(ctx context.Context, jobs []store.SyncJob) []error
+type DeliverBatchFunc func(ctx context.Context, jobs []loyalty.SyncJob) []error
 
-func (f DeliverBatchFunc) Deliver(ctx context.Context, job store.SyncJob) error {
-	return f(ctx, []store.SyncJob{job})[0]
+func (f DeliverBatchFunc) Deliver(ctx context.Context, job loyalty.SyncJob) error {
+	return f(ctx, []loyalty.SyncJob{job})[0]
 }
 
-func (f DeliverBatchFunc) DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error {
+func (f DeliverBatchFunc) DeliverBatch(ctx context.Context, jobs []loyalty.SyncJob) []error {
 	return f(ctx, jobs)
 }
 
@@ -264,7 +265,7 @@ func TestRunWakesWhenDebounceEnds(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	id := enroll(t, st)
 	rec := &recorder{}
-	e, err := New(Config{Store: st, Channels: map[string]Deliverer{store.ChannelApple: rec}, Poll: time.Hour})
+	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: rec}, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestRunWakesWhenDebounceEnds(t *testing.T) {
 	if d := at.Sub(changed); d < 300*time.Millisecond {
 		t.Errorf("delivered %v after the change, before the debounce ended", d)
 	}
-	if s := state(t, st, id, store.ChannelApple); s.WantedVersion != 2 {
+	if s := state(t, st, id, loyalty.ChannelApple); s.WantedVersion != 2 {
 		t.Errorf("state %+v, want version 2", s)
 	}
 }
@@ -305,7 +306,7 @@ type oneByOne struct {
 	broken string
 }
 
-func (o oneByOne) RegistrationsFor(ctx context.Context, memberID string) ([]store.Registration, error) {
+func (o oneByOne) RegistrationsFor(ctx context.Context, memberID string) ([]loyalty.Registration, error) {
 	if memberID == o.broken {
 		return nil, errors.New("database hiccup")
 	}
@@ -328,10 +329,10 @@ func TestAppleBatchWithoutBatchLookup(t *testing.T) {
 	if _, ok := apple.Store.(BatchRegistrations); ok {
 		t.Fatal("test store has the batch lookup")
 	}
-	errs := apple.DeliverBatch(context.Background(), []store.SyncJob{
-		{MemberID: a, Channel: store.ChannelApple, WantedVersion: 1},
-		{MemberID: b, Channel: store.ChannelApple, WantedVersion: 1},
-		{MemberID: c, Channel: store.ChannelApple, WantedVersion: 1},
+	errs := apple.DeliverBatch(context.Background(), []loyalty.SyncJob{
+		{MemberID: a, Channel: loyalty.ChannelApple, WantedVersion: 1},
+		{MemberID: b, Channel: loyalty.ChannelApple, WantedVersion: 1},
+		{MemberID: c, Channel: loyalty.ChannelApple, WantedVersion: 1},
 	})
 	var re *RetryError
 	if errs[0] != nil || !errors.As(errs[1], &re) || errs[2] != nil {

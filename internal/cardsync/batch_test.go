@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -15,21 +16,21 @@ import (
 type batchStore struct {
 	*store.Store
 	mu       sync.Mutex
-	batches  [][]store.SyncJob
+	batches  [][]loyalty.SyncJob
 	singles  int
 	batchErr error
 }
 
-func (b *batchStore) Complete(ctx context.Context, job store.SyncJob) error {
+func (b *batchStore) Complete(ctx context.Context, job loyalty.SyncJob) error {
 	b.mu.Lock()
 	b.singles++
 	b.mu.Unlock()
 	return b.Store.Complete(ctx, job)
 }
 
-func (b *batchStore) CompleteMany(ctx context.Context, jobs []store.SyncJob) error {
+func (b *batchStore) CompleteMany(ctx context.Context, jobs []loyalty.SyncJob) error {
 	b.mu.Lock()
-	b.batches = append(b.batches, append([]store.SyncJob(nil), jobs...))
+	b.batches = append(b.batches, append([]loyalty.SyncJob(nil), jobs...))
 	err := b.batchErr
 	b.mu.Unlock()
 	if err != nil {
@@ -53,18 +54,18 @@ func TestBatchCompleterRecordsABatchAtOnce(t *testing.T) {
 		ids = append(ids, enroll(t, st))
 	}
 	failing := ids[2]
-	rec := &recorder{fail: func(j store.SyncJob) error {
+	rec := &recorder{fail: func(j loyalty.SyncJob) error {
 		if j.MemberID == failing {
 			return &RetryError{Err: errors.New("503")}
 		}
 		return nil
 	}}
-	e, err := New(Config{Store: bs, Channels: map[string]Deliverer{store.ChannelApple: rec}, Now: clk.Now,
+	e, err := New(Config{Store: bs, Channels: map[string]Deliverer{loyalty.ChannelApple: rec}, Now: clk.Now,
 		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := e.RunOnce(context.Background(), store.ChannelApple, rec)
+	n, err := e.RunOnce(context.Background(), loyalty.ChannelApple, rec)
 	if err != nil || n != 5 {
 		t.Fatalf("RunOnce() = %d, %v, want 5 claimed", n, err)
 	}
@@ -77,7 +78,7 @@ func TestBatchCompleterRecordsABatchAtOnce(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		s := state(t, st, id, store.ChannelApple)
+		s := state(t, st, id, loyalty.ChannelApple)
 		switch {
 		case id == failing && (s.Attempts != 1 || s.SyncedVersion == s.WantedVersion):
 			t.Errorf("failed card: %+v, want one attempt and still pending", s)
@@ -90,10 +91,10 @@ func TestBatchCompleterRecordsABatchAtOnce(t *testing.T) {
 	// back after the lease, like a card whose Complete failed.
 	bs.batchErr = errors.New("disk full")
 	earn(t, st, ids[0], "k1")
-	if n, err := e.RunOnce(context.Background(), store.ChannelApple, rec); err != nil || n != 1 {
+	if n, err := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); err != nil || n != 1 {
 		t.Fatalf("RunOnce() = %d, %v, want 1 claimed", n, err)
 	}
-	if s := state(t, st, ids[0], store.ChannelApple); s.SyncedVersion == s.WantedVersion {
+	if s := state(t, st, ids[0], loyalty.ChannelApple); s.SyncedVersion == s.WantedVersion {
 		t.Errorf("card recorded although CompleteMany failed: %+v", s)
 	}
 }

@@ -17,19 +17,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // Deliverer delivers one card's current version on one channel.
 type Deliverer interface {
-	Deliver(ctx context.Context, job store.SyncJob) error
+	Deliver(ctx context.Context, job loyalty.SyncJob) error
 }
 
 // DeliverFunc adapts a function to Deliverer.
-type DeliverFunc func(ctx context.Context, job store.SyncJob) error
+type DeliverFunc func(ctx context.Context, job loyalty.SyncJob) error
 
 // Deliver calls f.
-func (f DeliverFunc) Deliver(ctx context.Context, job store.SyncJob) error { return f(ctx, job) }
+func (f DeliverFunc) Deliver(ctx context.Context, job loyalty.SyncJob) error { return f(ctx, job) }
 
 // RetryError asks for a later retry; After, when set, is the least wait
 // (APNs Retry-After, or a slow retry for certificate problems).
@@ -47,9 +47,9 @@ var ErrPermanent = errors.New("permanent delivery failure")
 
 // Store is what the engine needs of passd's store.
 type Store interface {
-	ClaimDue(ctx context.Context, channel string, limit int, lease time.Duration) ([]store.SyncJob, error)
-	Complete(ctx context.Context, job store.SyncJob) error
-	Fail(ctx context.Context, job store.SyncJob, errText string, retryAt time.Time, giveUp bool) error
+	ClaimDue(ctx context.Context, channel string, limit int, lease time.Duration) ([]loyalty.SyncJob, error)
+	Complete(ctx context.Context, job loyalty.SyncJob) error
+	Fail(ctx context.Context, job loyalty.SyncJob, errText string, retryAt time.Time, giveUp bool) error
 }
 
 // BatchCompleter is a Store that can record many deliveries at once, in
@@ -62,7 +62,7 @@ type Store interface {
 // batch after the lease, as one between a push and Complete does for one
 // card.
 type BatchCompleter interface {
-	CompleteMany(ctx context.Context, jobs []store.SyncJob) error
+	CompleteMany(ctx context.Context, jobs []loyalty.SyncJob) error
 }
 
 // BatchDeliverer is a Deliverer that delivers a whole claimed batch at
@@ -71,7 +71,7 @@ type BatchCompleter interface {
 // each card's outcome as if Deliver had answered it.
 type BatchDeliverer interface {
 	Deliverer
-	DeliverBatch(ctx context.Context, jobs []store.SyncJob) []error
+	DeliverBatch(ctx context.Context, jobs []loyalty.SyncJob) []error
 }
 
 // NextDuer is a Store that answers when the next card of a channel is due
@@ -295,7 +295,7 @@ func (e *Engine) RunOnce(ctx context.Context, channel string, d Deliverer) (int,
 
 // process delivers a claimed batch and records every card's outcome.
 // Deliveries get a context that ctx's end does not cancel.
-func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs []store.SyncJob) {
+func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs []loyalty.SyncJob) {
 	if len(jobs) == 0 {
 		return
 	}
@@ -303,12 +303,12 @@ func (e *Engine) process(ctx context.Context, channel string, d Deliverer, jobs 
 	bc, batched := e.cfg.Store.(BatchCompleter)
 	var (
 		mu   sync.Mutex
-		done []store.SyncJob
+		done []loyalty.SyncJob
 		took []time.Duration
 	)
-	var delivered func(store.SyncJob, time.Duration)
+	var delivered func(loyalty.SyncJob, time.Duration)
 	if batched {
-		delivered = func(job store.SyncJob, d time.Duration) {
+		delivered = func(job loyalty.SyncJob, d time.Duration) {
 			mu.Lock()
 			done = append(done, job)
 			took = append(took, d)
@@ -374,7 +374,7 @@ const deliverTimeout = 30 * time.Second
 
 // deliver delivers one card and records the outcome; with delivered set,
 // a success is handed to it to be recorded with the batch instead.
-func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, delivered func(store.SyncJob, time.Duration)) {
+func (e *Engine) deliver(ctx context.Context, d Deliverer, job loyalty.SyncJob, delivered func(loyalty.SyncJob, time.Duration)) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
 	start := e.now()
@@ -384,7 +384,7 @@ func (e *Engine) deliver(ctx context.Context, d Deliverer, job store.SyncJob, de
 
 // record records a card's delivery outcome err, after took; with
 // delivered set, a success is handed to it instead.
-func (e *Engine) record(ctx context.Context, job store.SyncJob, err error, took time.Duration, delivered func(store.SyncJob, time.Duration)) {
+func (e *Engine) record(ctx context.Context, job loyalty.SyncJob, err error, took time.Duration, delivered func(loyalty.SyncJob, time.Duration)) {
 	if err == nil && delivered != nil {
 		delivered(job, took)
 		return

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -45,8 +45,8 @@ func newStore(t *testing.T, clk *clock) *store.Store {
 
 func enroll(t *testing.T, st *store.Store) string {
 	t.Helper()
-	n, _ := member.NewNumber()
-	m := member.Member{ID: uuid.NewString(), Program: "demo", Number: n, Name: "A", AuthToken: "tok-0123456789abcdef", CreatedAt: time.Now()}
+	n, _ := loyalty.NewNumber()
+	m := loyalty.Member{ID: uuid.NewString(), Program: "demo", Number: n, Name: "A", AuthToken: "tok-0123456789abcdef", CreatedAt: time.Now()}
 	if err := st.CreateMember(context.Background(), m, balances.NewAccount(rules)); err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +63,11 @@ func earn(t *testing.T, st *store.Store, id string, key string) {
 // recorder is a Deliverer that records jobs and fails as told.
 type recorder struct {
 	mu   sync.Mutex
-	jobs []store.SyncJob
-	fail func(store.SyncJob) error
+	jobs []loyalty.SyncJob
+	fail func(loyalty.SyncJob) error
 }
 
-func (r *recorder) Deliver(_ context.Context, j store.SyncJob) error {
+func (r *recorder) Deliver(_ context.Context, j loyalty.SyncJob) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.jobs = append(r.jobs, j)
@@ -81,7 +81,7 @@ func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.
 
 func newEngine(t *testing.T, st *store.Store, clk *clock, d Deliverer) *Engine {
 	t.Helper()
-	e, err := New(Config{Store: st, Channels: map[string]Deliverer{store.ChannelApple: d}, Now: clk.Now,
+	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: d}, Now: clk.Now,
 		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Minute, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func newEngine(t *testing.T, st *store.Store, clk *clock, d Deliverer) *Engine {
 	return e
 }
 
-func state(t *testing.T, st *store.Store, id, channel string) store.SyncState {
+func state(t *testing.T, st *store.Store, id, channel string) loyalty.SyncState {
 	t.Helper()
 	sts, err := st.SyncStates(context.Background(), id)
 	if err != nil {
@@ -101,7 +101,7 @@ func state(t *testing.T, st *store.Store, id, channel string) store.SyncState {
 		}
 	}
 	t.Fatalf("no %s sync state for %s", channel, id)
-	return store.SyncState{}
+	return loyalty.SyncState{}
 }
 
 func TestBurstCoalesces(t *testing.T) {
@@ -114,17 +114,17 @@ func TestBurstCoalesces(t *testing.T) {
 	}
 	rec := &recorder{}
 	e := newEngine(t, st, clk, rec)
-	n, err := e.RunOnce(context.Background(), store.ChannelApple, rec)
+	n, err := e.RunOnce(context.Background(), loyalty.ChannelApple, rec)
 	if err != nil || n != 1 {
 		t.Fatalf("RunOnce() = %d, %v, want 1 job", n, err)
 	}
 	if rec.jobs[0].WantedVersion != 11 {
 		t.Errorf("delivered version %d, want 11 (the latest)", rec.jobs[0].WantedVersion)
 	}
-	if n, _ := e.RunOnce(context.Background(), store.ChannelApple, rec); n != 0 {
+	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 0 {
 		t.Errorf("second RunOnce() claimed %d jobs, want 0", n)
 	}
-	if s := state(t, st, id, store.ChannelApple); s.State != store.SyncOK || s.SyncedVersion != 11 {
+	if s := state(t, st, id, loyalty.ChannelApple); s.State != loyalty.SyncOK || s.SyncedVersion != 11 {
 		t.Errorf("state = %+v, want ok at 11", s)
 	}
 }
@@ -134,40 +134,40 @@ func TestRetryWithBackoffThenErrorState(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st := newStore(t, clk)
 	id := enroll(t, st)
-	rec := &recorder{fail: func(store.SyncJob) error { return &RetryError{Err: errors.New("apns 503")} }}
+	rec := &recorder{fail: func(loyalty.SyncJob) error { return &RetryError{Err: errors.New("apns 503")} }}
 	e := newEngine(t, st, clk, rec)
 	ctx := context.Background()
 	for attempt := 1; attempt <= 3; attempt++ {
-		if n, err := e.RunOnce(ctx, store.ChannelApple, rec); n != 1 || err != nil {
+		if n, err := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 1 || err != nil {
 			t.Fatalf("attempt %d: RunOnce() = %d, %v, want 1 job", attempt, n, err)
 		}
-		s := state(t, st, id, store.ChannelApple)
+		s := state(t, st, id, loyalty.ChannelApple)
 		if s.Attempts != attempt || s.LastError == "" {
 			t.Fatalf("attempt %d: state %+v", attempt, s)
 		}
 		if attempt < 3 {
 			// Not due before the backoff ends.
-			if n, _ := e.RunOnce(ctx, store.ChannelApple, rec); n != 0 {
+			if n, _ := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 0 {
 				t.Fatalf("attempt %d: claimed again before the backoff ended", attempt)
 			}
 			clk.Advance(time.Duration(1<<attempt) * time.Second * 2)
 		}
 	}
-	s := state(t, st, id, store.ChannelApple)
-	if s.State != store.SyncError {
+	s := state(t, st, id, loyalty.ChannelApple)
+	if s.State != loyalty.SyncError {
 		t.Fatalf("after 3 failures state = %+v, want error", s)
 	}
 	clk.Advance(time.Hour)
-	if n, _ := e.RunOnce(ctx, store.ChannelApple, rec); n != 0 {
+	if n, _ := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 0 {
 		t.Errorf("a card in error state was claimed")
 	}
 	// The next change puts it back to work.
 	earn(t, st, id, "again")
 	rec.fail = nil
-	if n, _ := e.RunOnce(ctx, store.ChannelApple, rec); n != 1 {
+	if n, _ := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 1 {
 		t.Errorf("after a new change RunOnce() claimed %d, want 1", n)
 	}
-	if s := state(t, st, id, store.ChannelApple); s.State != store.SyncOK {
+	if s := state(t, st, id, loyalty.ChannelApple); s.State != loyalty.SyncOK {
 		t.Errorf("state = %+v, want ok", s)
 	}
 }
@@ -177,10 +177,10 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st := newStore(t, clk)
 	id := enroll(t, st)
-	rec := &recorder{fail: func(store.SyncJob) error { return fmt.Errorf("bad topic: %w", ErrPermanent) }}
+	rec := &recorder{fail: func(loyalty.SyncJob) error { return fmt.Errorf("bad topic: %w", ErrPermanent) }}
 	e := newEngine(t, st, clk, rec)
-	e.RunOnce(context.Background(), store.ChannelApple, rec)
-	if s := state(t, st, id, store.ChannelApple); s.State != store.SyncError || s.Attempts != 1 {
+	e.RunOnce(context.Background(), loyalty.ChannelApple, rec)
+	if s := state(t, st, id, loyalty.ChannelApple); s.State != loyalty.SyncError || s.Attempts != 1 {
 		t.Errorf("state = %+v, want error after one attempt", s)
 	}
 }
@@ -190,15 +190,15 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st := newStore(t, clk)
 	enroll(t, st)
-	rec := &recorder{fail: func(store.SyncJob) error { return &RetryError{Err: errors.New("403"), After: 10 * time.Minute} }}
+	rec := &recorder{fail: func(loyalty.SyncJob) error { return &RetryError{Err: errors.New("403"), After: 10 * time.Minute} }}
 	e := newEngine(t, st, clk, rec)
-	e.RunOnce(context.Background(), store.ChannelApple, rec)
+	e.RunOnce(context.Background(), loyalty.ChannelApple, rec)
 	clk.Advance(9 * time.Minute)
-	if n, _ := e.RunOnce(context.Background(), store.ChannelApple, rec); n != 0 {
+	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 0 {
 		t.Errorf("retried before Retry-After")
 	}
 	clk.Advance(2 * time.Minute)
-	if n, _ := e.RunOnce(context.Background(), store.ChannelApple, rec); n != 1 {
+	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 1 {
 		t.Errorf("not retried after Retry-After")
 	}
 }
@@ -209,17 +209,17 @@ func TestCrashedWorkerLeaseExpires(t *testing.T) {
 	st := newStore(t, clk)
 	id := enroll(t, st)
 	// A worker claims and dies before recording anything.
-	jobs, err := st.ClaimDue(context.Background(), store.ChannelApple, 10, time.Minute)
+	jobs, err := st.ClaimDue(context.Background(), loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue() = %v, %v", jobs, err)
 	}
 	rec := &recorder{}
 	e := newEngine(t, st, clk, rec)
-	if n, _ := e.RunOnce(context.Background(), store.ChannelApple, rec); n != 0 {
+	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 0 {
 		t.Fatalf("a leased job was claimed twice")
 	}
 	clk.Advance(time.Minute + time.Second)
-	if n, _ := e.RunOnce(context.Background(), store.ChannelApple, rec); n != 1 || rec.jobs[0].MemberID != id {
+	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 1 || rec.jobs[0].MemberID != id {
 		t.Fatalf("after the lease the job was not delivered: %d %v", n, rec.jobs)
 	}
 }

@@ -7,94 +7,20 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/passd/passd/googlewallet"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
-
-// Program images served for Google Wallet, which fetches them from a public
-// URL (PASSD_PUBLIC_URL + GoogleImagePath) rather than from a bundle.
-const (
-	// GoogleLogo is the square program logo of the class.
-	GoogleLogo = "logo.png"
-	// GoogleHero is the wide banner of the class, from the Apple strip.
-	GoogleHero = "hero.png"
-)
-
-// googleImageFiles lists, per served image, the template files it is taken
-// from, best first: Google shows the logo at up to 660 px and the hero at
-// about 1032 px wide, so the largest variant wins.
-var googleImageFiles = map[string][]string{
-	GoogleLogo: {"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"},
-	GoogleHero: {"strip@3x.png", "strip@2x.png", "strip.png"},
-}
-
-// GoogleImagePath is the path, below the public URL, of a program image
-// served for Google Wallet (name is GoogleLogo or GoogleHero).
-func GoogleImagePath(programID, name string) string {
-	return "/programs/" + url.PathEscape(programID) + "/" + name
-}
-
-// GoogleImage answers the bytes of a program image served for Google
-// Wallet (name is GoogleLogo or GoogleHero), false when the template has
-// none.
-func GoogleImage(p *program.Program, name string) ([]byte, bool) {
-	for _, f := range googleImageFiles[name] {
-		if b, ok := p.Files[f]; ok {
-			return b, true
-		}
-	}
-	return nil, false
-}
-
-// GoogleProgram turns a program template into its Google Wallet loyalty
-// class: the default locale's program name (and the other locales' as
-// translations), the organization as issuer name, the background colour,
-// the terms, and the logo and hero served by passd under publicURL. The
-// image URLs carry the template hash, so a changed template changes the
-// class and Google fetches the new images.
-func GoogleProgram(p *program.Program, publicURL string) googlewallet.Program {
-	lang, texts := p.Text()
-	gp := googlewallet.Program{
-		ID:              p.ID,
-		Name:            texts.ProgramName,
-		IssuerName:      p.OrganizationName,
-		BackgroundColor: p.Colors.Background,
-		Language:        lang,
-		Names:           map[string]string{},
-		Terms:           map[string]string{},
-	}
-	if gp.Name == "" {
-		gp.Name = p.Name
-	}
-	base := strings.TrimRight(publicURL, "/")
-	gp.LogoURL = base + GoogleImagePath(p.ID, GoogleLogo) + "?v=" + p.Hash
-	if _, ok := GoogleImage(p, GoogleHero); ok {
-		gp.HeroURL = base + GoogleImagePath(p.ID, GoogleHero) + "?v=" + p.Hash
-	}
-	for l, t := range p.Locales {
-		if t.ProgramName != "" {
-			gp.Names[l] = t.ProgramName
-		}
-		if t.Terms != "" {
-			gp.Terms[l] = t.Terms
-		}
-	}
-	return gp
-}
 
 // GoogleConfig holds the Google channel's dependencies.
 type GoogleConfig struct {
 	Client   *googlewallet.Client
 	Store    *store.Store
-	Programs *program.Catalog
+	Programs *loyalty.Catalog
 	// Secret keys the barcode token, the same as on the Apple card.
 	Secret []byte
 	// PublicURL is passd's external https base URL; the class images are
@@ -114,7 +40,7 @@ type GoogleConfig struct {
 type Google struct {
 	client    *googlewallet.Client
 	store     *store.Store
-	programs  *program.Catalog
+	programs  *loyalty.Catalog
 	secret    []byte
 	publicURL string
 	log       *slog.Logger
@@ -125,9 +51,6 @@ type Google struct {
 	classMu    sync.Mutex
 	classes    map[string]string    // program id -> template hash Google holds
 	classFails map[string]time.Time // program id -> last failed upsert
-
-	stringsMu sync.Mutex
-	strs      map[string]map[string]string // program id + hash -> pass.strings of the default locale
 }
 
 // classRetry is how long a failed class upsert is not retried; deliveries
@@ -150,7 +73,6 @@ func NewGoogle(cfg GoogleConfig) (*Google, error) {
 		client: cfg.Client, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
 		publicURL: cfg.PublicURL, log: cfg.Logger, now: cfg.Now,
 		classes: map[string]string{}, classFails: map[string]time.Time{},
-		strs: map[string]map[string]string{},
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -182,7 +104,7 @@ func (g *Google) UpsertClasses(ctx context.Context) error {
 // ensureClass upserts p's class unless Google already holds this version
 // of the template. Unless force is set, a class whose upsert failed less
 // than classRetry ago is not tried again.
-func (g *Google) ensureClass(ctx context.Context, p *program.Program, force bool) error {
+func (g *Google) ensureClass(ctx context.Context, p *loyalty.Program, force bool) error {
 	g.classMu.Lock()
 	defer g.classMu.Unlock()
 	if g.classes[p.ID] == p.Hash {
@@ -191,7 +113,7 @@ func (g *Google) ensureClass(ctx context.Context, p *program.Program, force bool
 	if at, failed := g.classFails[p.ID]; failed && !force && g.now().Sub(at) < classRetry {
 		return &RetryError{Err: fmt.Errorf("class of program %s not upserted yet", p.ID), After: classRetry}
 	}
-	if err := g.client.UpsertClass(ctx, GoogleProgram(p, g.publicURL)); err != nil {
+	if err := g.client.UpsertClass(ctx, cards.GoogleProgram(p, g.publicURL)); err != nil {
 		g.classFails[p.ID] = g.now()
 		return err
 	}
@@ -209,7 +131,7 @@ func (g *Google) forgetClass(programID string) {
 }
 
 // Deliver brings the member's Google Wallet card up to date.
-func (g *Google) Deliver(ctx context.Context, job store.SyncJob) error {
+func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	now := g.now()
 	// The Google state and the tier events are read before the member, so
 	// a tier change committed meanwhile is seen in a later delivery rather
@@ -223,7 +145,7 @@ func (g *Google) Deliver(ctx context.Context, job store.SyncJob) error {
 		return &RetryError{Err: err}
 	}
 	m, err := g.store.Member(ctx, job.MemberID)
-	if errors.Is(err, member.ErrNotFound) {
+	if errors.Is(err, loyalty.ErrMemberNotFound) {
 		return fmt.Errorf("google: member %s: %w", job.MemberID, ErrPermanent)
 	}
 	if err != nil {
@@ -245,7 +167,7 @@ func (g *Google) Deliver(ctx context.Context, job store.SyncJob) error {
 		return &RetryError{Err: err}
 	}
 
-	card := g.card(m, p, msg)
+	card := cards.GoogleCard(m, p, msg, g.secret)
 	exists := st.Inserted
 	if exists {
 		err := g.client.PatchObject(ctx, card)
@@ -287,13 +209,13 @@ func (g *Google) Deliver(ctx context.Context, job store.SyncJob) error {
 		last := tierEvents[n-1]
 		apply := func(c *store.GoogleCard) { c.TierEventSeq = last.Seq }
 		if to, up := g.upgrade(p, last); up {
-			todo = append(todo, pending{g.tierMessage(p, last.Seq, to), apply})
+			todo = append(todo, pending{cards.GoogleTierMessage(p, last.Seq, to), apply})
 		} else {
 			apply(&st) // a downgrade or a change of rules: the patched tier says it silently
 		}
 	}
 	if msg != "" && msgAt.After(st.MessageAt) {
-		todo = append(todo, pending{g.merchantMessage(p, msgAt, msg), func(c *store.GoogleCard) { c.MessageAt = msgAt }})
+		todo = append(todo, pending{cards.GoogleMerchantMessage(p, msgAt, msg), func(c *store.GoogleCard) { c.MessageAt = msgAt }})
 	}
 	for _, pm := range todo {
 		notify := googlewallet.NotifyAllowed(st.Notified, now)
@@ -312,127 +234,6 @@ func (g *Google) Deliver(ctx context.Context, job store.SyncJob) error {
 		pm.apply(&st)
 	}
 	return storeError(g.store.SaveGoogleCard(ctx, st))
-}
-
-// card is what the member's loyalty object shows, as on the Apple card.
-func (g *Google) card(m store.MemberRow, p *program.Program, msg string) googlewallet.Card {
-	strs := g.strings(p)
-	c := googlewallet.Card{
-		MemberID:      m.ID,
-		ProgramID:     p.ID,
-		AccountName:   m.Name,
-		AccountID:     m.Number,
-		Barcode:       member.BarcodeToken(g.secret, m.Number),
-		BarcodeFormat: barcodeFormat(p.Barcode),
-		AltText:       m.Number,
-		Points:        m.Account.Points,
-		Tier:          lookup(strs, m.Account.Tier, m.Account.Tier),
-		State:         googlewallet.StateActive,
-	}
-	if msg != "" {
-		c.Message = &googlewallet.Message{ID: "message", Header: lookup(strs, "message_label", "Message"), Body: msg}
-	}
-	return c
-}
-
-// merchantMessage is the object message for a program message; its id
-// comes from the posting time, so a retried delivery adds it once.
-func (g *Google) merchantMessage(p *program.Program, at time.Time, text string) googlewallet.Message {
-	_, texts := p.Text()
-	return googlewallet.Message{
-		ID:     "msg-" + strconv.FormatInt(at.UnixMicro(), 10),
-		Header: cmpOr(texts.ProgramName, p.Name),
-		Body:   text,
-	}
-}
-
-// tierMessage is the object message for reaching a tier, with the Apple
-// card's change message ("You are now %@") in the default locale.
-func (g *Google) tierMessage(p *program.Program, seq int64, tier string) googlewallet.Message {
-	_, texts := p.Text()
-	strs := g.strings(p)
-	body := strings.ReplaceAll(lookup(strs, "You are now %@", "You are now %@"), "%@", lookup(strs, tier, tier))
-	return googlewallet.Message{
-		ID:     "tier-" + strconv.FormatInt(seq, 10),
-		Header: cmpOr(texts.ProgramName, p.Name),
-		Body:   body,
-	}
-}
-
-// upgrade reports whether a tier_changed event moved the member up the
-// program's tiers, and to which tier.
-func (g *Google) upgrade(p *program.Program, ev store.Event) (string, bool) {
-	var d struct{ From, To string }
-	if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
-		g.log.Warn("google: unreadable tier_changed event", "member_id", ev.MemberID, "seq", ev.Seq, "err", err)
-		return "", false
-	}
-	rank := func(name string) int {
-		for i, t := range p.Tiers {
-			if t.Name == name {
-				return i
-			}
-		}
-		return -1
-	}
-	from, to := rank(d.From), rank(d.To)
-	return d.To, to >= 0 && to > from
-}
-
-// strings answers the key/value pairs of the template's pass.strings in the
-// default locale, which the Google card shares with the Apple card.
-func (g *Google) strings(p *program.Program) map[string]string {
-	key := p.ID + "/" + p.Hash
-	g.stringsMu.Lock()
-	defer g.stringsMu.Unlock()
-	s, ok := g.strs[key]
-	if !ok {
-		s = parseStrings(string(p.Files[p.DefaultLocale+".lproj/pass.strings"]))
-		g.strs[key] = s
-	}
-	return s
-}
-
-// stringsLine matches one `"key" = "value";` line of a .strings file.
-var stringsLine = regexp.MustCompile(`^\s*"((?:[^"\\]|\\.)*)"\s*=\s*"((?:[^"\\]|\\.)*)"\s*;`)
-
-// parseStrings reads the simple one-pair-per-line .strings files passd's
-// templates use; other lines are ignored.
-func parseStrings(text string) map[string]string {
-	unescape := strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n", `\t`, "\t", `\r`, "\r")
-	out := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if m := stringsLine.FindStringSubmatch(line); m != nil {
-			out[unescape.Replace(m[1])] = unescape.Replace(m[2])
-		}
-	}
-	return out
-}
-
-func lookup(strs map[string]string, key, def string) string {
-	if v := strs[key]; v != "" {
-		return v
-	}
-	return def
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func barcodeFormat(f string) googlewallet.BarcodeFormat {
-	switch f {
-	case program.BarcodePDF417:
-		return googlewallet.BarcodePDF417
-	case program.BarcodeAztec:
-		return googlewallet.BarcodeAztec
-	case program.BarcodeCode128:
-		return googlewallet.BarcodeCode128
-	}
-	return googlewallet.BarcodeQR
 }
 
 // googleError maps a googlewallet failure to the engine's outcomes: 408,
@@ -468,4 +269,15 @@ func storeError(err error) error {
 		return nil
 	}
 	return &RetryError{Err: err}
+}
+
+// upgrade reports whether a tier_changed event moved the member up the
+// program's tiers, and to which tier.
+func (g *Google) upgrade(p *loyalty.Program, ev loyalty.Event) (string, bool) {
+	var d struct{ From, To string }
+	if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
+		g.log.Warn("google: unreadable tier_changed event", "member_id", ev.MemberID, "seq", ev.Seq, "err", err)
+		return "", false
+	}
+	return d.To, p.TierUpgrade(d.From, d.To)
 }

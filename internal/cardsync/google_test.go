@@ -17,9 +17,9 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/googlewallet/wallettest"
+	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/cardsync"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/templates"
@@ -34,8 +34,8 @@ var testSecret = []byte("google-channel-test-secret-0123456789")
 type googleEnv struct {
 	fake     *wallettest.Server
 	store    *store.Store
-	programs *program.Catalog
-	demo     *program.Program
+	programs *loyalty.Catalog
+	demo     *loyalty.Program
 	clock    *storetest.Clock
 	client   *googlewallet.Client
 	g        *cardsync.Google
@@ -60,7 +60,7 @@ func newGoogleEnv(t *testing.T) *googleEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.store.Close() })
-	if e.programs, err = program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."}); err != nil {
+	if e.programs, err = loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."}); err != nil {
 		t.Fatal(err)
 	}
 	if e.demo, err = e.programs.Get("demo"); err != nil {
@@ -93,20 +93,20 @@ func newGoogleEnv(t *testing.T) *googleEnv {
 	return e
 }
 
-func (e *googleEnv) enroll(t *testing.T, name string) member.Member {
+func (e *googleEnv) enroll(t *testing.T, name string) loyalty.Member {
 	t.Helper()
-	n, err := member.NewNumber()
+	n, err := loyalty.NewNumber()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := member.Member{ID: uuid.NewString(), Program: "demo", Number: n, Name: name, AuthToken: "tok-0123456789abcdef"}
+	m := loyalty.Member{ID: uuid.NewString(), Program: "demo", Number: n, Name: name, AuthToken: "tok-0123456789abcdef"}
 	if err := e.store.CreateMember(context.Background(), m, balances.NewAccount(e.demo.Rules())); err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func (e *googleEnv) post(t *testing.T, m member.Member, typ balances.EntryType, points int64) {
+func (e *googleEnv) post(t *testing.T, m loyalty.Member, typ balances.EntryType, points int64) {
 	t.Helper()
 	key := uuid.NewString()
 	if _, err := e.store.Post(context.Background(), m.ID, key, key, balances.Request{Type: typ, Points: points}, e.demo.Rules()); err != nil {
@@ -115,14 +115,14 @@ func (e *googleEnv) post(t *testing.T, m member.Member, typ balances.EntryType, 
 }
 
 // deliver runs the channel once for m and answers the API requests it made.
-func (e *googleEnv) deliver(t *testing.T, m member.Member) ([]wallettest.Request, error) {
+func (e *googleEnv) deliver(t *testing.T, m loyalty.Member) ([]wallettest.Request, error) {
 	t.Helper()
 	before := len(e.fake.Requests())
-	err := e.g.Deliver(context.Background(), store.SyncJob{MemberID: m.ID, Channel: store.ChannelGoogle})
+	err := e.g.Deliver(context.Background(), loyalty.SyncJob{MemberID: m.ID, Channel: loyalty.ChannelGoogle})
 	return e.fake.Requests()[before:], err
 }
 
-func (e *googleEnv) mustDeliver(t *testing.T, m member.Member) []wallettest.Request {
+func (e *googleEnv) mustDeliver(t *testing.T, m loyalty.Member) []wallettest.Request {
 	t.Helper()
 	reqs, err := e.deliver(t, m)
 	if err != nil {
@@ -131,7 +131,7 @@ func (e *googleEnv) mustDeliver(t *testing.T, m member.Member) []wallettest.Requ
 	return reqs
 }
 
-func objectID(m member.Member) string { return wallettest.IssuerID + "." + m.ID }
+func objectID(m loyalty.Member) string { return wallettest.IssuerID + "." + m.ID }
 
 const classID = wallettest.IssuerID + ".demo"
 
@@ -194,7 +194,7 @@ func TestGoogleInsertThenPatch(t *testing.T) {
 		{[]any{"accountName"}, "Ada Lovelace"},
 		{[]any{"accountId"}, m.Number},
 		{[]any{"barcode", "type"}, "QR_CODE"},
-		{[]any{"barcode", "value"}, member.BarcodeToken(testSecret, m.Number)},
+		{[]any{"barcode", "value"}, loyalty.BarcodeToken(testSecret, m.Number)},
 		{[]any{"barcode", "alternateText"}, m.Number},
 		{[]any{"loyaltyPoints", "label"}, "Points"},
 		{[]any{"secondaryLoyaltyPoints", "label"}, "Tier"},
@@ -419,24 +419,24 @@ func TestGoogleRetries(t *testing.T) {
 		t.Fatalf("Deliver(Google down) = %v, want a *RetryError", err)
 	}
 	eng, err := cardsync.New(cardsync.Config{Store: e.store, Now: e.clock.Now,
-		Channels: map[string]cardsync.Deliverer{store.ChannelGoogle: e.g}, BackoffBase: time.Second})
+		Channels: map[string]cardsync.Deliverer{loyalty.ChannelGoogle: e.g}, BackoffBase: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if n, err := eng.RunOnce(ctx, store.ChannelGoogle, e.g); n != 1 || err != nil {
+	if n, err := eng.RunOnce(ctx, loyalty.ChannelGoogle, e.g); n != 1 || err != nil {
 		t.Fatalf("RunOnce() = %d, %v, want 1 card", n, err)
 	}
 	st := syncState(t, e.store, m.ID)
-	if st.State != store.SyncPending || st.Attempts != 1 || !strings.Contains(st.LastError, "503") {
+	if st.State != loyalty.SyncPending || st.Attempts != 1 || !strings.Contains(st.LastError, "503") {
 		t.Errorf("sync state while Google is down = %+v, want pending after 1 attempt with the 503", st)
 	}
 	e.fake.SetUnavailable(false)
 	e.clock.Advance(time.Minute)
-	if n, err := eng.RunOnce(ctx, store.ChannelGoogle, e.g); n != 1 || err != nil {
+	if n, err := eng.RunOnce(ctx, loyalty.ChannelGoogle, e.g); n != 1 || err != nil {
 		t.Fatalf("RunOnce() = %d, %v, want 1 card", n, err)
 	}
-	if st := syncState(t, e.store, m.ID); st.State != store.SyncOK || st.SyncedVersion != st.WantedVersion {
+	if st := syncState(t, e.store, m.ID); st.State != loyalty.SyncOK || st.SyncedVersion != st.WantedVersion {
 		t.Errorf("sync state once Google is back = %+v, want ok", st)
 	}
 	if got := dig(e.fake.Object(objectID(m)), "loyaltyPoints", "balance", "int"); got != float64(42) && got != "42" {
@@ -447,19 +447,19 @@ func TestGoogleRetries(t *testing.T) {
 	}
 }
 
-func syncState(t *testing.T, st *store.Store, memberID string) store.SyncState {
+func syncState(t *testing.T, st *store.Store, memberID string) loyalty.SyncState {
 	t.Helper()
 	states, err := st.SyncStates(context.Background(), memberID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range states {
-		if s.Channel == store.ChannelGoogle {
+		if s.Channel == loyalty.ChannelGoogle {
 			return s
 		}
 	}
 	t.Fatalf("no google sync state for %s", memberID)
-	return store.SyncState{}
+	return loyalty.SyncState{}
 }
 
 func TestGoogleClassRetriedAfterFailedStart(t *testing.T) {
@@ -515,12 +515,12 @@ func TestGoogleErase(t *testing.T) {
 
 func TestGoogleProgram(t *testing.T) {
 	t.Parallel()
-	cat, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."})
+	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := cat.Get("demo")
-	gp := cardsync.GoogleProgram(p, testPublicURL+"/")
+	gp := cards.GoogleProgram(p, testPublicURL+"/")
 	if gp.ID != "demo" || gp.Name != "Demo Coffee Rewards" || gp.IssuerName != "Demo Coffee Co." ||
 		gp.BackgroundColor != "#3b2f2f" || gp.Language != "en" {
 		t.Errorf("GoogleProgram(demo) = %+v", gp)
@@ -534,11 +534,11 @@ func TestGoogleProgram(t *testing.T) {
 	if gp.Names["fr"] != "Demo Coffee Fidélité" || !strings.HasPrefix(gp.Terms["fr"], "Les points") || !strings.HasPrefix(gp.Terms["en"], "Points have") {
 		t.Errorf("GoogleProgram(demo) names %v, terms %v", gp.Names, gp.Terms)
 	}
-	logo, ok := cardsync.GoogleImage(p, cardsync.GoogleLogo)
+	logo, ok := cards.GoogleImage(p, cards.GoogleLogo)
 	if !ok || string(logo) != string(p.Files["logo@3x.png"]) {
 		t.Errorf("GoogleImage(logo) = %d bytes, %v, want logo@3x.png", len(logo), ok)
 	}
-	if _, ok := cardsync.GoogleImage(p, "other.png"); ok {
+	if _, ok := cards.GoogleImage(p, "other.png"); ok {
 		t.Error("GoogleImage(other.png) found an image")
 	}
 }

@@ -30,7 +30,7 @@ import (
 
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/config"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/testpg"
@@ -297,18 +297,18 @@ func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice 
 
 	devices := make([]benchDevice, benchDevices)
 	timeWorkers(b, "populate", benchSetupWorkers, len(devices), func(_, i int) error {
-		token, err := member.NewAuthToken()
+		token, err := loyalty.NewAuthToken()
 		if err != nil {
 			return err
 		}
-		m := member.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
+		m := loyalty.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
 			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
 		if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
 			return err
 		}
 		d := benchDevice{serial: m.ID, authToken: token, pushToken: fmt.Sprintf("%064x", i+1),
 			deviceID: fmt.Sprintf("benchdevice%06d", i)}
-		if _, err := st.Register(ctx, store.Registration{DeviceID: d.deviceID,
+		if _, err := st.Register(ctx, loyalty.Registration{DeviceID: d.deviceID,
 			PushToken: d.pushToken, PassTypeID: passTypeID, MemberID: m.ID}); err != nil {
 			return err
 		}
@@ -378,7 +378,7 @@ func (p *benchPassd) waitSynced(b *testing.B) {
 	b.Helper()
 	deadline := time.Now().Add(benchWait)
 	for {
-		waiting, _, errored, err := p.srv.Store.SyncStats(b.Context(), store.ChannelApple)
+		waiting, _, errored, err := p.srv.Store.SyncStats(b.Context(), loyalty.ChannelApple)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -555,7 +555,7 @@ func (p *benchPassd) rawSigns(b *testing.B, n int) time.Duration {
 func (p *benchPassd) passBuilds(b *testing.B, n, salt int) time.Duration {
 	b.Helper()
 	ctx := b.Context()
-	rows := make([]store.MemberRow, n)
+	rows := make([]loyalty.MemberRow, n)
 	for i := range rows {
 		m, err := p.srv.Store.Member(ctx, p.devices[i%len(p.devices)].serial)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/memo"
@@ -101,7 +102,7 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 }
 
 // ProgramImage serves a program's images for Google Wallet, which fetches
-// a class's logo and hero from public URLs (cardsync.GoogleProgram makes
+// a class's logo and hero from public URLs (cards.GoogleProgram makes
 // them). Mount it as
 //
 //	r.Get("/programs/{program}/{image}", s.ProgramImage)
@@ -118,8 +119,8 @@ func (s *Server) ProgramImage(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "image")
 	var b []byte
 	ok := false
-	if name == cardsync.GoogleLogo || name == cardsync.GoogleHero {
-		b, ok = cardsync.GoogleImage(p, name)
+	if name == cards.GoogleLogo || name == cards.GoogleHero {
+		b, ok = cards.GoogleImage(p, name)
 	}
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, "no such image")

@@ -19,8 +19,8 @@ import (
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
-	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/templates"
 )
 
@@ -146,7 +146,7 @@ func TestGoogleWalletUnreachableAtEnrollment(t *testing.T) {
 			return false
 		}
 		for _, st := range states {
-			if st.Channel == store.ChannelGoogle {
+			if st.Channel == loyalty.ChannelGoogle {
 				return st.Attempts > 0 && strings.Contains(st.LastError, "503")
 			}
 		}
@@ -224,8 +224,8 @@ func TestGoogleWalletOff(t *testing.T) {
 			return false
 		}
 		for _, st := range states {
-			if st.Channel == store.ChannelApple {
-				return st.State == store.SyncOK && st.SyncedVersion == st.WantedVersion && st.SyncedVersion > 1
+			if st.Channel == loyalty.ChannelApple {
+				return st.State == loyalty.SyncOK && st.SyncedVersion == st.WantedVersion && st.SyncedVersion > 1
 			}
 		}
 		return false

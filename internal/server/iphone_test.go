@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
-	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/testpg"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns/apnstest"
@@ -306,7 +306,7 @@ func TestUnregisteredTokenIsRemoved(t *testing.T) {
 		regs, err := s.Store.RegistrationsFor(context.Background(), ph.serial)
 		return err == nil && len(regs) == 0
 	})
-	waitFor(t, func() bool { return syncState(t, s, ph.serial).State == store.SyncOK })
+	waitFor(t, func() bool { return syncState(t, s, ph.serial).State == loyalty.SyncOK })
 }
 
 func TestServiceUnavailableThenDelivered(t *testing.T) {
@@ -331,23 +331,23 @@ func settled(t *testing.T, s *started, id string) {
 	t.Helper()
 	waitFor(t, func() bool {
 		st := syncState(t, s, id)
-		return st.State == store.SyncOK && st.SyncedVersion == st.WantedVersion
+		return st.State == loyalty.SyncOK && st.SyncedVersion == st.WantedVersion
 	})
 }
 
-func syncState(t *testing.T, s *started, id string) store.SyncState {
+func syncState(t *testing.T, s *started, id string) loyalty.SyncState {
 	t.Helper()
 	sts, err := s.Store.SyncStates(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range sts {
-		if st.Channel == store.ChannelApple {
+		if st.Channel == loyalty.ChannelApple {
 			return st
 		}
 	}
 	t.Fatalf("no apple sync state for %s", id)
-	return store.SyncState{}
+	return loyalty.SyncState{}
 }
 
 func TestErasurePushesVoidedPass(t *testing.T) {

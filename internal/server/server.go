@@ -26,8 +26,9 @@ import (
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/metrics"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/passkit"
@@ -42,7 +43,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	Store    *store.Store
-	Programs *program.Catalog
+	Programs *loyalty.Catalog
 	Secret   []byte
 	Links    *links.Signer
 	Cards    *cards.Service
@@ -150,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL})
-	s.Metrics = metrics.New(s.Store, []string{store.ChannelApple, store.ChannelGoogle}, s.Cards.Cache().Stats, log)
+	s.Metrics = metrics.New(s.Store, []string{loyalty.ChannelApple, loyalty.ChannelGoogle}, s.Cards.Cache().Stats, log)
 
 	if s.apns, err = newAPNS(cfg, creds); err != nil {
 		return nil, err
@@ -163,14 +164,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	if gw != nil {
-		channels[store.ChannelGoogle] = gw.Deliverer
+		channels[loyalty.ChannelGoogle] = gw.Deliverer
 		saveURL = gw.SaveURL
 		closers = append(closers, gw.Close)
 		s.closeGoogle = gw.Close
 	}
 	apple := &cardsync.Apple{Store: s.Store, Pusher: s.apns, Logger: log,
 		OnPush: func(o apns.Outcome) { s.Metrics.Push(o.String()) }}
-	channels[store.ChannelApple] = apple
+	channels[loyalty.ChannelApple] = apple
 	if s.Engine, err = cardsync.New(cardsync.Config{
 		Store: s.Store, Logger: log, Now: s.now, Observer: s.Metrics,
 		Channels: channels,
@@ -261,12 +262,12 @@ func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error
 
 // LoadPrograms loads the embedded templates and those under
 // PASSD_TEMPLATES_DIR.
-func LoadPrograms(cfg config.Config) (*program.Catalog, error) {
-	sources := []program.Source{{Name: "templates", FS: templates.FS, Dir: "."}}
+func LoadPrograms(cfg config.Config) (*loyalty.Catalog, error) {
+	sources := []loyalty.TemplateSource{{Name: "templates", FS: templates.FS, Dir: "."}}
 	if cfg.TemplatesDir != "" {
-		sources = append(sources, program.Source{Name: cfg.TemplatesDir, FS: os.DirFS(cfg.TemplatesDir), Dir: "."})
+		sources = append(sources, loyalty.TemplateSource{Name: cfg.TemplatesDir, FS: os.DirFS(cfg.TemplatesDir), Dir: "."})
 	}
-	return program.LoadCatalog(sources...)
+	return loyalty.LoadCatalog(sources...)
 }
 
 // Addr is the address the server listens on.
@@ -389,7 +390,7 @@ func (s *Server) logPrune(ctx context.Context, what string, n int64, err error) 
 
 // fail answers a non-API surface's error as problem+json.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	api.Fail(w, r, s.log, api.StatusProblem(status, detail))
+	problem.Write(w, r, s.log, problem.Status(status, detail))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/server/servertest"
-	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
 
@@ -295,7 +295,7 @@ func TestErasedMembersRegistrationsArePruned(t *testing.T) {
 	ctx := t.Context()
 	erased, kept := enroll(t, s, "Ada")["id"].(string), enroll(t, s, "Grace")["id"].(string)
 	for _, id := range []string{erased, kept} {
-		if _, err := s.Store.Register(ctx, store.Registration{DeviceID: "phone", PassTypeID: config.DefaultPassTypeID, MemberID: id, PushToken: "tok"}); err != nil {
+		if _, err := s.Store.Register(ctx, loyalty.Registration{DeviceID: "phone", PassTypeID: config.DefaultPassTypeID, MemberID: id, PushToken: "tok"}); err != nil {
 			t.Fatal(err)
 		}
 	}

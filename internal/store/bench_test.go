@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 )
@@ -31,7 +31,7 @@ func BenchmarkPostEarn(b *testing.B) {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
-			members := make([]member.Member, 1000)
+			members := make([]loyalty.Member, 1000)
 			for i := range members {
 				members[i] = storetest.NewMember(b, s, "bench")
 			}
@@ -44,7 +44,7 @@ func BenchmarkPostEarn(b *testing.B) {
 	}
 }
 
-func benchPostEarn(b *testing.B, s *store.Store, members []member.Member, clients int) {
+func benchPostEarn(b *testing.B, s *store.Store, members []loyalty.Member, clients int) {
 	ctx := context.Background()
 	req := balances.Request{Type: balances.Earn, Points: 10}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)

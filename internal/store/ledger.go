@@ -15,11 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 )
-
-// ErrBadCursor means a page cursor was not one Entries handed out.
-var ErrBadCursor = errors.New("bad cursor")
 
 // Page sizes of Entries.
 const (
@@ -150,12 +147,11 @@ func (p *postStmts) close() {
 // hash it is balances.ErrIdempotencyConflict. An entry that would overdraw
 // is balances.ErrInsufficientPoints and writes nothing; an invalid request
 // is a *balances.ValidationError. An unknown or erased member is
-// member.ErrNotFound. A lock held past Options.LockTimeout is
+// loyalty.ErrMemberNotFound. A lock held past Options.LockTimeout is
 // balances.ErrRequestInProgress.
 func (s *Store) Post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
-	if err := req.Validate(); err != nil {
-		return PostResult{}, err
-	}
+	// The request itself is checked by the domain (balances.Apply) under
+	// the lock; the store checks only what it needs to persist.
 	if idemKey == "" {
 		v := &balances.ValidationError{}
 		v.Add("idempotency_key", "is required")
@@ -188,7 +184,7 @@ func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
 	err := row.Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased,
 		&l.hash, &l.entryID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.erased) {
-		return postLocked{}, member.ErrNotFound
+		return postLocked{}, loyalty.ErrMemberNotFound
 	}
 	if err != nil {
 		return postLocked{}, fmt.Errorf("lock account: %w", err)
@@ -314,7 +310,7 @@ func entryByID(ctx context.Context, q queryer, id string) (Entry, error) {
 // a cursor Entries answered; anything else is an error wrapping
 // ErrBadCursor. limit is clamped to 1..MaxPageSize, DefaultPageSize when 0
 // or less. Entries of erased members are answered (the anonymous ledger);
-// an unknown member is member.ErrNotFound.
+// an unknown member is loyalty.ErrMemberNotFound.
 func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int) ([]Entry, string, error) {
 	before := int64(math.MaxInt64)
 	if cursor != "" {
@@ -365,12 +361,12 @@ func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int)
 	return out, next, nil
 }
 
-// memberExists is member.ErrNotFound for an unknown member.
+// memberExists is loyalty.ErrMemberNotFound for an unknown member.
 func (s *Store) memberExists(ctx context.Context, q queryer, memberID string) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = $1`, memberID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("member %s: %w", memberID, member.ErrNotFound)
+		return fmt.Errorf("member %s: %w", memberID, loyalty.ErrMemberNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("member %s: %w", memberID, translate(err))
@@ -420,7 +416,7 @@ func events(ctx context.Context, q queryer, memberID string) ([]Event, error) {
 }
 
 // Events answers a member's events, oldest first. An unknown member is
-// member.ErrNotFound.
+// loyalty.ErrMemberNotFound.
 func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
 	var out []Event
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -440,7 +436,7 @@ func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
 // Export answers everything kept about a member, read from one snapshot:
 // the member and account, every ledger entry oldest first, the events, the
 // card registrations and the sync states. Erased members are exported too
-// (what is left of them). An unknown member is member.ErrNotFound.
+// (what is left of them). An unknown member is loyalty.ErrMemberNotFound.
 func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 	var x Export
 	err := s.read(ctx, func(tx *sql.Tx) error {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // queryer is what reads need from *sql.DB and *sql.Tx.
@@ -23,7 +23,7 @@ type queryer interface {
 // zero m.CreatedAt is set to now; a.PassVersion below 1 is taken as 1. A
 // taken member number, member ID or (program, external ID) is ErrDuplicate;
 // the caller draws another number.
-func (s *Store) CreateMember(ctx context.Context, m member.Member, a Account) error {
+func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) error {
 	now := s.clock()
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
@@ -95,7 +95,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
 		&modified, &r.UpdateSeq, &r.ProgramMessage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return MemberRow{}, member.ErrNotFound
+		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
 	if err != nil {
 		return MemberRow{}, err
@@ -114,7 +114,7 @@ func (s *Store) memberWhere(ctx context.Context, q queryer, where string, args .
 
 // Member answers the member with the given ID and its account. Erased
 // members are returned too, with ErasedAt set; callers decide. An unknown ID
-// is member.ErrNotFound.
+// is loyalty.ErrMemberNotFound.
 func (s *Store) Member(ctx context.Context, id string) (MemberRow, error) {
 	var r MemberRow
 	var err error
@@ -145,7 +145,7 @@ func (s *Store) MemberByNumber(ctx context.Context, number string) (MemberRow, e
 // lose their external ID, so they are not found this way.
 func (s *Store) MemberByExternalID(ctx context.Context, program, externalID string) (MemberRow, error) {
 	if externalID == "" {
-		return MemberRow{}, fmt.Errorf("member by external id: empty id: %w", member.ErrNotFound)
+		return MemberRow{}, fmt.Errorf("member by external id: empty id: %w", loyalty.ErrMemberNotFound)
 	}
 	r, err := s.memberWhere(ctx, s.rd, "m.program = $1 AND m.external_id = $2", program, externalID)
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Store) MemberByExternalID(ctx context.Context, program, externalID stri
 // touchAccount bumps a live member's pass version, pass modified time and
 // update sequence (and transaction id, on PostgreSQL) in tx, and marks the card dirty on both channels. erase
 // also flags the account erased. An unknown or erased member is
-// member.ErrNotFound.
+// loyalty.ErrMemberNotFound.
 func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, now time.Time, erase bool) error {
 	if err := s.bumpSeq(ctx, tx); err != nil {
 		return err
@@ -173,7 +173,7 @@ func (s *Store) touchAccount(ctx context.Context, tx *sql.Tx, memberID string, n
 		RETURNING pass_version`),
 		memberID, now.Unix(), erase).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return member.ErrNotFound
+		return loyalty.ErrMemberNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("bump pass version: %w", err)
@@ -228,7 +228,7 @@ func addEvent(ctx context.Context, tx *sql.Tx, memberID, kind string, data any, 
 // external ID) in one transaction, records an "erased" event and bumps the
 // card so the sync engine pushes the voided card. The anonymous ledger stays
 // and still sums to the balance; the auth token stays so the phone can fetch
-// the voided pass. An unknown or already erased member is member.ErrNotFound.
+// the voided pass. An unknown or already erased member is loyalty.ErrMemberNotFound.
 func (s *Store) EraseMember(ctx context.Context, memberID string) error {
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -251,7 +251,7 @@ func (s *Store) EraseMember(ctx context.Context, memberID string) error {
 
 // TouchMember bumps a member's pass version and marks the card dirty without
 // a ledger entry (a refresh, a profile edit), and answers the member as
-// changed. An unknown or erased member is member.ErrNotFound.
+// changed. An unknown or erased member is loyalty.ErrMemberNotFound.
 func (s *Store) TouchMember(ctx context.Context, memberID string) (MemberRow, error) {
 	now := s.clock()
 	var r MemberRow

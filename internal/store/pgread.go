@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // memberBatcher reads members by ID on PostgreSQL, pipelining the reads
@@ -195,4 +195,4 @@ func query(ctx context.Context, c *pgx.Conn, batch []*memberRead, answers []memb
 }
 
 // failed reports an error other than the member not being there.
-func failed(err error) bool { return err != nil && !errors.Is(err, member.ErrNotFound) }
+func failed(err error) bool { return err != nil && !errors.Is(err, loyalty.ErrMemberNotFound) }

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testpg"
@@ -20,13 +20,13 @@ import (
 
 // TestPostgresMemberPipeline holds PostgreSQL's one lane of member reads
 // busy while seven more reads queue, then checks that they ran as one
-// pipeline and that each got its own answer: a member, member.ErrNotFound,
+// pipeline and that each got its own answer: a member, loyalty.ErrMemberNotFound,
 // or, for an ID the server rejects (a NUL byte is not valid text), an error
 // of its own that does not fail the reads queued after it.
 func TestPostgresMemberPipeline(t *testing.T) {
 	s := openPostgres(t, store.Options{})
 	ctx := context.Background()
-	ms := make([]member.Member, 5)
+	ms := make([]loyalty.Member, 5)
 	for i := range ms {
 		ms[i] = storetest.NewMember(t, s, "demo")
 	}
@@ -82,12 +82,12 @@ func TestPostgresMemberPipeline(t *testing.T) {
 		a := answers[i]
 		switch {
 		case id == "bad\x00id":
-			if a.err == nil || errors.Is(a.err, member.ErrNotFound) {
+			if a.err == nil || errors.Is(a.err, loyalty.ErrMemberNotFound) {
 				t.Errorf("Member(NUL byte) = %v, want the server's error", a.err)
 			}
 		case i == 4:
-			if !errors.Is(a.err, member.ErrNotFound) {
-				t.Errorf("Member(unknown) = %v, want member.ErrNotFound", a.err)
+			if !errors.Is(a.err, loyalty.ErrMemberNotFound) {
+				t.Errorf("Member(unknown) = %v, want loyalty.ErrMemberNotFound", a.err)
 			}
 		default:
 			if a.err != nil || a.row.ID != id {
@@ -156,10 +156,13 @@ func waitUntil(t *testing.T, cond func() bool) {
 // once for each connection that was idle in the pool; and a Post that ran
 // again posted once.
 func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
-	url := testpg.FreshSchema(t)
+	// The pool's connections carry a name of this test's own, so that
+	// ending them spares the other packages' tests on the same server.
+	app := "passd-pgread-" + uuid.NewString()[:8]
+	url := testpg.FreshSchema(t) + "&application_name=" + app
 	s := openPostgresAt(t, url, store.Options{MaxConns: 4})
 	ctx := context.Background()
-	ms := make([]member.Member, 4)
+	ms := make([]loyalty.Member, 4)
 	for i := range ms {
 		ms[i] = storetest.NewMember(t, s, "demo")
 	}
@@ -187,7 +190,8 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 		var ended int
 		if err := admin.QueryRow(`
 			SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()`).Scan(&ended); err != nil {
+			WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()
+			  AND application_name = $1`, app).Scan(&ended); err != nil {
 			t.Fatal(err)
 		}
 		if ended < 2 {

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // Register records that a device registered for a member's pass (the
 // PassKit web service). A registration that exists already gets the new push
 // token and created is false. An unknown or erased member is
-// member.ErrNotFound.
+// loyalty.ErrMemberNotFound.
 func (s *Store) Register(ctx context.Context, r Registration) (created bool, err error) {
 	now := s.clock()
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -39,7 +39,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 			  AND EXISTS (SELECT 1 FROM members WHERE id = $3 AND erased_at IS NULL)`,
 			r.DeviceID, r.PassTypeID, r.MemberID, r.PushToken, now))
 		if errors.Is(err, ErrNotFound) {
-			return member.ErrNotFound
+			return loyalty.ErrMemberNotFound
 		}
 		return err
 	})

@@ -13,7 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testpg"
@@ -275,7 +275,7 @@ func TestPostgresPostEndsItsTransaction(t *testing.T) {
 		wantErr   error
 	}{
 		{"overdraft", m.ID, "k1", "k1", balances.Request{Type: balances.Redeem, Points: 50}, balances.ErrInsufficientPoints},
-		{"unknown member", "nobody", "k2", "k2", earn, member.ErrNotFound},
+		{"unknown member", "nobody", "k2", "k2", earn, loyalty.ErrMemberNotFound},
 		{"conflict", m.ID, "first", "other", earn, balances.ErrIdempotencyConflict},
 		{"replay", m.ID, "first", "h", earn, nil},
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testpg"
@@ -53,24 +53,24 @@ func TestPostgresUpdatedSerialsCommitOrder(t *testing.T) {
 
 	writers := []struct {
 		name  string
-		write func(ctx context.Context, m member.Member) error
+		write func(ctx context.Context, m loyalty.Member) error
 	}{
-		{"Post", func(ctx context.Context, m member.Member) error {
+		{"Post", func(ctx context.Context, m loyalty.Member) error {
 			_, err := s.Post(ctx, m.ID, uuid.NewString(), "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules)
 			return err
 		}},
-		{"TouchMember", func(ctx context.Context, m member.Member) error {
+		{"TouchMember", func(ctx context.Context, m loyalty.Member) error {
 			_, err := s.TouchMember(ctx, m.ID)
 			return err
 		}},
-		{"TouchProgram", func(ctx context.Context, m member.Member) error {
+		{"TouchProgram", func(ctx context.Context, m loyalty.Member) error {
 			_, err := s.TouchProgram(ctx, m.Program)
 			return err
 		}},
-		{"EraseMember", func(ctx context.Context, m member.Member) error {
+		{"EraseMember", func(ctx context.Context, m loyalty.Member) error {
 			return s.EraseMember(ctx, m.ID)
 		}},
-		{"EarlierVersion", func(ctx context.Context, m member.Member) error {
+		{"EarlierVersion", func(ctx context.Context, m loyalty.Member) error {
 			tx, err := raw.BeginTx(ctx, nil)
 			if err != nil {
 				return err
@@ -93,7 +93,7 @@ func TestPostgresUpdatedSerialsCommitOrder(t *testing.T) {
 			m1 := storetest.NewMember(t, s, "a-"+uuid.NewString())
 			m2 := storetest.NewMember(t, s, "b-"+uuid.NewString())
 			device := "phone-" + w.name
-			for _, m := range []member.Member{m1, m2} {
+			for _, m := range []loyalty.Member{m1, m2} {
 				if _, err := s.Register(ctx, store.Registration{DeviceID: device, PassTypeID: "pass.x", MemberID: m.ID, PushToken: "t"}); err != nil {
 					t.Fatal(err)
 				}

@@ -7,11 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // The enrolment form is protected in three layers:
@@ -103,35 +104,33 @@ type formValues struct {
 // fieldErrors maps a field to the key of its message.
 type fieldErrors map[string]string
 
-// validate checks the form like the JSON API checks an enrolment, and also
-// requires an email address and consent. It answers message keys, so the
-// page can show them in the visitor's language.
+// fieldKeys maps a field and the reason the domain refused it to the key
+// of the page's message for it.
+var fieldKeys = map[string]string{
+	"name/" + loyalty.ReasonRequired:    "err_name_required",
+	"name/" + loyalty.ReasonTooLong:     "err_name_long",
+	"name/" + loyalty.ReasonControl:     "err_name_control",
+	"email/" + loyalty.ReasonRequired:   "err_email_required",
+	"email/" + loyalty.ReasonInvalid:    "err_email_invalid",
+	"birthday/" + loyalty.ReasonInvalid: "err_birthday",
+	"birthday/" + loyalty.ReasonRange:   "err_birthday_range",
+}
+
+// validate checks the form with the domain's one enrolment check, which
+// the JSON API uses too, requiring an email address, and also requires
+// consent. It answers message keys, so the page can show them in the
+// visitor's language.
 func (f *formValues) validate(now time.Time) fieldErrors {
 	errs := fieldErrors{}
-	f.Name = strings.TrimSpace(f.Name)
-	f.Email = strings.TrimSpace(f.Email)
-	f.Birthday = strings.TrimSpace(f.Birthday)
-	switch n := utf8.RuneCountInString(f.Name); {
-	case n == 0:
-		errs["name"] = "err_name_required"
-	case n > 200:
-		errs["name"] = "err_name_long"
-	case strings.ContainsFunc(f.Name, isControl) || !utf8.ValidString(f.Name):
-		errs["name"] = "err_name_control"
-	}
-	if f.Email == "" {
-		errs["email"] = "err_email_required"
-	} else if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 ||
-		!strings.Contains(f.Email[strings.LastIndex(f.Email, "@"):], ".") {
-		errs["email"] = "err_email_invalid"
-	}
-	if f.Birthday != "" {
-		d, err := time.Parse(time.DateOnly, f.Birthday)
-		switch {
-		case err != nil:
-			errs["birthday"] = "err_birthday"
-		case d.After(now) || d.Year() < 1900:
-			errs["birthday"] = "err_birthday_range"
+	in := loyalty.EnrollInput{Name: f.Name, Email: f.Email, Birthday: f.Birthday}
+	err := in.Validate(now, true)
+	f.Name, f.Email, f.Birthday = in.Name, in.Email, in.Birthday
+	var ve *balances.ValidationError
+	if errors.As(err, &ve) {
+		for _, fe := range ve.Fields {
+			if key, ok := fieldKeys[fe.Field+"/"+fe.Reason]; ok {
+				errs[fe.Field] = key
+			}
 		}
 	}
 	if !f.Consent {
@@ -139,5 +138,3 @@ func (f *formValues) validate(now time.Time) fieldErrors {
 	}
 	return errs
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

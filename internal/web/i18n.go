@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // uiStrings are the words of the pages that do not come from the program's
@@ -137,7 +137,7 @@ func acceptLanguages(header string) []string {
 // pageLanguage picks the page's language: the first the browser wants that
 // passd's pages speak, else the program's default when the pages speak it,
 // else English.
-func pageLanguage(header string, p *program.Program) string {
+func pageLanguage(header string, p *loyalty.Program) string {
 	for _, l := range acceptLanguages(header) {
 		base, _, _ := strings.Cut(l, "-")
 		if _, ok := uiStrings[base]; ok {
@@ -148,22 +148,4 @@ func pageLanguage(header string, p *program.Program) string {
 		return p.DefaultLocale
 	}
 	return "en"
-}
-
-// passString looks key up in the template's <lang>.lproj/pass.strings (tier
-// names are translated there for the card), else answers key.
-func passString(p *program.Program, lang, key string) string {
-	raw := string(p.Files[lang+".lproj/pass.strings"])
-	want := strconv.Quote(key)
-	for line := range strings.SplitSeq(raw, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if !ok || strings.TrimSpace(k) != want {
-			continue
-		}
-		v = strings.TrimSuffix(strings.TrimSpace(v), ";")
-		if s, err := strconv.Unquote(strings.TrimSpace(v)); err == nil {
-			return s
-		}
-	}
-	return key
 }

@@ -27,10 +27,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -46,7 +46,7 @@ var baseCSS string
 // Config holds the Server's dependencies.
 type Config struct {
 	Store    *store.Store
-	Programs *program.Catalog
+	Programs *loyalty.Catalog
 	// Secret keys barcode MACs and form tokens.
 	Secret []byte
 	// Links signs result-page links and makes absolute URLs under the
@@ -68,7 +68,7 @@ type Config struct {
 // Server serves the public pages.
 type Server struct {
 	store         *store.Store
-	programs      *program.Catalog
+	programs      *loyalty.Catalog
 	secret        []byte
 	links         *links.Signer
 	log           *slog.Logger
@@ -148,8 +148,8 @@ type page struct {
 	T       T
 	Lang    string
 	Title   string
-	Program *program.Program
-	Texts   program.Texts
+	Program *loyalty.Program
+	Texts   loyalty.Texts
 	CSS     template.CSS
 	LogoURL string
 	// form
@@ -176,7 +176,7 @@ type cardView struct {
 	Barcode            template.URL // data: URL of the barcode's QR image
 }
 
-func (s *Server) newPage(r *http.Request, p *program.Program) *page {
+func (s *Server) newPage(r *http.Request, p *loyalty.Program) *page {
 	lang := pageLanguage(r.Header.Get("Accept-Language"), p)
 	_, texts := p.Text(lang)
 	return &page{T: T{Lang: lang}, Lang: lang, Program: p, Texts: texts,
@@ -185,7 +185,7 @@ func (s *Server) newPage(r *http.Request, p *program.Program) *page {
 
 // programCSS is the stylesheet of a program's pages: its colours, then the
 // embedded base stylesheet. Colours are validated #rrggbb by the loader.
-func programCSS(p *program.Program) string {
+func programCSS(p *loyalty.Program) string {
 	return fmt.Sprintf(":root{--brand-bg:%s;--brand-fg:%s;--brand-label:%s}\n", p.Colors.Background, p.Colors.Foreground, p.Colors.Label) + baseCSS
 }
 
@@ -200,7 +200,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	sum := sha256.Sum256([]byte(css))
 	var b bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&b, "layout", pg); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "page", name, "request_id", api.RequestID(r), "err", err)
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "request_id", problem.RequestID(r), "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -215,13 +215,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	_, _ = w.Write(b.Bytes())
 }
 
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *program.Program, status int, key string) {
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Program, status int, key string) {
 	var pg *page
 	if p != nil {
 		pg = s.newPage(r, p)
 		pg.BackURL = "/join/" + p.ID
 	} else {
-		lang := pageLanguage(r.Header.Get("Accept-Language"), &program.Program{DefaultLocale: "en"})
+		lang := pageLanguage(r.Header.Get("Accept-Language"), &loyalty.Program{DefaultLocale: "en"})
 		pg = &page{T: T{Lang: lang}, Lang: lang, Errors: fieldErrors{}}
 	}
 	pg.Title = pg.T.Get("error_title")
@@ -230,7 +230,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *program.Pr
 }
 
 // program answers the program of the route, or writes a 404 page.
-func (s *Server) program(w http.ResponseWriter, r *http.Request) (*program.Program, bool) {
+func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Program, bool) {
 	p, err := s.programs.Get(chi.URLParam(r, "program"))
 	if err != nil {
 		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
@@ -296,11 +296,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.renderForm(w, r, pg, http.StatusUnprocessableEntity, token)
 		return
 	}
-	m, created, err := api.Enroll(r.Context(), s.store, p, api.EnrollInput{
+	m, created, err := loyalty.Enroll(r.Context(), s.store, p, loyalty.EnrollInput{
 		Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce,
 	}, s.now())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", api.RequestID(r), "err", err)
+		s.log.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
@@ -332,8 +332,8 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.store.Member(r.Context(), id)
 	if err != nil || m.Erased() || m.Program != p.ID {
-		if err != nil && !errors.Is(err, member.ErrNotFound) {
-			s.log.ErrorContext(r.Context(), "load member", "request_id", api.RequestID(r), "err", err)
+		if err != nil && !errors.Is(err, loyalty.ErrMemberNotFound) {
+			s.log.ErrorContext(r.Context(), "load member", "request_id", problem.RequestID(r), "err", err)
 			s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 			return
 		}
@@ -342,19 +342,19 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 	}
 	pg := s.newPage(r, p)
 	pg.Title = pg.T.Get("result_title")
-	barcode, err := api.QRPNG(member.BarcodeToken(s.secret, m.Number), 256)
+	barcode, err := cards.QRPNG(loyalty.BarcodeToken(s.secret, m.Number), 256)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "render barcode", "request_id", api.RequestID(r), "err", err)
+		s.log.ErrorContext(r.Context(), "render barcode", "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
-	handoff, err := api.QRPNG(s.links.JoinResultURL(p.ID, m.ID), 320)
+	handoff, err := cards.QRPNG(s.links.JoinResultURL(p.ID, m.ID), 320)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "render handoff code", "request_id", api.RequestID(r), "err", err)
+		s.log.ErrorContext(r.Context(), "render handoff code", "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
-	pg.Card = &cardView{Name: m.Name, Number: m.Number, Tier: passString(p, pg.Lang, m.Account.Tier),
+	pg.Card = &cardView{Name: m.Name, Number: m.Number, Tier: p.Localize(pg.Lang, m.Account.Tier, m.Account.Tier),
 		Points: m.Account.Points, Barcode: dataURL(barcode)}
 	pg.Handoff = dataURL(handoff)
 	pg.AppleURL = s.links.PassURL(m.ID)
@@ -363,7 +363,7 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// The card is still usable with Apple Wallet; say so in the log
 			// and leave the Google button out rather than fail the page.
-			s.log.WarnContext(r.Context(), "google save link", "member_id", m.ID, "request_id", api.RequestID(r), "err", err)
+			s.log.WarnContext(r.Context(), "google save link", "member_id", m.ID, "request_id", problem.RequestID(r), "err", err)
 		} else {
 			pg.GoogleURL = u
 		}
@@ -380,7 +380,7 @@ func dataURL(png []byte) template.URL {
 func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 	p, err := s.programs.Get(chi.URLParam(r, "program"))
 	if err != nil {
-		api.Fail(w, r, s.log, err)
+		problem.Write(w, r, s.log, err)
 		return
 	}
 	for _, name := range []string{"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"} {
@@ -392,7 +392,7 @@ func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	api.Fail(w, r, s.log, api.StatusProblem(http.StatusNotFound, "the program has no logo"))
+	problem.Write(w, r, s.log, problem.Status(http.StatusNotFound, "the program has no logo"))
 }
 
 // joinQR serves a QR code of the program's enrolment page, for posters and
@@ -400,18 +400,18 @@ func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 func (s *Server) joinQR(w http.ResponseWriter, r *http.Request) {
 	p, err := s.programs.Get(chi.URLParam(r, "program"))
 	if err != nil {
-		api.Fail(w, r, s.log, err)
+		problem.Write(w, r, s.log, err)
 		return
 	}
-	size, err := api.QRSize(r)
+	size, err := cards.QRSize(r)
 	if err != nil {
-		api.Fail(w, r, s.log, err)
+		problem.Write(w, r, s.log, err)
 		return
 	}
-	data, err := api.QRPNG(s.links.JoinURL(p.ID), size)
+	data, err := cards.QRPNG(s.links.JoinURL(p.ID), size)
 	if err != nil {
-		api.Fail(w, r, s.log, err)
+		problem.Write(w, r, s.log, err)
 		return
 	}
-	api.WritePNG(w, data, "public, max-age=86400")
+	cards.WritePNG(w, data, "public, max-age=86400")
 }

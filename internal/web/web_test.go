@@ -23,7 +23,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/passd/passd/internal/links"
-	"github.com/passd/passd/internal/program"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/templates"
@@ -65,7 +65,7 @@ func newEnv(t *testing.T, google func(string) (string, error)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := program.LoadCatalog(program.Source{Name: "templates", FS: templates.FS, Dir: "."})
+	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func valid(token string) url.Values {
 }
 
 // nonceMember answers the member a form token's nonce created, if any.
-func (e *env) nonceMember(token string) (store.MemberRow, bool) {
+func (e *env) nonceMember(token string) (loyalty.MemberRow, bool) {
 	e.t.Helper()
 	nonce, _, _ := strings.Cut(token, ".")
 	m, err := e.store.MemberByExternalID(context.Background(), "demo", "join:"+nonce)

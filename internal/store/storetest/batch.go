@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -26,7 +27,7 @@ func testCompleteMany(t *testing.T, open Opener) {
 	for range 4 {
 		ids = append(ids, NewMember(t, s, "demo").ID)
 	}
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 4 {
 		t.Fatalf("ClaimDue = %+v, %v; want 4 jobs", jobs, err)
 	}
@@ -42,34 +43,34 @@ func testCompleteMany(t *testing.T, open Opener) {
 	}
 	// A job listed twice, an old version of a card and a card that is gone
 	// change nothing more.
-	done = append(done, done[0], store.SyncJob{MemberID: ids[0], Channel: store.ChannelApple, WantedVersion: 0},
-		store.SyncJob{MemberID: uuid.NewString(), Channel: store.ChannelApple, WantedVersion: 1})
+	done = append(done, done[0], store.SyncJob{MemberID: ids[0], Channel: loyalty.ChannelApple, WantedVersion: 0},
+		store.SyncJob{MemberID: uuid.NewString(), Channel: loyalty.ChannelApple, WantedVersion: 1})
 	if err := s.CompleteMany(ctx, done); err != nil {
 		t.Fatalf("CompleteMany = %v", err)
 	}
 	now := clock.Now().Truncate(time.Microsecond)
 	for i, id := range ids {
-		st := syncState(t, s, id, store.ChannelApple)
+		st := syncState(t, s, id, loyalty.ChannelApple)
 		switch i {
 		case 1:
-			if st.SyncedVersion != 1 || st.WantedVersion != moved.Account.PassVersion || st.State != store.SyncPending || !st.NextAttemptAt.Equal(now) {
+			if st.SyncedVersion != 1 || st.WantedVersion != moved.Account.PassVersion || st.State != loyalty.SyncPending || !st.NextAttemptAt.Equal(now) {
 				t.Errorf("card changed during delivery: %+v, want pending at %d, due now", st, moved.Account.PassVersion)
 			}
 		case 3:
-			if st.SyncedVersion != 0 || st.State != store.SyncPending || !st.NextAttemptAt.After(now) {
+			if st.SyncedVersion != 0 || st.State != loyalty.SyncPending || !st.NextAttemptAt.After(now) {
 				t.Errorf("card not delivered: %+v, want pending and still leased", st)
 			}
 		default:
-			if st.SyncedVersion != 1 || st.State != store.SyncOK || st.Attempts != 0 || !st.UpdatedAt.Equal(now) {
+			if st.SyncedVersion != 1 || st.State != loyalty.SyncOK || st.Attempts != 0 || !st.UpdatedAt.Equal(now) {
 				t.Errorf("delivered card: %+v, want ok at 1", st)
 			}
 		}
-		if google := syncState(t, s, id, store.ChannelGoogle); google.SyncedVersion != 0 {
+		if google := syncState(t, s, id, loyalty.ChannelGoogle); google.SyncedVersion != 0 {
 			t.Errorf("google row of %s touched: %+v", id, google)
 		}
 	}
 	// The card that changed is claimed again at once, with its new version.
-	jobs, err = s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].MemberID != ids[1] || jobs[0].WantedVersion != moved.Account.PassVersion {
 		t.Fatalf("ClaimDue = %+v, %v; want the changed card at %d", jobs, err, moved.Account.PassVersion)
 	}
@@ -81,10 +82,10 @@ func testCompleteMany(t *testing.T, open Opener) {
 	if err := s.CompleteMany(ctx, jobs); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CompleteMany(ctx, []store.SyncJob{{MemberID: ids[1], Channel: store.ChannelApple, WantedVersion: 1}}); err != nil {
+	if err := s.CompleteMany(ctx, []store.SyncJob{{MemberID: ids[1], Channel: loyalty.ChannelApple, WantedVersion: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if st := syncState(t, s, ids[1], store.ChannelApple); st.SyncedVersion != moved.Account.PassVersion || st.State != store.SyncOK ||
+	if st := syncState(t, s, ids[1], loyalty.ChannelApple); st.SyncedVersion != moved.Account.PassVersion || st.State != loyalty.SyncOK ||
 		st.Attempts != 0 || st.LastError != "" {
 		t.Errorf("after a retry's success and a late batch: %+v, want ok at %d, no error", st, moved.Account.PassVersion)
 	}
@@ -136,46 +137,46 @@ func testNextDue(t *testing.T, open Opener) {
 	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
-	if _, ok, err := s.NextDue(ctx, store.ChannelApple); err != nil || ok {
+	if _, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || ok {
 		t.Fatalf("NextDue(empty) = %v, %v; want none", ok, err)
 	}
 	m := NewMember(t, s, "demo")
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
 	// Leased: due again when the lease ends.
 	lease := clock.Now().Truncate(time.Microsecond).Add(time.Minute)
-	if due, ok, err := s.NextDue(ctx, store.ChannelApple); err != nil || !ok || !due.Equal(lease) {
+	if due, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || !ok || !due.Equal(lease) {
 		t.Errorf("NextDue(leased) = %v, %v, %v; want %v", due, ok, err, lease)
 	}
 	if err := s.CompleteMany(ctx, jobs); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.NextDue(ctx, store.ChannelApple); err != nil || ok {
+	if _, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || ok {
 		t.Errorf("NextDue(all delivered) = %v, %v; want none", ok, err)
 	}
 	// A change is due when its debounce ends.
 	clock.Advance(time.Second)
 	post(t, s, m.ID, balances.Earn, 1)
 	debounced := clock.Now().Truncate(time.Microsecond).Add(2 * time.Second)
-	if due, ok, err := s.NextDue(ctx, store.ChannelApple); err != nil || !ok || !due.Equal(debounced) {
+	if due, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || !ok || !due.Equal(debounced) {
 		t.Errorf("NextDue(debouncing) = %v, %v, %v; want %v", due, ok, err, debounced)
 	}
 	// The other channel still waits for the first version, due since
 	// creation.
-	if due, ok, err := s.NextDue(ctx, store.ChannelGoogle); err != nil || !ok || !due.Equal(t0().Truncate(time.Microsecond)) {
+	if due, ok, err := s.NextDue(ctx, loyalty.ChannelGoogle); err != nil || !ok || !due.Equal(t0().Truncate(time.Microsecond)) {
 		t.Errorf("NextDue(google) = %v, %v, %v; want %v", due, ok, err, t0())
 	}
 	// A card in the error state is not waiting.
-	jobs, _ = s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute)
+	jobs, _ = s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if len(jobs) != 1 {
 		t.Fatalf("ClaimDue(google) = %+v", jobs)
 	}
 	if err := s.Fail(ctx, jobs[0], "400", clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.NextDue(ctx, store.ChannelGoogle); err != nil || ok {
+	if _, ok, err := s.NextDue(ctx, loyalty.ChannelGoogle); err != nil || ok {
 		t.Errorf("NextDue(google in error) = %v, %v; want none", ok, err)
 	}
 }
@@ -198,7 +199,7 @@ func testClaimInOrder(t *testing.T, open Opener) {
 	}
 	var got []string
 	for {
-		jobs, err := s.ClaimDue(ctx, store.ChannelApple, 7, time.Minute)
+		jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 7, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
 
@@ -119,7 +119,7 @@ func Run(t *testing.T, open Opener) {
 
 // NewMember stores a new member of program with a fresh account and a
 // random number, ID and auth token.
-func NewMember(t testing.TB, s *store.Store, program string) member.Member {
+func NewMember(t testing.TB, s *store.Store, program string) loyalty.Member {
 	t.Helper()
 	for range 5 {
 		m := memberFor(t, program)
@@ -133,20 +133,20 @@ func NewMember(t testing.TB, s *store.Store, program string) member.Member {
 		return m
 	}
 	t.Fatalf("CreateMember: five duplicate numbers in a row")
-	return member.Member{}
+	return loyalty.Member{}
 }
 
-func memberFor(t testing.TB, program string) member.Member {
+func memberFor(t testing.TB, program string) loyalty.Member {
 	t.Helper()
-	num, err := member.NewNumber()
+	num, err := loyalty.NewNumber()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := member.NewAuthToken()
+	tok, err := loyalty.NewAuthToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return member.Member{
+	return loyalty.Member{
 		ID: uuid.NewString(), Program: program, Number: num,
 		Name: "Ada Lovelace", Email: "ada@example.com", Birthday: "1815-12-10",
 		AuthToken: tok,
@@ -255,9 +255,9 @@ func testCreateMember(t *testing.T, open Opener) {
 	if len(sts) != 2 {
 		t.Fatalf("SyncStates = %+v, want apple and google", sts)
 	}
-	for i, ch := range []string{store.ChannelApple, store.ChannelGoogle} {
+	for i, ch := range []string{loyalty.ChannelApple, loyalty.ChannelGoogle} {
 		st := sts[i]
-		if st.Channel != ch || st.WantedVersion != 1 || st.SyncedVersion != 0 || st.State != store.SyncPending ||
+		if st.Channel != ch || st.WantedVersion != 1 || st.SyncedVersion != 0 || st.State != loyalty.SyncPending ||
 			!st.NextAttemptAt.Equal(t0().Truncate(time.Microsecond)) {
 			t.Errorf("SyncStates[%d] = %+v, want %s pending wanted 1 synced 0 due now", i, st, ch)
 		}
@@ -296,7 +296,7 @@ func testCreateMemberDuplicates(t *testing.T, open Opener) {
 	NewMember(t, s, "demo")
 	NewMember(t, s, "demo")
 	// Nothing of a rejected member is left behind.
-	if _, err := s.Member(ctx, sameExt.ID); !errors.Is(err, member.ErrNotFound) {
+	if _, err := s.Member(ctx, sameExt.ID); !errors.Is(err, loyalty.ErrMemberNotFound) {
 		t.Errorf("Member(rejected) = %v, want ErrNotFound", err)
 	}
 }
@@ -304,20 +304,20 @@ func testCreateMemberDuplicates(t *testing.T, open Opener) {
 func testMemberNotFound(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	ctx := context.Background()
-	if _, err := s.Member(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Member(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.Member(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Member(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.Member(ctx, "not-a-uuid"); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Member(not a uuid) = %v, want member.ErrNotFound", err)
+	if _, err := s.Member(ctx, "not-a-uuid"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Member(not a uuid) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.MemberByNumber(ctx, "1234567897"); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("MemberByNumber(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.MemberByNumber(ctx, "1234567897"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("MemberByNumber(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.MemberByExternalID(ctx, "demo", "x"); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("MemberByExternalID(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.MemberByExternalID(ctx, "demo", "x"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("MemberByExternalID(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.MemberByExternalID(ctx, "demo", ""); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("MemberByExternalID(empty) = %v, want member.ErrNotFound", err)
+	if _, err := s.MemberByExternalID(ctx, "demo", ""); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("MemberByExternalID(empty) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -327,7 +327,7 @@ func testMemberNotFound(t *testing.T, open Opener) {
 func testConcurrentMemberReads(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	ctx := context.Background()
-	members := make([]member.Member, 8)
+	members := make([]loyalty.Member, 8)
 	for i := range members {
 		members[i] = NewMember(t, s, "demo")
 	}
@@ -339,8 +339,8 @@ func testConcurrentMemberReads(t *testing.T, open Opener) {
 			defer wg.Done()
 			for i := range rounds {
 				if (g+i)%5 == 0 {
-					if _, err := s.Member(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-						t.Errorf("Member(unknown) = %v, want member.ErrNotFound", err)
+					if _, err := s.Member(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+						t.Errorf("Member(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 						return
 					}
 					continue
@@ -460,8 +460,8 @@ func testPostInvalid(t *testing.T, open Opener) {
 func testPostUnknownMember(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	_, err := s.Post(context.Background(), uuid.NewString(), "k", "h", balances.Request{Type: balances.Earn, Points: 1}, Rules)
-	if !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Post(unknown member) = %v, want member.ErrNotFound", err)
+	if !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Post(unknown member) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -643,7 +643,7 @@ func testRandomizedInvariants(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	const seed, workers, opsPerWorker = 20300517, 4, 80
 	t.Logf("seed %d", seed)
-	members := make([]member.Member, 5)
+	members := make([]loyalty.Member, 5)
 	for i := range members {
 		members[i] = NewMember(t, s, "demo")
 	}
@@ -704,8 +704,8 @@ func testTierChangeEvent(t *testing.T, open Opener) {
 	if len(evs) != 1 || evs[0].Kind != "tier_changed" || evs[0].Data != `{"from":"Bronze","to":"Silver"}` || evs[0].MemberID != m.ID {
 		t.Errorf("Events = %+v, want one tier_changed Bronze to Silver", evs)
 	}
-	if _, err := s.Events(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Events(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.Events(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Events(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -800,8 +800,8 @@ func testEntries(t *testing.T, open Opener) {
 	if got, next, err := s.Entries(ctx, empty.ID, "", 10); err != nil || len(got) != 0 || next != "" || got == nil {
 		t.Errorf("Entries(no entries) = %v, %q, %v; want an empty list", got, next, err)
 	}
-	if _, _, err := s.Entries(ctx, uuid.NewString(), "", 10); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Entries(unknown) = %v, want member.ErrNotFound", err)
+	if _, _, err := s.Entries(ctx, uuid.NewString(), "", 10); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Entries(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -857,22 +857,22 @@ func testEraseMember(t *testing.T, open Opener) {
 		t.Errorf("after erase: %+v, want balance 180 and a bumped card (before %+v)", got, before)
 	}
 	checkLedger(t, s, m.ID)
-	st := syncState(t, s, m.ID, store.ChannelApple)
-	if st.WantedVersion != got.Account.PassVersion || st.State != store.SyncPending {
+	st := syncState(t, s, m.ID, loyalty.ChannelApple)
+	if st.WantedVersion != got.Account.PassVersion || st.State != loyalty.SyncPending {
 		t.Errorf("apple sync after erase = %+v, want pending version %d", st, got.Account.PassVersion)
 	}
 	evs, err := s.Events(ctx, m.ID)
 	if err != nil || len(evs) == 0 || evs[len(evs)-1].Kind != "erased" {
 		t.Errorf("Events = %+v, %v; want a last erased event", evs, err)
 	}
-	if err := s.EraseMember(ctx, m.ID); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("EraseMember(again) = %v, want member.ErrNotFound", err)
+	if err := s.EraseMember(ctx, m.ID); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("EraseMember(again) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if err := s.EraseMember(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("EraseMember(unknown) = %v, want member.ErrNotFound", err)
+	if err := s.EraseMember(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("EraseMember(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.Post(ctx, m.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, Rules); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Post(erased) = %v, want member.ErrNotFound", err)
+	if _, err := s.Post(ctx, m.ID, "k", "h", balances.Request{Type: balances.Earn, Points: 1}, Rules); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Post(erased) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 	// The phones keep their registrations until the voided card has had
 	// time to reach them, then lose them; other members' stay.
@@ -894,11 +894,11 @@ func testEraseMember(t *testing.T, open Opener) {
 	if serials, _, err := s.UpdatedSerials(ctx, "phone", "pass.x", ""); err != nil || len(serials) != 1 || serials[0] != kept.ID {
 		t.Errorf("UpdatedSerials(phone) after prune = %v, %v; want only %s", serials, err, kept.ID)
 	}
-	if _, err := s.TouchMember(ctx, m.ID); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("TouchMember(erased) = %v, want member.ErrNotFound", err)
+	if _, err := s.TouchMember(ctx, m.ID); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("TouchMember(erased) = %v, want loyalty.ErrMemberNotFound", err)
 	}
-	if _, err := s.MemberByExternalID(ctx, "demo", "crm-9"); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("MemberByExternalID(erased) = %v, want member.ErrNotFound", err)
+	if _, err := s.MemberByExternalID(ctx, "demo", "crm-9"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("MemberByExternalID(erased) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 	// The external ID is free again.
 	again := memberFor(t, "demo")
@@ -923,11 +923,11 @@ func testTouchMember(t *testing.T, open Opener) {
 	if diff := cmp.Diff(got, mustMember(t, s, m.ID)); diff != "" {
 		t.Errorf("TouchMember answer differs from Member (-touch +member):\n%s", diff)
 	}
-	if st := syncState(t, s, m.ID, store.ChannelGoogle); st.WantedVersion != got.Account.PassVersion {
+	if st := syncState(t, s, m.ID, loyalty.ChannelGoogle); st.WantedVersion != got.Account.PassVersion {
 		t.Errorf("google sync = %+v, want wanted version %d", st, got.Account.PassVersion)
 	}
-	if _, err := s.TouchMember(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("TouchMember(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.TouchMember(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("TouchMember(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -935,7 +935,7 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
-	var demo []member.Member
+	var demo []loyalty.Member
 	for range 3 {
 		demo = append(demo, NewMember(t, s, "demo"))
 	}
@@ -969,7 +969,7 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 		if got.ProgramMessage != "Double points this weekend" {
 			t.Errorf("member %s: ProgramMessage %q, want the posted message", m.ID, got.ProgramMessage)
 		}
-		if st := syncState(t, s, m.ID, store.ChannelApple); st.WantedVersion != got.Account.PassVersion || st.State != store.SyncPending {
+		if st := syncState(t, s, m.ID, loyalty.ChannelApple); st.WantedVersion != got.Account.PassVersion || st.State != loyalty.SyncPending {
 			t.Errorf("member %s: apple sync %+v, want wanted %d", m.ID, st, got.Account.PassVersion)
 		}
 		evs, err := s.Events(ctx, m.ID)
@@ -977,7 +977,7 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 			t.Errorf("Events(%s) = %+v, %v; want one message", m.ID, evs, err)
 		}
 	}
-	for _, m := range []member.Member{erased, other} {
+	for _, m := range []loyalty.Member{erased, other} {
 		if got := mustMember(t, s, m.ID); got.Account != before[m.ID].Account || got.UpdateSeq != before[m.ID].UpdateSeq {
 			t.Errorf("member %s (erased or other program) was touched: %+v", m.ID, got)
 		}
@@ -1031,8 +1031,8 @@ func testExport(t *testing.T, open Opener) {
 	if len(x.Sync) != 2 {
 		t.Errorf("Export.Sync = %+v, want two channels", x.Sync)
 	}
-	if _, err := s.Export(ctx, uuid.NewString()); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Export(unknown) = %v, want member.ErrNotFound", err)
+	if _, err := s.Export(ctx, uuid.NewString()); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Export(unknown) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -1040,7 +1040,7 @@ func testAPIKeys(t *testing.T, open Opener) {
 	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
-	k := store.APIKey{ID: "key1", Hash: "aa11", Role: store.RoleMerchant, Program: "demo"}
+	k := store.APIKey{ID: "key1", Hash: "aa11", Role: loyalty.RoleMerchant, Program: "demo"}
 	if err := s.CreateAPIKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
@@ -1052,10 +1052,10 @@ func testAPIKeys(t *testing.T, open Opener) {
 	if diff := cmp.Diff(k, got); diff != "" {
 		t.Errorf("APIKeyByHash (-want +got):\n%s", diff)
 	}
-	if err := s.CreateAPIKey(ctx, store.APIKey{ID: "key2", Hash: "aa11", Role: store.RolePOS}); !errors.Is(err, store.ErrDuplicate) {
+	if err := s.CreateAPIKey(ctx, store.APIKey{ID: "key2", Hash: "aa11", Role: loyalty.RolePOS}); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("CreateAPIKey(same hash) = %v, want ErrDuplicate", err)
 	}
-	if err := s.CreateAPIKey(ctx, store.APIKey{ID: "key1", Hash: "bb22", Role: store.RolePOS}); !errors.Is(err, store.ErrDuplicate) {
+	if err := s.CreateAPIKey(ctx, store.APIKey{ID: "key1", Hash: "bb22", Role: loyalty.RolePOS}); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("CreateAPIKey(same id) = %v, want ErrDuplicate", err)
 	}
 	if _, err := s.APIKeyByHash(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
@@ -1114,8 +1114,8 @@ func testRegistrations(t *testing.T, open Opener) {
 	if n, err := s.CountRegistrations(ctx); err != nil || n != 2 {
 		t.Errorf("CountRegistrations = %d, %v; want 2", n, err)
 	}
-	if _, err := s.Register(ctx, store.Registration{DeviceID: "d", PassTypeID: "p", MemberID: uuid.NewString(), PushToken: "t"}); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Register(unknown member) = %v, want member.ErrNotFound", err)
+	if _, err := s.Register(ctx, store.Registration{DeviceID: "d", PassTypeID: "p", MemberID: uuid.NewString(), PushToken: "t"}); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Register(unknown member) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 	if err := s.Unregister(ctx, "dev1", "pass.x", m.ID); err != nil {
 		t.Errorf("Unregister = %v", err)
@@ -1135,8 +1135,8 @@ func testRegistrations(t *testing.T, open Opener) {
 	if err := s.EraseMember(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Register(ctx, store.Registration{DeviceID: "dev4", PassTypeID: "pass.x", MemberID: m.ID, PushToken: "t"}); !errors.Is(err, member.ErrNotFound) {
-		t.Errorf("Register(erased member) = %v, want member.ErrNotFound", err)
+	if _, err := s.Register(ctx, store.Registration{DeviceID: "dev4", PassTypeID: "pass.x", MemberID: m.ID, PushToken: "t"}); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("Register(erased member) = %v, want loyalty.ErrMemberNotFound", err)
 	}
 }
 
@@ -1149,7 +1149,7 @@ func testUpdatedSerials(t *testing.T, open Opener) {
 		t.Fatalf("UpdatedSerials(no passes) = %q, %v; want a tag", before, err)
 	}
 	a, b, c := NewMember(t, s, "demo"), NewMember(t, s, "demo"), NewMember(t, s, "demo")
-	for _, m := range []member.Member{a, b, c} {
+	for _, m := range []loyalty.Member{a, b, c} {
 		dev := "phone"
 		if m.ID == c.ID {
 			dev = "other-phone"
@@ -1221,7 +1221,7 @@ func testDirtyMarks(t *testing.T, open Opener) {
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	for _, ch := range []string{store.ChannelApple, store.ChannelGoogle} {
+	for _, ch := range []string{loyalty.ChannelApple, loyalty.ChannelGoogle} {
 		jobs, err := s.ClaimDue(ctx, ch, 10, time.Minute)
 		if err != nil || len(jobs) != 1 {
 			t.Fatalf("ClaimDue(%s) = %+v, %v; want the new card", ch, jobs, err)
@@ -1229,14 +1229,14 @@ func testDirtyMarks(t *testing.T, open Opener) {
 		if err := s.Complete(ctx, jobs[0]); err != nil {
 			t.Fatal(err)
 		}
-		if st := syncState(t, s, m.ID, ch); st.State != store.SyncOK || st.SyncedVersion != 1 {
+		if st := syncState(t, s, m.ID, ch); st.State != loyalty.SyncOK || st.SyncedVersion != 1 {
 			t.Errorf("after Complete: %+v, want ok synced 1", st)
 		}
 	}
 	res := post(t, s, m.ID, balances.Earn, 10)
-	for _, ch := range []string{store.ChannelApple, store.ChannelGoogle} {
+	for _, ch := range []string{loyalty.ChannelApple, loyalty.ChannelGoogle} {
 		st := syncState(t, s, m.ID, ch)
-		if st.WantedVersion != res.Account.PassVersion || st.SyncedVersion != 1 || st.State != store.SyncPending {
+		if st.WantedVersion != res.Account.PassVersion || st.SyncedVersion != 1 || st.State != loyalty.SyncPending {
 			t.Errorf("%s after post: %+v, want wanted %d pending", ch, st, res.Account.PassVersion)
 		}
 	}
@@ -1252,7 +1252,7 @@ func testBurstsCoalesce(t *testing.T, open Opener) {
 		last = post(t, s, m.ID, balances.Earn, 1)
 		clock.Advance(100 * time.Millisecond)
 	}
-	for _, ch := range []string{store.ChannelApple, store.ChannelGoogle} {
+	for _, ch := range []string{loyalty.ChannelApple, loyalty.ChannelGoogle} {
 		jobs, err := s.ClaimDue(ctx, ch, 10, time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -1271,7 +1271,7 @@ func testDebounce(t *testing.T, open Opener) {
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
@@ -1281,11 +1281,11 @@ func testDebounce(t *testing.T, open Opener) {
 	post(t, s, m.ID, balances.Earn, 1)
 	clock.Advance(time.Second)
 	res := post(t, s, m.ID, balances.Earn, 1) // keeps the first due time
-	if jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute); err != nil || len(jobs) != 0 {
+	if jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute); err != nil || len(jobs) != 0 {
 		t.Errorf("ClaimDue(within debounce) = %+v, %v; want nothing", jobs, err)
 	}
 	clock.Advance(time.Second)
-	jobs, err = s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].WantedVersion != res.Account.PassVersion {
 		t.Errorf("ClaimDue(debounce over) = %+v, %v; want one job at version %d", jobs, err, res.Account.PassVersion)
 	}
@@ -1304,7 +1304,7 @@ func testConcurrentClaimers(t *testing.T, open Opener) {
 	for range 6 {
 		wg.Go(func() {
 			for {
-				jobs, err := s.ClaimDue(context.Background(), store.ChannelGoogle, 4, time.Hour)
+				jobs, err := s.ClaimDue(context.Background(), loyalty.ChannelGoogle, 4, time.Hour)
 				if err != nil {
 					t.Errorf("ClaimDue = %v", err)
 					return
@@ -1336,17 +1336,17 @@ func testLeaseExpiry(t *testing.T, open Opener) {
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, 30*time.Second)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, 30*time.Second)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
 	// The worker dies. Until the lease ends, nobody else gets the job.
 	clock.Advance(29 * time.Second)
-	if jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, 30*time.Second); err != nil || len(jobs) != 0 {
+	if jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, 30*time.Second); err != nil || len(jobs) != 0 {
 		t.Errorf("ClaimDue(leased) = %+v, %v; want nothing", jobs, err)
 	}
 	clock.Advance(2 * time.Second)
-	jobs, err = s.ClaimDue(ctx, store.ChannelApple, 10, 30*time.Second)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, 30*time.Second)
 	if err != nil || len(jobs) != 1 || jobs[0].MemberID != m.ID {
 		t.Errorf("ClaimDue(lease over) = %+v, %v; want the job again", jobs, err)
 	}
@@ -1357,7 +1357,7 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: time.Minute})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
@@ -1366,12 +1366,12 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 	if err := s.Complete(ctx, jobs[0]); err != nil {
 		t.Fatal(err)
 	}
-	st := syncState(t, s, m.ID, store.ChannelApple)
-	if st.SyncedVersion != 1 || st.WantedVersion != res.Account.PassVersion || st.State != store.SyncPending ||
+	st := syncState(t, s, m.ID, loyalty.ChannelApple)
+	if st.SyncedVersion != 1 || st.WantedVersion != res.Account.PassVersion || st.State != loyalty.SyncPending ||
 		!st.NextAttemptAt.Equal(clock.Now().Truncate(time.Microsecond)) {
 		t.Errorf("after Complete of an old version: %+v, want pending and due now", st)
 	}
-	jobs, err = s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].WantedVersion != res.Account.PassVersion {
 		t.Fatalf("ClaimDue = %+v, %v; want the newer version", jobs, err)
 	}
@@ -1379,13 +1379,13 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 	if err := s.Complete(ctx, jobs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Complete(ctx, store.SyncJob{MemberID: m.ID, Channel: store.ChannelApple, WantedVersion: 1}); err != nil {
+	if err := s.Complete(ctx, store.SyncJob{MemberID: m.ID, Channel: loyalty.ChannelApple, WantedVersion: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if st := syncState(t, s, m.ID, store.ChannelApple); st.SyncedVersion != res.Account.PassVersion || st.State != store.SyncOK {
+	if st := syncState(t, s, m.ID, loyalty.ChannelApple); st.SyncedVersion != res.Account.PassVersion || st.State != loyalty.SyncOK {
 		t.Errorf("after a late Complete: %+v, want ok at %d", st, res.Account.PassVersion)
 	}
-	if err := s.Complete(ctx, store.SyncJob{MemberID: uuid.NewString(), Channel: store.ChannelApple, WantedVersion: 1}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Complete(ctx, store.SyncJob{MemberID: uuid.NewString(), Channel: loyalty.ChannelApple, WantedVersion: 1}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Complete(unknown) = %v, want ErrNotFound", err)
 	}
 }
@@ -1395,7 +1395,7 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
-	jobs, err := s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
@@ -1403,39 +1403,39 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 	if err := s.Fail(ctx, jobs[0], "google: 503", retry, false); err != nil {
 		t.Fatal(err)
 	}
-	st := syncState(t, s, m.ID, store.ChannelGoogle)
-	if st.Attempts != 1 || st.LastError != "google: 503" || st.State != store.SyncPending || !st.NextAttemptAt.Equal(retry.Truncate(time.Microsecond)) {
+	st := syncState(t, s, m.ID, loyalty.ChannelGoogle)
+	if st.Attempts != 1 || st.LastError != "google: 503" || st.State != loyalty.SyncPending || !st.NextAttemptAt.Equal(retry.Truncate(time.Microsecond)) {
 		t.Errorf("after Fail: %+v", st)
 	}
-	if jobs, _ := s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
+	if jobs, _ := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
 		t.Errorf("ClaimDue(before retry time) = %+v, want nothing", jobs)
 	}
 	clock.Advance(10 * time.Second)
-	jobs, err = s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 {
 		t.Fatalf("ClaimDue(retry) = %+v, %v; want the job with 1 attempt", jobs, err)
 	}
 	if err := s.Fail(ctx, jobs[0], "google: 400 bad object", clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	st = syncState(t, s, m.ID, store.ChannelGoogle)
-	if st.State != store.SyncError || st.Attempts != 2 {
+	st = syncState(t, s, m.ID, loyalty.ChannelGoogle)
+	if st.State != loyalty.SyncError || st.Attempts != 2 {
 		t.Errorf("after giving up: %+v, want error with 2 attempts", st)
 	}
 	clock.Advance(time.Hour)
-	if jobs, _ := s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
+	if jobs, _ := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
 		t.Errorf("ClaimDue(in error) = %+v, want nothing", jobs)
 	}
-	if _, _, errored, err := s.SyncStats(ctx, store.ChannelGoogle); err != nil || errored != 1 {
+	if _, _, errored, err := s.SyncStats(ctx, loyalty.ChannelGoogle); err != nil || errored != 1 {
 		t.Errorf("SyncStats errored = %d, %v; want 1", errored, err)
 	}
 	// The next change puts the card back to work.
 	res := post(t, s, m.ID, balances.Earn, 3)
-	st = syncState(t, s, m.ID, store.ChannelGoogle)
-	if st.State != store.SyncPending || st.Attempts != 0 || st.WantedVersion != res.Account.PassVersion {
+	st = syncState(t, s, m.ID, loyalty.ChannelGoogle)
+	if st.State != loyalty.SyncPending || st.Attempts != 0 || st.WantedVersion != res.Account.PassVersion {
 		t.Errorf("after a change: %+v, want pending at %d", st, res.Account.PassVersion)
 	}
-	jobs, err = s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute)
+	jobs, err = s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("ClaimDue(after change) = %+v, %v", jobs, err)
 	}
@@ -1445,31 +1445,31 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 	if err := s.Fail(ctx, jobs[0], "timeout", clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if st := syncState(t, s, m.ID, store.ChannelGoogle); st.State != store.SyncPending {
+	if st := syncState(t, s, m.ID, loyalty.ChannelGoogle); st.State != loyalty.SyncPending {
 		t.Errorf("give up on an outdated job: %+v, want pending", st)
 	}
 	// ResetSync clears an error state.
-	jobs, _ = s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute)
+	jobs, _ = s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if len(jobs) != 1 {
 		t.Fatalf("ClaimDue = %+v", jobs)
 	}
 	if err := s.Fail(ctx, jobs[0], "gone", clock.Now(), true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ResetSync(ctx, m.ID, store.ChannelGoogle); err != nil {
+	if err := s.ResetSync(ctx, m.ID, loyalty.ChannelGoogle); err != nil {
 		t.Fatal(err)
 	}
-	st = syncState(t, s, m.ID, store.ChannelGoogle)
-	if st.State != store.SyncPending || st.Attempts != 0 || st.LastError != "" {
+	st = syncState(t, s, m.ID, loyalty.ChannelGoogle)
+	if st.State != loyalty.SyncPending || st.Attempts != 0 || st.LastError != "" {
 		t.Errorf("after ResetSync: %+v, want pending, no attempts, no error", st)
 	}
-	if jobs, _ := s.ClaimDue(ctx, store.ChannelGoogle, 10, time.Minute); len(jobs) != 1 {
+	if jobs, _ := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); len(jobs) != 1 {
 		t.Errorf("ClaimDue(after reset) = %+v, want the job", jobs)
 	}
-	if err := s.ResetSync(ctx, uuid.NewString(), store.ChannelGoogle); !errors.Is(err, store.ErrNotFound) {
+	if err := s.ResetSync(ctx, uuid.NewString(), loyalty.ChannelGoogle); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ResetSync(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.Fail(ctx, store.SyncJob{MemberID: uuid.NewString(), Channel: store.ChannelGoogle}, "x", clock.Now(), false); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Fail(ctx, store.SyncJob{MemberID: uuid.NewString(), Channel: loyalty.ChannelGoogle}, "x", clock.Now(), false); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Fail(unknown) = %v, want ErrNotFound", err)
 	}
 }
@@ -1478,18 +1478,18 @@ func testSyncStats(t *testing.T, open Opener) {
 	clock := NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
-	if w, o, e, err := s.SyncStats(ctx, store.ChannelApple); err != nil || w != 0 || o != 0 || e != 0 {
+	if w, o, e, err := s.SyncStats(ctx, loyalty.ChannelApple); err != nil || w != 0 || o != 0 || e != 0 {
 		t.Errorf("SyncStats(empty) = %d, %v, %d, %v; want zeros", w, o, e, err)
 	}
 	NewMember(t, s, "demo")
 	clock.Advance(5 * time.Second)
 	NewMember(t, s, "demo")
 	clock.Advance(5 * time.Second)
-	w, o, e, err := s.SyncStats(ctx, store.ChannelApple)
+	w, o, e, err := s.SyncStats(ctx, loyalty.ChannelApple)
 	if err != nil || w != 2 || o != 10*time.Second || e != 0 {
 		t.Errorf("SyncStats = %d, %v, %d, %v; want 2 waiting, oldest 10s", w, o, e, err)
 	}
-	jobs, err := s.ClaimDue(ctx, store.ChannelApple, 10, time.Minute)
+	jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
@@ -1498,10 +1498,10 @@ func testSyncStats(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	if w, o, _, err := s.SyncStats(ctx, store.ChannelApple); err != nil || w != 0 || o != 0 {
+	if w, o, _, err := s.SyncStats(ctx, loyalty.ChannelApple); err != nil || w != 0 || o != 0 {
 		t.Errorf("SyncStats(all delivered) = %d, %v, %v; want 0", w, o, err)
 	}
-	if w, _, _, err := s.SyncStats(ctx, store.ChannelGoogle); err != nil || w != 2 {
+	if w, _, _, err := s.SyncStats(ctx, loyalty.ChannelGoogle); err != nil || w != 2 {
 		t.Errorf("SyncStats(google) = %d, %v; want 2", w, err)
 	}
 }

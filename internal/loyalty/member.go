@@ -1,8 +1,9 @@
-// Package member holds what passd knows of a loyalty member apart from the
+// This file holds what passd knows of a loyalty member apart from the
 // ledger: the profile, the human member number with its check digit, the
 // per-pass authentication token Apple's web service uses, and the barcode
 // token printed on every card.
-package member
+
+package loyalty
 
 import (
 	"crypto/hmac"
@@ -37,8 +38,8 @@ func (m Member) Erased() bool { return m.ErasedAt != nil }
 
 // Sentinel errors of the package.
 var (
-	// ErrNotFound means no such member (or the member was erased).
-	ErrNotFound = errors.New("member not found")
+	// ErrMemberNotFound means no such member (or the member was erased).
+	ErrMemberNotFound = errors.New("member not found")
 	// ErrInvalidBarcode means a barcode token or typed number does not verify.
 	ErrInvalidBarcode = errors.New("invalid barcode")
 )

@@ -1,4 +1,4 @@
-package program
+package loyalty
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 
 func TestLoadDemo(t *testing.T) {
 	t.Parallel()
-	c, err := LoadCatalog(Source{Name: "templates", FS: templates.FS, Dir: "."})
+	c, err := LoadCatalog(TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatalf("LoadCatalog(embedded) = %v", err)
 	}
@@ -36,7 +36,7 @@ func TestLoadDemo(t *testing.T) {
 		t.Errorf("Hash = %q, want 16 hex chars", p.Hash)
 	}
 	if _, err := c.Get("nope"); err == nil {
-		t.Errorf("Get(nope) = nil error, want ErrNotFound")
+		t.Errorf("Get(nope) = nil error, want ErrProgramNotFound")
 	}
 }
 
@@ -64,7 +64,7 @@ func TestLoadRefusesInvalid(t *testing.T) {
 		if !tc.noIcon {
 			fsys["shop/icon.png"] = &fstest.MapFile{Data: []byte("png")}
 		}
-		_, err := LoadCatalog(Source{Name: "ops", FS: fsys, Dir: "."})
+		_, err := LoadCatalog(TemplateSource{Name: "ops", FS: fsys, Dir: "."})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "ops/shop/program.json") {
 			t.Errorf("%s: LoadCatalog() = %v, want an error naming ops/shop/program.json and %q", name, err, tc.want)
 		}
@@ -77,7 +77,7 @@ func TestCatalogRefusesDuplicateIDs(t *testing.T) {
 		"a/program.json": {Data: []byte(goodDef)}, "a/icon.png": {Data: []byte("x")},
 		"b/program.json": {Data: []byte(goodDef)}, "b/icon.png": {Data: []byte("x")},
 	}
-	_, err := LoadCatalog(Source{Name: "ops", FS: fsys, Dir: "."})
+	_, err := LoadCatalog(TemplateSource{Name: "ops", FS: fsys, Dir: "."})
 	if err == nil || !strings.Contains(err.Error(), "already defined") {
 		t.Errorf("LoadCatalog(duplicate ids) = %v, want an 'already defined' error", err)
 	}
@@ -87,7 +87,7 @@ func TestHashChangesWithTemplate(t *testing.T) {
 	t.Parallel()
 	load := func(icon string) string {
 		fsys := fstest.MapFS{"s/program.json": {Data: []byte(goodDef)}, "s/icon.png": {Data: []byte(icon)}}
-		p, err := Load(fsys, "s", "s")
+		p, err := LoadProgram(fsys, "s", "s")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,9 @@
-package api
+// Package problem is passd's one map from errors to HTTP answers: RFC 9457
+// problem+json bodies with a stable code, shared by every HTTP surface (the
+// JSON API, the pages, pass downloads, the PassKit web service and the
+// server's own routes), and the request id and route pattern their logs
+// carry. https://www.rfc-editor.org/rfc/rfc9457
+package problem
 
 import (
 	"context"
@@ -7,14 +12,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/passd/passd/balances"
-	"github.com/passd/passd/internal/member"
-	"github.com/passd/passd/internal/program"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // Problem is an RFC 9457 problem detail with passd's stable code.
@@ -27,13 +32,14 @@ type Problem struct {
 	Instance string                `json:"instance,omitempty"`
 	Errors   []balances.FieldError `json:"errors,omitempty"`
 
-	retryAfter int
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int `json:"-"`
 }
 
 // Error makes a Problem usable as an error that handlers return.
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
 
-// Stable problem codes of the JSON API.
+// Stable problem codes.
 const (
 	CodeMalformedJSON          = "malformed_json"
 	CodeIdempotencyKeyRequired = "idempotency_key_required"
@@ -70,14 +76,24 @@ var titles = map[string]string{
 	CodeInternal:               "Internal server error",
 }
 
-// problem builds a Problem for a code.
-func problem(status int, code, detail string) *Problem {
+// Codes lists every code passd answers, sorted.
+func Codes() []string {
+	codes := make([]string, 0, len(titles))
+	for c := range titles {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+// New builds a Problem for a code.
+func New(status int, code, detail string) *Problem {
 	return &Problem{Type: "https://passd.dev/problems/" + code, Title: titles[code], Status: status, Code: code, Detail: detail}
 }
 
-// toProblem maps any error to its problem; this is the one place where
-// domain errors meet HTTP statuses.
-func toProblem(err error) *Problem {
+// From maps any error to its problem; this is the one place where domain
+// errors meet HTTP statuses.
+func From(err error) *Problem {
 	var p *Problem
 	var ve *balances.ValidationError
 	var mbe *http.MaxBytesError
@@ -85,56 +101,56 @@ func toProblem(err error) *Problem {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &mbe):
-		return problem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than 1 MiB")
+		return New(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than 1 MiB")
 	case errors.As(err, &ve):
-		p := problem(http.StatusUnprocessableEntity, CodeValidationFailed, ve.Error())
+		p := New(http.StatusUnprocessableEntity, CodeValidationFailed, ve.Error())
 		p.Errors = ve.Fields
 		return p
-	case errors.Is(err, member.ErrNotFound), errors.Is(err, program.ErrNotFound), errors.Is(err, store.ErrNotFound):
-		return problem(http.StatusNotFound, CodeNotFound, notFoundDetail(err))
-	case errors.Is(err, member.ErrInvalidBarcode):
-		return problem(http.StatusUnprocessableEntity, CodeInvalidBarcode, "the barcode does not verify: it was mistyped, damaged or forged")
+	case errors.Is(err, loyalty.ErrMemberNotFound), errors.Is(err, loyalty.ErrProgramNotFound), errors.Is(err, loyalty.ErrNotFound):
+		return New(http.StatusNotFound, CodeNotFound, notFoundDetail(err))
+	case errors.Is(err, loyalty.ErrInvalidBarcode):
+		return New(http.StatusUnprocessableEntity, CodeInvalidBarcode, "the barcode does not verify: it was mistyped, damaged or forged")
 	case errors.Is(err, balances.ErrInsufficientPoints):
-		return problem(http.StatusConflict, CodeInsufficientPoints, err.Error())
+		return New(http.StatusConflict, CodeInsufficientPoints, err.Error())
 	case errors.Is(err, balances.ErrIdempotencyConflict):
-		return problem(http.StatusConflict, CodeIdempotencyConflict, "this Idempotency-Key was already used with a different request body")
+		return New(http.StatusConflict, CodeIdempotencyConflict, "this Idempotency-Key was already used with a different request body")
 	case errors.Is(err, balances.ErrRequestInProgress):
-		p := problem(http.StatusConflict, CodeRequestInProgress, "another request for this member is still running; retry shortly")
-		p.retryAfter = 1
+		p := New(http.StatusConflict, CodeRequestInProgress, "another request for this member is still running; retry shortly")
+		p.RetryAfter = 1
 		return p
-	case errors.Is(err, store.ErrBadCursor):
-		p := problem(http.StatusUnprocessableEntity, CodeValidationFailed, "cursor: is not a cursor this API returned")
+	case errors.Is(err, loyalty.ErrBadCursor):
+		p := New(http.StatusUnprocessableEntity, CodeValidationFailed, "cursor: is not a cursor this API returned")
 		p.Errors = []balances.FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}
 		return p
 	}
-	return problem(http.StatusInternalServerError, CodeInternal, "an unexpected error occurred; it was logged")
+	return New(http.StatusInternalServerError, CodeInternal, "an unexpected error occurred; it was logged")
 }
 
 func notFoundDetail(err error) string {
 	switch {
-	case errors.Is(err, program.ErrNotFound):
+	case errors.Is(err, loyalty.ErrProgramNotFound):
 		return "no such program"
-	case errors.Is(err, member.ErrNotFound):
+	case errors.Is(err, loyalty.ErrMemberNotFound):
 		return "no such member"
 	}
 	return "not found"
 }
 
-// writeError answers err as problem+json. Unknown errors are logged with the
+// Write answers err as problem+json. Unknown errors are logged with the
 // request id and answered as a generic 500.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; nobody reads the answer and nothing failed.
-		log.DebugContext(r.Context(), "client went away", "request_id", middleware.GetReqID(r.Context()), "route", routePattern(r))
+		log.DebugContext(r.Context(), "client went away", "request_id", RequestID(r), "route", RoutePattern(r))
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	p := toProblem(err)
+	p := From(err)
 	if p.Status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "request_id", middleware.GetReqID(r.Context()), "method", r.Method, "route", routePattern(r), "err", err)
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r), "method", r.Method, "route", RoutePattern(r), "err", err)
 	}
-	if p.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
 	p.Instance = r.URL.Path
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -143,24 +159,17 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// writeJSON answers v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// JSON answers v as JSON with status.
+func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Fail answers err as problem+json; the other HTTP surfaces (pass
-// downloads, PassKit web service, pages) use it so that every error of
-// passd has one shape.
-func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	writeError(w, r, log, err)
-}
-
-// StatusProblem is an error answered with status, the stable code of that
-// status and detail. A 500 keeps its detail out of the answer (it is logged).
-func StatusProblem(status int, detail string) error {
+// Status is an error answered with status, the stable code of that status
+// and detail. A 500 keeps its detail out of the answer (it is logged).
+func Status(status int, detail string) error {
 	code := map[int]string{
 		http.StatusBadRequest: CodeMalformedJSON, http.StatusUnauthorized: CodeUnauthorized,
 		http.StatusForbidden: CodeForbidden, http.StatusNotFound: CodeNotFound,
@@ -170,5 +179,19 @@ func StatusProblem(status int, detail string) error {
 	if code == "" || status >= 500 {
 		return fmt.Errorf("%s", detail)
 	}
-	return problem(status, code, detail)
+	return New(status, code, detail)
 }
+
+// RoutePattern is the matched route, for logs (it holds no personal data,
+// unlike the raw path or query).
+func RoutePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}
+
+// RequestID is the request's id (chi's RequestID middleware), for logs.
+func RequestID(r *http.Request) string { return middleware.GetReqID(r.Context()) }

@@ -1,8 +1,9 @@
-// Package program loads loyalty program definitions from template folders:
-// one folder per program holding program.json, the card images and the
+// This file loads loyalty program definitions from template folders: one
+// folder per program holding program.json, the card images and the
 // localizations. The embedded templates ship in the binary; operators add
 // their own under PASSD_TEMPLATES_DIR.
-package program
+
+package loyalty
 
 import (
 	"bytes"
@@ -23,8 +24,8 @@ import (
 // DefinitionFile is the name of the program definition in a template folder.
 const DefinitionFile = "program.json"
 
-// ErrNotFound means no program has the asked id.
-var ErrNotFound = errors.New("program not found")
+// ErrProgramNotFound means no program has the asked id.
+var ErrProgramNotFound = errors.New("program not found")
 
 // Barcode formats a program may choose for its cards.
 const (
@@ -71,6 +72,9 @@ type Program struct {
 	Source string `json:"-"`
 	// Hash is a digest of the whole folder; it changes whenever the template does.
 	Hash string `json:"-"`
+
+	strs map[string]map[string]string // lang -> key -> text, from Files
+
 }
 
 // Earn is a program's earn rule.
@@ -111,7 +115,7 @@ var (
 
 // Load reads the template folder dir of fsys. source prefixes messages, so
 // that an operator reads which file and field is wrong.
-func Load(fsys fs.FS, dir, source string) (*Program, error) {
+func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	defPath := path.Join(dir, DefinitionFile)
 	where := path.Join(source, DefinitionFile)
 	raw, err := fs.ReadFile(fsys, defPath)
@@ -155,6 +159,7 @@ func Load(fsys fs.FS, dir, source string) (*Program, error) {
 		h.Write(p.Files[n])
 	}
 	p.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	p.parseStringsFiles()
 	if p.Earn.MinorPerUnit == 0 {
 		p.Earn.MinorPerUnit = 100
 	}
@@ -235,7 +240,7 @@ type Catalog struct {
 func (c *Catalog) Get(id string) (*Program, error) {
 	p, ok := c.byID[id]
 	if !ok {
-		return nil, fmt.Errorf("program %q: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("program %q: %w", id, ErrProgramNotFound)
 	}
 	return p, nil
 }
@@ -245,7 +250,7 @@ func (c *Catalog) IDs() []string { return append([]string(nil), c.ids...) }
 
 // LoadCatalog loads every template folder of each source (a folder holding
 // one sub-folder per program). A program id defined twice is refused.
-func LoadCatalog(sources ...Source) (*Catalog, error) {
+func LoadCatalog(sources ...TemplateSource) (*Catalog, error) {
 	c := &Catalog{byID: map[string]*Program{}}
 	for _, s := range sources {
 		entries, err := fs.ReadDir(s.FS, s.Dir)
@@ -260,7 +265,7 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 			if _, err := fs.Stat(s.FS, path.Join(dir, DefinitionFile)); errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			p, err := Load(s.FS, dir, path.Join(s.Name, e.Name()))
+			p, err := LoadProgram(s.FS, dir, path.Join(s.Name, e.Name()))
 			if err != nil {
 				return nil, err
 			}
@@ -278,9 +283,25 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 	return c, nil
 }
 
-// Source is one folder of template folders.
-type Source struct {
+// TemplateSource is one folder of template folders.
+type TemplateSource struct {
 	Name string // shown in messages, e.g. "templates" or the operator's path
 	FS   fs.FS
 	Dir  string // "." for the root of FS
+}
+
+// TierUpgrade reports whether moving from tier from to tier to climbs the
+// program's tiers (to is a tier of the program above from, or from is
+// unknown).
+func (p *Program) TierUpgrade(from, to string) bool {
+	rank := func(name string) int {
+		for i, t := range p.Tiers {
+			if t.Name == name {
+				return i
+			}
+		}
+		return -1
+	}
+	r := rank(to)
+	return r >= 0 && r > rank(from)
 }

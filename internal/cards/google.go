@@ -1,0 +1,132 @@
+package cards
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/internal/loyalty"
+)
+
+// Program images served for Google Wallet, which fetches them from a public
+// URL (PASSD_PUBLIC_URL + GoogleImagePath) rather than from a bundle.
+const (
+	// GoogleLogo is the square program logo of the class.
+	GoogleLogo = "logo.png"
+	// GoogleHero is the wide banner of the class, from the Apple strip.
+	GoogleHero = "hero.png"
+)
+
+// googleImageFiles lists, per served image, the template files it is taken
+// from, best first: Google shows the logo at up to 660 px and the hero at
+// about 1032 px wide, so the largest variant wins.
+var googleImageFiles = map[string][]string{
+	GoogleLogo: {"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"},
+	GoogleHero: {"strip@3x.png", "strip@2x.png", "strip.png"},
+}
+
+// GoogleImagePath is the path, below the public URL, of a program image
+// served for Google Wallet (name is GoogleLogo or GoogleHero).
+func GoogleImagePath(programID, name string) string {
+	return "/programs/" + url.PathEscape(programID) + "/" + name
+}
+
+// GoogleImage answers the bytes of a program image served for Google
+// Wallet (name is GoogleLogo or GoogleHero), false when the template has
+// none.
+func GoogleImage(p *loyalty.Program, name string) ([]byte, bool) {
+	for _, f := range googleImageFiles[name] {
+		if b, ok := p.Files[f]; ok {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// GoogleProgram renders a program as its Google Wallet loyalty class: the
+// default locale's program name (and the other locales' as translations),
+// the organization as issuer name, the background colour, the terms, and
+// the logo and hero served by passd under publicURL. The image URLs carry
+// the template hash, so a changed template changes the class and Google
+// fetches the new images.
+func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
+	lang, texts := p.Text()
+	gp := googlewallet.Program{
+		ID:              p.ID,
+		Name:            cmpOr(texts.ProgramName, p.Name),
+		IssuerName:      p.OrganizationName,
+		BackgroundColor: p.Colors.Background,
+		Language:        lang,
+		Names:           map[string]string{},
+		Terms:           map[string]string{},
+	}
+	base := strings.TrimRight(publicURL, "/")
+	gp.LogoURL = base + GoogleImagePath(p.ID, GoogleLogo) + "?v=" + p.Hash
+	if _, ok := GoogleImage(p, GoogleHero); ok {
+		gp.HeroURL = base + GoogleImagePath(p.ID, GoogleHero) + "?v=" + p.Hash
+	}
+	for l, t := range p.Locales {
+		if t.ProgramName != "" {
+			gp.Names[l] = t.ProgramName
+		}
+		if t.Terms != "" {
+			gp.Terms[l] = t.Terms
+		}
+	}
+	return gp
+}
+
+// GoogleCard renders what the member's loyalty object shows, as on the
+// Apple card: name, number, barcode, points, tier and the program's
+// current message (msg, may be empty). secret keys the barcode token.
+func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte) googlewallet.Card {
+	lang := p.DefaultLocale
+	c := googlewallet.Card{
+		MemberID:      m.ID,
+		ProgramID:     p.ID,
+		AccountName:   m.Name,
+		AccountID:     m.Number,
+		Barcode:       loyalty.BarcodeToken(secret, m.Number),
+		BarcodeFormat: barcodeFormats[p.Barcode].google,
+		AltText:       m.Number,
+		Points:        m.Account.Points,
+		Tier:          p.Localize(lang, m.Account.Tier, m.Account.Tier),
+		State:         googlewallet.StateActive,
+	}
+	if msg != "" {
+		c.Message = &googlewallet.Message{ID: "message", Header: p.Localize(lang, "message_label", "Message"), Body: msg}
+	}
+	return c
+}
+
+// GoogleMerchantMessage is the object message for a program message; its
+// id comes from the posting time, so a retried delivery adds it once.
+func GoogleMerchantMessage(p *loyalty.Program, at time.Time, text string) googlewallet.Message {
+	_, texts := p.Text()
+	return googlewallet.Message{
+		ID:     "msg-" + strconv.FormatInt(at.UnixMicro(), 10),
+		Header: cmpOr(texts.ProgramName, p.Name),
+		Body:   text,
+	}
+}
+
+// GoogleTierMessage is the object message for reaching a tier, with the
+// Apple card's change message ("You are now %@") in the default locale.
+func GoogleTierMessage(p *loyalty.Program, seq int64, tier string) googlewallet.Message {
+	lang, texts := p.Text()
+	body := strings.ReplaceAll(p.Localize(lang, TierChange, TierChange), "%@", p.Localize(lang, tier, tier))
+	return googlewallet.Message{
+		ID:     "tier-" + strconv.FormatInt(seq, 10),
+		Header: cmpOr(texts.ProgramName, p.Name),
+		Body:   body,
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,136 @@
+package loyalty
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
+)
+
+// EnrollInput is an enrolment as a surface (the JSON API, the join page)
+// received it.
+type EnrollInput struct {
+	Name, Email, Birthday, ExternalID string
+}
+
+// Reasons an enrolment field is refused (balances.FieldError.Reason), for
+// surfaces that word the message themselves.
+const (
+	ReasonRequired = "required"
+	ReasonTooLong  = "long"
+	ReasonControl  = "control"
+	ReasonInvalid  = "invalid"
+	ReasonRange    = "range"
+)
+
+// Validate normalizes in (trims spaces) and reports every invalid field;
+// requireEmail makes the email mandatory (the join page asks for it). It
+// is the one check of an enrolment, whatever surface received it.
+func (in *EnrollInput) Validate(now time.Time, requireEmail bool) error {
+	v := &balances.ValidationError{}
+	in.Name = strings.TrimSpace(in.Name)
+	in.Email = strings.TrimSpace(in.Email)
+	in.Birthday = strings.TrimSpace(in.Birthday)
+	in.ExternalID = strings.TrimSpace(in.ExternalID)
+	switch n := utf8.RuneCountInString(in.Name); {
+	case n == 0:
+		v.AddReason("name", ReasonRequired, "is required")
+	case n > 200:
+		v.AddReason("name", ReasonTooLong, "must be at most 200 characters")
+	case strings.ContainsFunc(in.Name, isControl) || !utf8.ValidString(in.Name):
+		v.AddReason("name", ReasonControl, "must not contain control characters")
+	}
+	switch {
+	case in.Email == "" && requireEmail:
+		v.AddReason("email", ReasonRequired, "is required")
+	case in.Email != "" && !validEmail(in.Email):
+		v.AddReason("email", ReasonInvalid, "must be an email address such as ada@example.com")
+	}
+	if in.Birthday != "" {
+		d, err := time.Parse(time.DateOnly, in.Birthday)
+		switch {
+		case err != nil:
+			v.AddReason("birthday", ReasonInvalid, "must be a date as YYYY-MM-DD")
+		case d.After(now) || d.Year() < 1900:
+			v.AddReason("birthday", ReasonRange, "must be a past date after 1900")
+		}
+	}
+	if len(in.ExternalID) > 255 || strings.ContainsFunc(in.ExternalID, isControl) {
+		v.AddReason("external_id", ReasonInvalid, "must be at most 255 printable bytes")
+	}
+	return v.Err()
+}
+
+// validEmail accepts a plain address (no display name) of at most 254
+// bytes whose domain has a dot.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 254 && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// MemberCreator is what enrolment needs of the store.
+type MemberCreator interface {
+	MemberByExternalID(ctx context.Context, program, externalID string) (MemberRow, error)
+	CreateMember(ctx context.Context, m Member, a Account) error
+	Member(ctx context.Context, id string) (MemberRow, error)
+}
+
+// numberTries bounds how often enrolment draws a new member number after a
+// collision (one in a billion per existing member; five misses in a row
+// means something else is wrong).
+const numberTries = 5
+
+// Enroll creates a member of program p from a validated input, or answers
+// the existing member when the program already knows in.ExternalID
+// (created is then false). Every surface that enrols calls it.
+func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, now time.Time) (m MemberRow, created bool, err error) {
+	if in.ExternalID != "" {
+		m, err := st.MemberByExternalID(ctx, p.ID, in.ExternalID)
+		if err == nil && !m.Erased() {
+			return m, false, nil
+		}
+		if err != nil && !errors.Is(err, ErrMemberNotFound) {
+			return MemberRow{}, false, err
+		}
+	}
+	token, err := NewAuthToken()
+	if err != nil {
+		return MemberRow{}, false, err
+	}
+	for range numberTries {
+		number, err := NewNumber()
+		if err != nil {
+			return MemberRow{}, false, err
+		}
+		mem := Member{
+			ID: uuid.NewString(), Program: p.ID, Number: number,
+			Name: in.Name, Email: in.Email, Birthday: in.Birthday, ExternalID: in.ExternalID,
+			AuthToken: token, CreatedAt: now.UTC(),
+		}
+		err = st.CreateMember(ctx, mem, balances.NewAccount(p.Rules()))
+		if errors.Is(err, ErrDuplicate) && in.ExternalID != "" {
+			// A concurrent enrolment with the same external id won.
+			if m, err2 := st.MemberByExternalID(ctx, p.ID, in.ExternalID); err2 == nil && !m.Erased() {
+				return m, false, nil
+			}
+		}
+		if errors.Is(err, ErrDuplicate) {
+			continue
+		}
+		if err != nil {
+			return MemberRow{}, false, fmt.Errorf("create member: %w", err)
+		}
+		m, err := st.Member(ctx, mem.ID)
+		return m, true, err
+	}
+	return MemberRow{}, false, fmt.Errorf("create member: no free member number after %d tries", numberTries)
+}

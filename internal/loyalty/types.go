@@ -1,0 +1,128 @@
+package loyalty
+
+import (
+	"errors"
+	"time"
+
+	"github.com/passd/passd/balances"
+)
+
+// Entry is a ledger entry.
+type Entry = balances.Entry
+
+// Account is a member's materialized ledger state.
+type Account = balances.Account
+
+// MemberRow is a member with its account row, as one read of the store
+// answers it.
+type MemberRow struct {
+	Member
+	Account Account
+	// PassModified is when the member's card last changed. It increases by
+	// at least one second with every pass version, so HTTP dates (one-second
+	// resolution) tell every version apart.
+	PassModified time.Time
+	// UpdateSeq orders card changes across members; on SQLite the PassKit
+	// web service's "updated since" tag is built from it (on PostgreSQL
+	// from the writing transaction's id).
+	UpdateSeq int64
+	// ProgramMessage is the program's current merchant message ("" for
+	// none), read with the member: a card is built from one read, in which
+	// the message and the pass version agree.
+	ProgramMessage string
+}
+
+// Sentinel errors of storage, which the store translates its drivers'
+// errors to; the HTTP surfaces map them with errors.Is.
+var (
+	// ErrNotFound means the asked row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate means a unique value (member number, API key) is taken.
+	ErrDuplicate = errors.New("duplicate")
+	// ErrBadCursor means a paging cursor is not one passd handed out.
+	ErrBadCursor = errors.New("bad cursor")
+)
+
+// Channels of the sync engine: the ways a card reaches phones.
+const (
+	ChannelApple  = "apple"
+	ChannelGoogle = "google"
+)
+
+// Channels lists every channel.
+func Channels() []string { return []string{ChannelApple, ChannelGoogle} }
+
+// Sync states of a card on a channel.
+const (
+	SyncPending = "pending" // wanted_version > synced_version, will be delivered
+	SyncOK      = "ok"      // delivered
+	SyncError   = "error"   // gave up after the bounded number of tries
+)
+
+// APIKey is a stored API key. Only the SHA-256 of the secret is kept.
+type APIKey struct {
+	ID        string
+	Hash      string // hex SHA-256 of the full key
+	Role      string
+	Program   string // empty: every program
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// PostResult is the outcome of posting a ledger entry.
+type PostResult struct {
+	Entry       Entry
+	Account     Account
+	Replayed    bool // true when an idempotency key replay answered a stored result
+	TierChanged bool
+}
+
+// Event is something that happened to a member other than a ledger entry
+// (a tier change, an erasure, a message); kept for the export.
+type Event struct {
+	Seq       int64
+	MemberID  string
+	Kind      string // "tier_changed", "erased", ...
+	Data      string // JSON
+	CreatedAt time.Time
+}
+
+// SyncState is a card's delivery state on one channel.
+type SyncState struct {
+	MemberID      string
+	Channel       string
+	WantedVersion int64
+	SyncedVersion int64
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	State         string
+	UpdatedAt     time.Time
+}
+
+// Export is everything passd keeps about one member.
+type Export struct {
+	Member        MemberRow
+	Entries       []Entry
+	Events        []Event
+	Registrations []Registration
+	Sync          []SyncState
+}
+
+// Registration is one device registered for one member's Apple pass.
+type Registration struct {
+	DeviceID   string
+	PushToken  string
+	PassTypeID string
+	MemberID   string // the pass serial number
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// SyncJob is a claimed dirty card to deliver on one channel.
+type SyncJob struct {
+	MemberID      string
+	Channel       string
+	WantedVersion int64
+	Attempts      int // tries made before this one
+}
