@@ -1,6 +1,7 @@
 package googlewallet
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -44,8 +45,10 @@ func (c *Client) buildClass(p Program) (*walletobjects.LoyaltyClass, error) {
 		return nil, fmt.Errorf("googlewallet: program %s has no name: %w", p.ID, ErrInvalid)
 	case p.IssuerName == "":
 		return nil, fmt.Errorf("googlewallet: program %s has no issuer name: %w", p.ID, ErrInvalid)
-	case !strings.HasPrefix(p.LogoURL, "https://"):
+	case p.SquareLogoURL == "" && !strings.HasPrefix(p.LogoURL, "https://"):
 		return nil, fmt.Errorf("googlewallet: program %s logo url %q must be https: %w", p.ID, p.LogoURL, ErrInvalid)
+	case p.SquareLogoURL != "" && !strings.HasPrefix(p.SquareLogoURL, "https://"):
+		return nil, fmt.Errorf("googlewallet: program %s square logo url %q must be https: %w", p.ID, p.SquareLogoURL, ErrInvalid)
 	case p.HeroURL != "" && !strings.HasPrefix(p.HeroURL, "https://"):
 		return nil, fmt.Errorf("googlewallet: program %s hero url %q must be https: %w", p.ID, p.HeroURL, ErrInvalid)
 	case p.BackgroundColor != "" && !validHexColor(p.BackgroundColor):
@@ -61,7 +64,7 @@ func (c *Client) buildClass(p Program) (*walletobjects.LoyaltyClass, error) {
 		ProgramName:          p.Name,
 		LocalizedProgramName: localized(lang, p.Name, p.Names),
 		ProgramLogo: &walletobjects.Image{
-			SourceUri:          &walletobjects.ImageUri{Uri: p.LogoURL},
+			SourceUri:          &walletobjects.ImageUri{Uri: cmp.Or(p.SquareLogoURL, p.LogoURL)},
 			ContentDescription: localized(lang, p.Name, nil),
 		},
 		HexBackgroundColor: strings.ToLower(p.BackgroundColor),
@@ -77,14 +80,43 @@ func (c *Client) buildClass(p Program) (*walletobjects.LoyaltyClass, error) {
 		}
 	}
 	if terms := p.Terms[lang]; terms != "" {
+		header, localHeader := label(lang, termsHeader, p.Labels.Terms)
 		cl.TextModulesData = []*walletobjects.TextModuleData{{
-			Id:            termsID,
-			Header:        termsHeader,
-			Body:          terms,
-			LocalizedBody: localized(lang, terms, p.Terms),
+			Id:              termsID,
+			Header:          header,
+			LocalizedHeader: localHeader,
+			Body:            terms,
+			LocalizedBody:   localized(lang, terms, p.Terms),
 		}}
 	}
 	return cl, nil
+}
+
+// label returns the text of a fixed label or header in lang and its
+// LocalizedString: tr's text for lang (else def) with tr's other languages
+// as translations. When tr holds no text at all it returns def and nil, so
+// a caller that translates nothing sends what it always did.
+func label(lang, def string, tr map[string]string) (string, *walletobjects.LocalizedString) {
+	for _, v := range tr {
+		if v != "" {
+			def = cmp.Or(tr[lang], def)
+			return def, localized(lang, def, tr)
+		}
+	}
+	return def, nil
+}
+
+// loyaltyPoints builds a LoyaltyPoints showing bal under a label made by
+// label. For a patch, a label without translations is sent with
+// localizedLabel null so that translations an earlier version of the card
+// had do not stay behind.
+func loyaltyPoints(lang, def string, tr map[string]string, bal *walletobjects.LoyaltyPointsBalance, forPatch bool) *walletobjects.LoyaltyPoints {
+	text, local := label(lang, def, tr)
+	lp := &walletobjects.LoyaltyPoints{Label: text, LocalizedLabel: local, Balance: bal}
+	if forPatch && local == nil {
+		lp.NullFields = []string{"LocalizedLabel"}
+	}
+	return lp
 }
 
 // localized builds a LocalizedString with def in lang as default and the
@@ -192,6 +224,7 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 	if alt == "" {
 		alt = card.AccountID
 	}
+	lang := cmp.Or(card.Language, "en")
 
 	obj := &walletobjects.LoyaltyObject{
 		Id:          ObjectID(c.issuerID, card.MemberID),
@@ -203,15 +236,12 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 			Value:         card.Barcode,
 			AlternateText: alt,
 		},
-		LoyaltyPoints: &walletobjects.LoyaltyPoints{
-			Label: pointsLabel,
-			Balance: &walletobjects.LoyaltyPointsBalance{
-				Int: card.Points,
-				// Without this a balance of 0 is dropped by omitempty and
-				// the card keeps showing the old balance.
-				ForceSendFields: []string{"Int"},
-			},
-		},
+		LoyaltyPoints: loyaltyPoints(lang, pointsLabel, card.Labels.Points, &walletobjects.LoyaltyPointsBalance{
+			Int: card.Points,
+			// Without this a balance of 0 is dropped by omitempty and the
+			// card keeps showing the old balance.
+			ForceSendFields: []string{"Int"},
+		}, forPatch),
 		TextModulesData: []*walletobjects.TextModuleData{},
 		ForceSendFields: []string{"TextModulesData"},
 	}
@@ -219,10 +249,8 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 		obj.ClassId = ClassID(c.issuerID, card.ProgramID)
 	}
 	if card.Tier != "" {
-		obj.SecondaryLoyaltyPoints = &walletobjects.LoyaltyPoints{
-			Label:   tierLabel,
-			Balance: &walletobjects.LoyaltyPointsBalance{String: card.Tier},
-		}
+		obj.SecondaryLoyaltyPoints = loyaltyPoints(lang, tierLabel, card.Labels.Tier,
+			&walletobjects.LoyaltyPointsBalance{String: card.Tier}, forPatch)
 	} else if forPatch {
 		obj.NullFields = append(obj.NullFields, "SecondaryLoyaltyPoints")
 	}
@@ -231,10 +259,12 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 		if id == "" {
 			id = messageID
 		}
+		header, localHeader := label(lang, m.Header, card.Labels.Message)
 		obj.TextModulesData = append(obj.TextModulesData, &walletobjects.TextModuleData{
-			Id:     moduleID(id),
-			Header: m.Header,
-			Body:   m.Body,
+			Id:              moduleID(id),
+			Header:          header,
+			LocalizedHeader: localHeader,
+			Body:            m.Body,
 		})
 	}
 	if card.Notify {

@@ -31,6 +31,13 @@
 //     hours ([NotifyAllowed]).
 //   - Objects and classes cannot be deleted; [Client.Retire] makes a pass
 //     INACTIVE and strips its personal data instead.
+//   - Labels and headers ("Points", "Tier", "Terms", the message header)
+//     are sent with localizedLabel or localizedHeader when the caller gives
+//     their translations ([Labels], [LabelsFromStrings]), so each user
+//     sees them in their phone's language.
+//   - Google crops the program logo to a circle: a square logo of at least
+//     660x660 px ([CheckSquareLogo], Program.SquareLogoURL) shows whole,
+//     a wide one loses its sides.
 //   - Save links reference objects by id only ("skinny JWT") so they stay
 //     within 1,800 characters ([MaxSaveURLLength]).
 //

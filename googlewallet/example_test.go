@@ -1,9 +1,12 @@
 package googlewallet_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"log"
 	"log/slog"
 	"os"
@@ -156,4 +159,32 @@ func ExampleNotifyAllowed() {
 	// Output:
 	// true
 	// false
+}
+
+// The labels of a card come from the template's pass.strings files, one
+// table per language.
+func ExampleLabelsFromStrings() {
+	labels := googlewallet.LabelsFromStrings(map[string]map[string]string{
+		"en": {"points_label": "POINTS", "tier_label": "TIER"},
+		"fr": {"points_label": "POINTS", "tier_label": "NIVEAU"},
+	})
+	fmt.Println(labels.Tier["fr"], labels.Terms == nil)
+	card := googlewallet.Card{MemberID: "0b6f3c7e", Language: "en", Labels: labels /* ... */}
+	_ = card
+	// Output: NIVEAU true
+}
+
+// A wide banner uploaded as the square logo is refused with a sentence for
+// the merchant.
+func ExampleCheckSquareLogo() {
+	var wide bytes.Buffer
+	if err := png.Encode(&wide, image.NewGray(image.Rect(0, 0, 1280, 400))); err != nil {
+		log.Fatal(err)
+	}
+	err := googlewallet.CheckSquareLogo(wide.Bytes())
+	fmt.Println(errors.Is(err, googlewallet.ErrInvalidImage))
+	fmt.Println(err)
+	// Output:
+	// true
+	// googlewallet: invalid image: square logo is 1280x400 px; want a square of 660x660 px up to 1980x1980 px
 }

@@ -12,8 +12,15 @@ type Program struct {
 	// IssuerName is the business name shown on the card (about 20
 	// characters at most).
 	IssuerName string
-	// LogoURL is a public https URL of the square program logo (required).
+	// LogoURL is a public https URL of the program logo. It is the class's
+	// programLogo unless SquareLogoURL is set, and is required then only.
+	// Google crops programLogo to a circle, so a wide logo (such as the
+	// Apple pass logo) loses its sides: prefer SquareLogoURL.
 	LogoURL string
+	// SquareLogoURL is an optional public https URL of a square logo of at
+	// least 660x660 px (see CheckSquareLogo). When set it is the class's
+	// programLogo instead of LogoURL.
+	SquareLogoURL string
 	// HeroURL is an optional public https URL of the wide banner image.
 	HeroURL string
 	// BackgroundColor is the card colour as "#rrggbb" (or "#rgb"); empty
@@ -28,6 +35,67 @@ type Program struct {
 	// shown as a "Terms" text module on the back of every card. The module
 	// is present only when Terms has an entry for Language.
 	Terms map[string]string
+	// Labels translates the class's fixed headers; only Labels.Terms is
+	// used on the class.
+	Labels Labels
+}
+
+// Labels holds the texts of the fixed labels and headers on a card, each
+// as language -> text, for the program's languages. The text for the
+// default language (Program.Language or Card.Language) becomes the label
+// and the defaultValue of its localizedLabel or localizedHeader; the texts
+// for other languages become its translatedValues. A label whose map holds
+// no text keeps its built-in text, given below, and is sent without a
+// localized form, as before labels could be translated.
+//
+// Each field names the key of the pass.strings files (one per xx.lproj
+// folder of a program template) it matches; LabelsFromStrings reads them.
+type Labels struct {
+	// Points labels the points balance (loyaltyPoints); key points_label,
+	// built-in "Points".
+	Points map[string]string
+	// Tier labels the member's tier (secondaryLoyaltyPoints); key
+	// tier_label, built-in "Tier".
+	Tier map[string]string
+	// Terms heads the terms text module of the class; key terms_label,
+	// built-in "Terms".
+	Terms map[string]string
+	// Message heads the text module of Card.Message; key message_label,
+	// built-in Message.Header.
+	Message map[string]string
+}
+
+// pass.strings keys of the Labels fields.
+const (
+	pointsLabelKey  = "points_label"
+	tierLabelKey    = "tier_label"
+	termsLabelKey   = "terms_label"
+	messageLabelKey = "message_label"
+)
+
+// LabelsFromStrings picks the Labels out of a program's pass.strings
+// tables, given as language -> key -> text (as in en.lproj/pass.strings,
+// fr.lproj/pass.strings...). Keys it does not know are ignored; a key no
+// table has leaves its label built-in.
+func LabelsFromStrings(tables map[string]map[string]string) Labels {
+	pick := func(key string) map[string]string {
+		var out map[string]string
+		for lang, table := range tables {
+			if v := table[key]; v != "" {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[lang] = v
+			}
+		}
+		return out
+	}
+	return Labels{
+		Points:  pick(pointsLabelKey),
+		Tier:    pick(tierLabelKey),
+		Terms:   pick(termsLabelKey),
+		Message: pick(messageLabelKey),
+	}
 }
 
 // State is the lifecycle state of a pass.
@@ -80,15 +148,23 @@ type Card struct {
 	BarcodeFormat BarcodeFormat
 	// AltText is the text under the barcode; empty means AccountID.
 	AltText string
-	// Points is the balance shown as loyaltyPoints (label "Points"). Zero is
-	// sent explicitly.
+	// Points is the balance shown as loyaltyPoints (label Labels.Points,
+	// "Points" by default). Zero is sent explicitly.
 	Points int64
 	// Tier is the member's tier, shown as secondaryLoyaltyPoints with label
-	// "Tier" (Google keeps rewardsTier on the class, so it cannot vary per
-	// member). Empty removes the tier from the card.
+	// Labels.Tier, "Tier" by default (Google keeps rewardsTier on the
+	// class, so it cannot vary per member). It is shown as given in every
+	// language: Google has no localized form of a balance. Empty removes
+	// the tier from the card.
 	Tier string
 	// State is the pass state; empty means StateActive.
 	State State
+	// Language is the BCP 47 language of the default texts of Labels, as
+	// Program.Language for the card's program; empty means "en".
+	Language string
+	// Labels translates the card's fixed labels: Labels.Points,
+	// Labels.Tier and Labels.Message are used on the object.
+	Labels Labels
 	// Message, when set, is shown as a text module on the back of the card.
 	// The object's textModulesData array is built from it alone and always
 	// sent whole, so a nil Message removes a previous one. To post a

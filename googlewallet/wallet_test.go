@@ -97,6 +97,10 @@ func TestUpsertClassInvalid(t *testing.T) {
 		"no issuer":    func(p *googlewallet.Program) { p.IssuerName = "" },
 		"http hero":    func(p *googlewallet.Program) { p.HeroURL = "ftp://x" },
 		"short colour": func(p *googlewallet.Program) { p.BackgroundColor = "#12" },
+		"no logo":      func(p *googlewallet.Program) { p.LogoURL = "" },
+		"http square logo": func(p *googlewallet.Program) {
+			p.SquareLogoURL = "http://x/square.png"
+		},
 	} {
 		p := testProgram()
 		mod(&p)
@@ -106,6 +110,34 @@ func TestUpsertClassInvalid(t *testing.T) {
 	}
 	if n := len(e.seen()); n != 0 {
 		t.Errorf("invalid programs sent %d requests, want 0", n)
+	}
+}
+
+// TestUpsertClassSquareLogo gives an existing class a square logo: it
+// replaces the wide logo as programLogo, and the class is updated.
+func TestUpsertClassSquareLogo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.withClass(t)
+	p := testProgram()
+	p.SquareLogoURL = "https://cdn.passd.example/demo/square.png"
+	if err := e.c.UpsertClass(t.Context(), p); err != nil {
+		t.Fatalf("UpsertClass(square logo) = %v", err)
+	}
+	if got, want := methods(e.seen()), []string{"GET loyaltyClass/" + classID, "PUT loyaltyClass/" + classID}; !slices.Equal(got, want) {
+		t.Fatalf("UpsertClass(square logo) requests = %q, want %q", got, want)
+	}
+	if got := dig(e.fake.Class(classID), "programLogo", "sourceUri", "uri"); got != p.SquareLogoURL {
+		t.Errorf("programLogo uri = %v, want %s", got, p.SquareLogoURL)
+	}
+
+	// The wide logo is not needed once there is a square one.
+	p.LogoURL = ""
+	if err := e.c.UpsertClass(t.Context(), p); err != nil {
+		t.Fatalf("UpsertClass(square logo only) = %v", err)
+	}
+	if got, want := methods(e.seen()), []string{"GET loyaltyClass/" + classID}; !slices.Equal(got, want) {
+		t.Errorf("UpsertClass(square logo only) requests = %q, want %q", got, want)
 	}
 }
 

@@ -21,6 +21,9 @@
 //     development credentials whose "WWDR" is a local CA.
 //   - [Verify] checks a .pkpass the way a device would and returns one
 //     [Problem] per finding.
+//   - [CheckImage] checks one uploaded icon, logo or strip against the
+//     store card image sizes before it goes into any pass
+//     (https://developer.apple.com/design/human-interface-guidelines/wallet#Pass-image-dimensions).
 //
 // The package knows nothing of HTTP routing or storage. It keeps no package
 // state: everything lives in values the caller creates.

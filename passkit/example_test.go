@@ -2,6 +2,7 @@ package passkit_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -130,4 +131,17 @@ func ExampleLoadOrGenerateDev() {
 	}
 	fmt.Println(first.Certificate.Equal(again.Certificate), passkit.CertificatePassTypeID(again.Certificate))
 	// Output: true pass.dev.passd
+}
+
+// A merchant uploads a 1x icon where the @2x one belongs; the error says
+// which size is expected and maps to 422 invalid_image.
+func ExampleCheckImage() {
+	err := passkit.CheckImage("icon@2x", iconPNG(29))
+	fmt.Println(errors.Is(err, passkit.ErrInvalidImage))
+	fmt.Println(err)
+	fmt.Println(passkit.CheckImage("icon@2x", iconPNG(58)))
+	// Output:
+	// true
+	// invalid image "icon@2x": is 29x29 px; want a square of 58x58 px (29x29 pt at @2x) up to 76x76 px (38x38 pt)
+	// <nil>
 }

@@ -1,8 +1,10 @@
 package passkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"image/png"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -95,6 +97,33 @@ func FuzzVerify(f *testing.F) {
 					t.Fatalf("bad problem %q", p.String())
 				}
 			}
+		}
+	})
+}
+
+// FuzzCheckImage feeds arbitrary names and bytes to CheckImage, which must
+// never panic, must wrap ErrInvalidImage in every error it returns, and
+// may accept only data that decodes as a PNG.
+func FuzzCheckImage(f *testing.F) {
+	icon := pngOf(f, 29, 29)
+	f.Add("icon", icon)
+	f.Add("icon@2x", pngOf(f, 58, 58))
+	f.Add("logo@3x", pngOf(f, 480, 150))
+	f.Add("strip-gold", pngOf(f, 375, 144))
+	f.Add("icon", icon[:len(icon)/2])
+	f.Add("icon", withHeaderSize(f, icon, 1<<31-1, 1<<31-1))
+	f.Add("strip-", []byte(pngSignature))
+	f.Add("", []byte{})
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		err := CheckImage(name, data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidImage) {
+				t.Fatalf("CheckImage(%q) = %v, want it to wrap ErrInvalidImage", name, err)
+			}
+			return
+		}
+		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+			t.Fatalf("CheckImage(%q) accepted data png.Decode refuses: %v", name, err)
 		}
 	})
 }

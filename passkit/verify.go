@@ -389,6 +389,30 @@ type imageRule struct {
 	max        bool // w and h are maxima
 }
 
+// sizeProblem says how a w x h px image at the given scale breaks r, or
+// returns "" when it fits. stem picks the wording for icons, which must be
+// square.
+func (r imageRule) sizeProblem(stem string, w, h, scale int) string {
+	maxW, maxH := r.w*scale, r.h*scale
+	switch {
+	case r.max:
+		if w > maxW || h > maxH {
+			return fmt.Sprintf("is %dx%d px, larger than the %dx%d pt maximum (%dx%d px at @%dx)", w, h, r.w, r.h, maxW, maxH, scale)
+		}
+	case stem == "icon":
+		if w != h || w < r.minW*scale || w > maxW {
+			return fmt.Sprintf("is %dx%d px; want a square of %dx%d px (29x29 pt at @%dx) up to %dx%d px (38x38 pt)",
+				w, h, r.minW*scale, r.minH*scale, scale, maxW, maxH)
+		}
+	default:
+		if w < r.minW*scale || w > maxW || h < r.minH*scale || h > maxH {
+			return fmt.Sprintf("is %dx%d px; want %dx%d to %dx%d px (%dx%d to %dx%d pt at @%dx)",
+				w, h, r.minW*scale, r.minH*scale, maxW, maxH, r.minW, r.minH, r.w, r.h, scale)
+		}
+	}
+	return ""
+}
+
 func imageRuleFor(stem, style string) (imageRule, string) {
 	switch stem {
 	case "icon":
@@ -458,12 +482,7 @@ func checkImages(files map[string][]byte, order []string, p *Pass, ps *problems)
 			ps.add(name, "is not a PNG image: %v", err)
 			continue
 		}
-		scale := 1
-		if s, ok := strings.CutSuffix(stem, "@2x"); ok {
-			stem, scale = s, 2
-		} else if s, ok := strings.CutSuffix(stem, "@3x"); ok {
-			stem, scale = s, 3
-		}
+		stem, scale := splitScale(stem)
 		if style == "" {
 			continue // pass.json is broken already; sizes depend on its style
 		}
@@ -475,23 +494,8 @@ func checkImages(files map[string][]byte, order []string, p *Pass, ps *problems)
 		if rule.w == 0 {
 			continue
 		}
-		w, h := cfg.Width, cfg.Height
-		maxW, maxH := rule.w*scale, rule.h*scale
-		switch {
-		case rule.max:
-			if w > maxW || h > maxH {
-				ps.add(name, "is %dx%d px, larger than the %dx%d pt maximum (%dx%d px at @%dx)", w, h, rule.w, rule.h, maxW, maxH, scale)
-			}
-		case stem == "icon":
-			if w != h || w < rule.minW*scale || w > maxW {
-				ps.add(name, "is %dx%d px; want a square of %dx%d px (29x29 pt at @%dx) up to %dx%d px (38x38 pt)",
-					w, h, rule.minW*scale, rule.minH*scale, scale, maxW, maxH)
-			}
-		default:
-			if w < rule.minW*scale || w > maxW || h < rule.minH*scale || h > maxH {
-				ps.add(name, "is %dx%d px; want %dx%d to %dx%d px (%dx%d to %dx%d pt at @%dx)",
-					w, h, rule.minW*scale, rule.minH*scale, maxW, maxH, rule.minW, rule.minH, rule.w, rule.h, scale)
-			}
+		if msg := rule.sizeProblem(stem, cfg.Width, cfg.Height, scale); msg != "" {
+			ps.add(name, "%s", msg)
 		}
 	}
 }
