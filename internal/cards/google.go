@@ -61,6 +61,7 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 		Language:        lang,
 		Names:           map[string]string{},
 		Terms:           map[string]string{},
+		Labels:          googleLabels(p),
 	}
 	base := strings.TrimRight(publicURL, "/")
 	gp.LogoURL = base + GoogleImagePath(p.ID, GoogleLogo) + "?v=" + p.Hash
@@ -84,6 +85,8 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte) googlewallet.Card {
 	lang := p.DefaultLocale
 	c := googlewallet.Card{
+		Language:      lang,
+		Labels:        googleLabels(p),
 		MemberID:      m.ID,
 		ProgramID:     p.ID,
 		AccountName:   m.Name,
@@ -122,6 +125,16 @@ func GoogleTierMessage(p *loyalty.Program, seq int64, tier string) googlewallet.
 		Header: cmpOr(texts.ProgramName, p.Name),
 		Body:   body,
 	}
+}
+
+// googleLabels are the card's labels and headers in every language of the
+// program, from the same strings the Apple card ships.
+func googleLabels(p *loyalty.Program) googlewallet.Labels {
+	tables := make(map[string]map[string]string, len(p.Locales))
+	for lang := range p.Locales {
+		tables[lang] = p.Strings(lang)
+	}
+	return googlewallet.LabelsFromStrings(tables)
 }
 
 func cmpOr(a, b string) string {

@@ -196,8 +196,12 @@ func TestGoogleInsertThenPatch(t *testing.T) {
 		{[]any{"barcode", "type"}, "QR_CODE"},
 		{[]any{"barcode", "value"}, loyalty.BarcodeToken(testSecret, m.Number)},
 		{[]any{"barcode", "alternateText"}, m.Number},
-		{[]any{"loyaltyPoints", "label"}, "Points"},
-		{[]any{"secondaryLoyaltyPoints", "label"}, "Tier"},
+		// Labels come from the template's strings, in every language.
+		{[]any{"loyaltyPoints", "label"}, "POINTS"},
+		{[]any{"loyaltyPoints", "localizedLabel", "defaultValue", "value"}, "POINTS"},
+		{[]any{"loyaltyPoints", "localizedLabel", "translatedValues", 0, "language"}, "fr"},
+		{[]any{"secondaryLoyaltyPoints", "label"}, "TIER"},
+		{[]any{"secondaryLoyaltyPoints", "localizedLabel", "translatedValues", 0, "value"}, "NIVEAU"},
 		{[]any{"secondaryLoyaltyPoints", "balance", "string"}, "Bronze"},
 	} {
 		if got := dig(obj, c.path...); got != c.want {
