@@ -23,16 +23,8 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api keys: %w", translate(err))
 	}
-	defer rows.Close()
-	out := []APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanAPIKey)
+	if err != nil {
 		return nil, fmt.Errorf("api keys: %w", translate(err))
 	}
 	return out, nil

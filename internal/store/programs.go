@@ -172,19 +172,25 @@ func (s *Store) programsWhere(ctx context.Context, cond, what string) ([]Program
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, translate(err))
 	}
-	defer rows.Close()
-	out := []ProgramRecord{}
-	for rows.Next() {
-		p, err := scanProgram(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanProgram)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, translate(err))
 	}
 	return out, nil
+}
+
+// collect scans every row of rows with scan, and closes rows.
+func collect[T any](rows *sql.Rows, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // ProgramImages answers a programme's images by name, in one query; a

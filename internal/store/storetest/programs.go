@@ -221,32 +221,44 @@ func testConcurrentProgramUpdates(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	const n = 12
+	update := func() error {
+		_, err := s.UpdateProgram(ctx, "demo", 0, func(cur store.ProgramRecord) (store.ProgramUpdate, error) {
+			var d struct{ N int }
+			if err := json.Unmarshal(cur.Definition, &d); err != nil {
+				return store.ProgramUpdate{}, err
+			}
+			return store.ProgramUpdate{Definition: json.RawMessage(fmt.Sprintf(`{"n":%d}`, d.N+1))}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("UpdateProgram = %w", err)
+		}
+		return nil
+	}
+	fns := make([]func() error, n)
+	for i := range fns {
+		fns[i] = update
+	}
+	concurrently(t, fns...)
+	p := mustProgram(t, s, "demo")
+	if p.Version != n+1 || string(p.Definition) != fmt.Sprintf(`{"n":%d}`, n) {
+		t.Errorf("Program after %d concurrent changes = version %d, %s; want version %d, n %d", n, p.Version, p.Definition, n+1, n)
+	}
+}
+
+// concurrently runs fns at once and reports their errors.
+func concurrently(t *testing.T, fns ...func() error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.UpdateProgram(ctx, "demo", 0, func(cur store.ProgramRecord) (store.ProgramUpdate, error) {
-				var d struct{ N int }
-				if err := json.Unmarshal(cur.Definition, &d); err != nil {
-					return store.ProgramUpdate{}, err
-				}
-				return store.ProgramUpdate{Definition: json.RawMessage(fmt.Sprintf(`{"n":%d}`, d.N+1))}, nil
-			})
-			errs <- err
-		}()
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		wg.Go(func() { errs <- fn() })
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			t.Errorf("UpdateProgram = %v", err)
+			t.Error(err)
 		}
-	}
-	p := mustProgram(t, s, "demo")
-	if p.Version != n+1 || string(p.Definition) != fmt.Sprintf(`{"n":%d}`, n) {
-		t.Errorf("Program after %d concurrent changes = version %d, %s; want version %d, n %d", n, p.Version, p.Definition, n+1, n)
 	}
 }
 
@@ -457,45 +469,33 @@ func testConcurrentMarking(t *testing.T, open Opener) {
 	if _, err := s.UpdateProgram(ctx, "demo", 0, setDefinition(`{"name":"v2"}`)); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	total := 0
-	errs := make(chan error, 2+len(demo))
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n, done, err := s.MarkProgramCards(ctx, "demo", 4)
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				total += n
-				mu.Unlock()
-				if done {
-					return
-				}
-			}
-		}()
-	}
-	for _, m := range demo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			key := uuid.NewString()
-			_, err := s.Post(ctx, m.ID, key, "h-"+key, balances.Request{Type: balances.Earn, Points: 5}, Rules)
+	mark := func() error {
+		for {
+			n, done, err := s.MarkProgramCards(ctx, "demo", 4)
 			if err != nil {
-				errs <- fmt.Errorf("Post(%s) = %w", m.ID, err)
+				return fmt.Errorf("MarkProgramCards = %w", err)
 			}
-		}()
+			mu.Lock()
+			total += n
+			mu.Unlock()
+			if done {
+				return nil
+			}
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	fns := []func() error{mark, mark}
+	for _, m := range demo {
+		fns = append(fns, func() error {
+			key := uuid.NewString()
+			if _, err := s.Post(ctx, m.ID, key, "h-"+key, balances.Request{Type: balances.Earn, Points: 5}, Rules); err != nil {
+				return fmt.Errorf("Post(%s) = %w", m.ID, err)
+			}
+			return nil
+		})
 	}
+	concurrently(t, fns...)
 	if total != len(demo) {
 		t.Errorf("two workers marked %d cards, want %d", total, len(demo))
 	}
