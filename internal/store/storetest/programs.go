@@ -453,10 +453,17 @@ func testMarkProgramCards(t *testing.T, open Opener) {
 	}
 }
 
-// testConcurrentMarking has two workers mark one programme's cards while
-// tills post to them: every post succeeds and every card is marked once.
 func testConcurrentMarking(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
+	ConcurrentMarking(t, s, s)
+}
+
+// ConcurrentMarking checks batched card marking under concurrency: one
+// marking worker per store given (two on one store, or instances sharing a
+// database) marks a programme's cards while tills post to them through
+// the stores in turn. Every post succeeds and every card is marked once.
+func ConcurrentMarking(t *testing.T, stores ...*store.Store) {
+	s := stores[0]
 	ctx := context.Background()
 	if _, err := s.SeedProgram(ctx, store.ProgramRecord{ID: "demo", Definition: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
@@ -471,7 +478,7 @@ func testConcurrentMarking(t *testing.T, open Opener) {
 	}
 	var mu sync.Mutex
 	total := 0
-	mark := func() error {
+	mark := func(s *store.Store) error {
 		for {
 			n, done, err := s.MarkProgramCards(ctx, "demo", 4)
 			if err != nil {
@@ -485,8 +492,12 @@ func testConcurrentMarking(t *testing.T, open Opener) {
 			}
 		}
 	}
-	fns := []func() error{mark, mark}
-	for _, m := range demo {
+	var fns []func() error
+	for _, s := range stores {
+		fns = append(fns, func() error { return mark(s) })
+	}
+	for i, m := range demo {
+		s := stores[i%len(stores)]
 		fns = append(fns, func() error {
 			key := uuid.NewString()
 			if _, err := s.Post(ctx, m.ID, key, "h-"+key, balances.Request{Type: balances.Earn, Points: 5}, Rules); err != nil {
