@@ -156,7 +156,11 @@ func waitUntil(t *testing.T, cond func() bool) {
 // once for each connection that was idle in the pool; and a Post that ran
 // again posted once.
 func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
-	url := testpg.FreshSchema(t)
+	// The pool's connections carry a name of their own, so that the test
+	// ends them alone, not those of other packages' tests that share the
+	// database.
+	app := "passd-terminated-" + uuid.NewString()
+	url := testpg.FreshSchema(t) + "&application_name=" + app
 	s := openPostgresAt(t, url, store.Options{MaxConns: 4})
 	ctx := context.Background()
 	ms := make([]member.Member, 4)
@@ -187,7 +191,8 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 		var ended int
 		if err := admin.QueryRow(`
 			SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()`).Scan(&ended); err != nil {
+			WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()
+			  AND application_name = $1`, app).Scan(&ended); err != nil {
 			t.Fatal(err)
 		}
 		if ended < 2 {
