@@ -30,6 +30,10 @@ type MemberRow struct {
 	// none), read with the member: a card is built from one read, in which
 	// the message and the pass version agree.
 	ProgramMessage string
+	// ProgramVersion is the version of the member's programme row as read
+	// with the member (0 when the programme has no row): a server holding
+	// an older version of the programme reloads it before building the card.
+	ProgramVersion int64
 }
 
 // Sentinel errors of storage, which the store translates its drivers'
@@ -41,6 +45,10 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrBadCursor means a paging cursor is not one passd handed out.
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrVersionMismatch means a change was asked against a programme
+	// version that is no longer the current one (If-Match); nothing was
+	// written.
+	ErrVersionMismatch = errors.New("version mismatch")
 )
 
 // Channels of the sync engine: the ways a card reaches phones.
@@ -67,6 +75,10 @@ type APIKey struct {
 	Program   string // empty: every program
 	CreatedAt time.Time
 	RevokedAt *time.Time
+
+	// LastUsedAt is when the key last authenticated a request, to the
+	// minute (the store's TouchAPIKey); nil when it never did.
+	LastUsedAt *time.Time
 }
 
 // PostResult is the outcome of posting a ledger entry.

@@ -32,10 +32,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) error {
 // APIKeyByHash answers the key with the given hash, revoked keys included
 // (RevokedAt set); an unknown hash is ErrNotFound.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
-	var k APIKey
-	err := s.rd.QueryRowContext(ctx, `
-		SELECT id, hash, role, program, created_at, revoked_at FROM api_keys WHERE hash = $1`, hash).
-		Scan(&k.ID, &k.Hash, &k.Role, &k.Program, ts{&k.CreatedAt}, nts{&k.RevokedAt})
+	k, err := scanAPIKey(s.rd.QueryRowContext(ctx, apiKeySelect+` WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
 	}

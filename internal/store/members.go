@@ -83,9 +83,10 @@ const memberSelect = `
 	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
 	       m.created_at, m.erased_at,
 	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq,
-	       COALESCE(pm.text, '')
+	       COALESCE(pm.text, ''), COALESCE(p.version, 0)
 	FROM members m JOIN accounts a ON a.member_id = m.id
-	LEFT JOIN program_messages pm ON pm.program = m.program`
+	LEFT JOIN program_messages pm ON pm.program = m.program
+	LEFT JOIN programs p ON p.id = m.program`
 
 func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	var r MemberRow
@@ -93,7 +94,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
-		&modified, &r.UpdateSeq, &r.ProgramMessage)
+		&modified, &r.UpdateSeq, &r.ProgramMessage, &r.ProgramVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
@@ -287,6 +288,16 @@ func (s *Store) TouchProgram(ctx context.Context, program string) (int64, error)
 
 // touchProgram is TouchProgram in tx: one statement per table.
 func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, now time.Time) (int64, error) {
+	return s.touchCards(ctx, tx, func(col string) string {
+		return col + " IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL)"
+	}, program, now)
+}
+
+// touchCards bumps the cards of many members in tx, as touchAccount does
+// for one, in one statement per table, and answers how many it bumped.
+// in answers the SQL that tests a member id column against the members to
+// bump, with arg bound as $1; erased members are never bumped.
+func (s *Store) touchCards(ctx context.Context, tx *sql.Tx, in func(col string) string, arg any, now time.Time) (int64, error) {
 	if err := s.bumpSeq(ctx, tx); err != nil {
 		return 0, err
 	}
@@ -295,8 +306,8 @@ func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, no
 			pass_version = pass_version + 1,
 			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
 			{{set_update_seq}}
-		WHERE member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL) AND NOT erased`),
-		program, now.Unix())
+		WHERE `+in("member_id")+` AND NOT erased`),
+		arg, now.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("bump pass versions: %w", err)
 	}
@@ -314,8 +325,8 @@ func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, no
 			updated_at = $3
 		FROM accounts a
 		WHERE a.member_id = card_sync.member_id
-		  AND card_sync.member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL)`,
-		program, now.Add(s.debounce), now); err != nil {
+		  AND `+in("card_sync.member_id")+` AND NOT a.erased`,
+		arg, now.Add(s.debounce), now); err != nil {
 		return 0, fmt.Errorf("mark cards dirty: %w", err)
 	}
 	return n, nil

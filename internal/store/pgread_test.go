@@ -156,9 +156,10 @@ func waitUntil(t *testing.T, cond func() bool) {
 // once for each connection that was idle in the pool; and a Post that ran
 // again posted once.
 func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
-	// The pool's connections carry a name of this test's own, so that
-	// ending them spares the other packages' tests on the same server.
-	app := "passd-pgread-" + uuid.NewString()[:8]
+	// The pool's connections carry a name of their own, so that the test
+	// ends them alone, not those of other packages' tests that share the
+	// database.
+	app := "passd-terminated-" + uuid.NewString()
 	url := testpg.FreshSchema(t) + "&application_name=" + app
 	s := openPostgresAt(t, url, store.Options{MaxConns: 4})
 	ctx := context.Background()

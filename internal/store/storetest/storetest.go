@@ -108,6 +108,14 @@ func Run(t *testing.T, open Opener) {
 		{"RegistrationsForMembers", testRegistrationsForMembers},
 		{"NextDue", testNextDue},
 		{"ClaimInOrder", testClaimInOrder},
+		{"Programs", testPrograms},
+		{"UpdateProgram", testUpdateProgram},
+		{"ConcurrentProgramUpdates", testConcurrentProgramUpdates},
+		{"MarkProgramCards", testMarkProgramCards},
+		{"ConcurrentMarking", testConcurrentMarking},
+		{"ProgramClassSync", testProgramClassSync},
+		{"APIKeyList", testAPIKeyList},
+		{"TouchAPIKey", testTouchAPIKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
