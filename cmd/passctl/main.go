@@ -2,6 +2,8 @@
 // development certificates, checking .pkpass files and load generation.
 //
 //	passctl apikey create --role pos|merchant|admin [--program P]
+//	passctl apikey list
+//	passctl apikey revoke ID
 //	passctl migrate
 //	passctl certs dev [--dir DIR]
 //	passctl verify FILE.pkpass [--wwdr WWDR.pem]
@@ -12,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/passd/passd/internal/config"
@@ -33,6 +37,8 @@ import (
 const usage = `passctl: passd's operator tool
 
   passctl apikey create --role pos|merchant|admin [--program P]   print a new API key once
+  passctl apikey list                                              list API keys (never the keys themselves)
+  passctl apikey revoke ID                                         revoke a key at once, on every instance
   passctl migrate                                                  apply database migrations
   passctl certs dev [--dir DIR]                                    generate development certificates
   passctl verify FILE.pkpass [--wwdr WWDR.pem]                     check a pass as iOS would
@@ -67,10 +73,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch args[0] {
 	case "apikey":
-		if len(args) < 2 || args[1] != "create" {
-			return 2, fmt.Errorf("apikey: only 'apikey create' exists: %w", errUsage)
+		switch {
+		case len(args) >= 2 && args[1] == "create":
+			return apikeyCreate(ctx, args[2:], getenv, stdout, stderr)
+		case len(args) == 2 && args[1] == "list":
+			return apikeyList(ctx, getenv, stdout)
+		case len(args) == 3 && args[1] == "revoke":
+			return apikeyRevoke(ctx, args[2], getenv, stderr)
 		}
-		return apikeyCreate(ctx, args[2:], getenv, stdout, stderr)
+		return 2, fmt.Errorf("apikey: the commands are 'apikey create', 'apikey list' and 'apikey revoke ID': %w", errUsage)
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
 	case "certs":
@@ -141,6 +152,58 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	}
 	fmt.Fprintf(stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
 	return 0, nil
+}
+
+// withStore runs fn on passd's configured database.
+func withStore(ctx context.Context, getenv func(string) string, fn func(*store.Store) error) (int, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return 1, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return 1, err
+	}
+	defer st.Close()
+	if err := fn(st); err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+// apikeyList prints every API key as a table, never the keys.
+func apikeyList(ctx context.Context, getenv func(string) string, stdout io.Writer) (int, error) {
+	return withStore(ctx, getenv, func(st *store.Store) error {
+		keys, err := st.APIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tROLE\tPROGRAM\tCREATED\tLAST USED\tREVOKED")
+		when := func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return t.UTC().Format(time.RFC3339)
+		}
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, cmp.Or(k.Program, "*"),
+				k.CreatedAt.UTC().Format(time.RFC3339), when(k.LastUsedAt), when(k.RevokedAt))
+		}
+		return tw.Flush()
+	})
+}
+
+// apikeyRevoke revokes one key; keys are checked against the database on
+// every request, so every instance refuses it from the next request on.
+func apikeyRevoke(ctx context.Context, id string, getenv func(string) string, stderr io.Writer) (int, error) {
+	return withStore(ctx, getenv, func(st *store.Store) error {
+		if err := st.RevokeAPIKey(ctx, id); err != nil {
+			return fmt.Errorf("apikey revoke %s: %w", id, err)
+		}
+		fmt.Fprintf(stderr, "revoked API key %s\n", id)
+		return nil
+	})
 }
 
 func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) (int, error) {

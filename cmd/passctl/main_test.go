@@ -46,6 +46,9 @@ func TestAPIKeyCreate(t *testing.T) {
 		{"apikey", "create", "--role", "root"},
 		{"apikey", "create"},
 		{"apikey", "delete"},
+		{"apikey", "revoke"},
+		{"apikey", "revoke", "key_unknown"},
+		{"apikey", "list", "extra"},
 		{"apikey", "create", "--role", "pos", "--program", "nope"},
 		{"nonsense"},
 		{},
@@ -53,6 +56,49 @@ func TestAPIKeyCreate(t *testing.T) {
 		if code, _, err := runCtl(t, env, bad...); code == 0 || err == nil {
 			t.Errorf("passctl %v = %d, %v, want a failure", bad, code, err)
 		}
+	}
+}
+
+func TestAPIKeyListAndRevoke(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"PASSD_DATA_DIR": dir}
+	code, out, err := runCtl(t, env, "apikey", "create", "--role", "merchant")
+	if err != nil || code != 0 {
+		t.Fatalf("apikey create = %d, %v", code, err)
+	}
+	key := strings.TrimSpace(out)
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "passd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k, err := st.APIKeyByHash(context.Background(), loyalty.HashKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, err = runCtl(t, env, "apikey", "list")
+	if err != nil || code != 0 {
+		t.Fatalf("apikey list = %d, %v", code, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[1], k.ID) ||
+		!strings.Contains(lines[1], "merchant") || strings.Contains(out, key) || strings.Contains(out, k.Hash) {
+		t.Fatalf("apikey list printed %q, want a header and the key's row without the key or its hash", out)
+	}
+	if f := strings.Fields(lines[1]); f[len(f)-1] != "-" || f[len(f)-2] != "-" {
+		t.Errorf("a fresh key's row = %q, want never used and not revoked", lines[1])
+	}
+	if code, _, err := runCtl(t, env, "apikey", "revoke", k.ID); err != nil || code != 0 {
+		t.Fatalf("apikey revoke = %d, %v", code, err)
+	}
+	k, err = st.APIKeyByHash(context.Background(), loyalty.HashKey(key))
+	if err != nil || k.RevokedAt == nil {
+		t.Fatalf("key after revoke = %+v, %v, want revoked", k, err)
+	}
+	_, out, _ = runCtl(t, env, "apikey", "list")
+	if f := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1]); f[len(f)-1] == "-" {
+		t.Errorf("a revoked key's row = %v, want its revocation time", f)
 	}
 }
 

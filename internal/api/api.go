@@ -60,6 +60,7 @@ type Server struct {
 	googleSaveURL func(string) (string, error)
 	onChange      func()
 	scans         *failureLimiter
+	keyUses       *keyUses
 }
 
 // New returns the JSON API server.
@@ -75,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
 	}
 	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
+	s.keyUses = &keyUses{last: map[string]time.Time{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +120,8 @@ func (s *Server) routes(r chi.Router) {
 	r.Post("/members/{id}/refresh", s.handle(s.refreshMember))
 	r.Get("/members/{id}/export", s.handle(s.exportMember))
 	r.Post("/apikeys", s.handle(s.createAPIKey))
+	r.Get("/apikeys", s.handle(s.listAPIKeys))
+	r.Delete("/apikeys/{id}", s.handle(s.revokeAPIKey))
 	r.Post("/pos/scan", s.handle(s.scan))
 	r.Get("/members/{id}/barcode.png", s.handle(s.barcodePNG))
 }

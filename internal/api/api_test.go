@@ -34,7 +34,7 @@ type env struct {
 	store *store.Store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*api.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -46,10 +46,14 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{
+	cfg := api.Config{
 		Store: st, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example"),
 		Logger: slog.New(slog.DiscardHandler), BootstrapAdminKey: adminKey,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,7 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up api key: %w", err)
 	}
+	s.touchKey(r.Context(), k.ID)
 	return Principal{KeyID: k.ID, Role: k.Role, Program: k.Program}, nil
 }
 

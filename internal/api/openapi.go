@@ -255,6 +255,16 @@ func openAPI() obj {
 			body:        schemaRef("APIKeyRequest"),
 			ok:          map[int]obj{201: okJSON("The new key.", schemaRef("APIKeyCreated"))},
 			codes:       []string{problem.CodeValidationFailed},
+		}, "get": {
+			id: "listAPIKeys", summary: "List API keys", role: loyalty.RoleAdmin,
+			description: "Every key, revoked ones included, oldest first; never the key itself. A program-scoped admin key lists its program's keys. `last_used_at` is kept to the minute.",
+			ok:          map[int]obj{200: okJSON("The keys.", obj{"type": "object", "required": []string{"items"}, "properties": obj{"items": obj{"type": "array", "items": schemaRef("APIKey")}}})},
+		}},
+		"/api/v1/apikeys/{id}": {"delete": {
+			id: "revokeAPIKey", summary: "Revoke an API key", role: loyalty.RoleAdmin,
+			description: "The key answers `401 unauthorized` on every instance from the next request on (keys are checked against the database on every request). Revoking twice keeps the first revocation time.",
+			params:      []obj{ref("parameters", "APIKeyID")},
+			ok:          map[int]obj{204: {"description": "Revoked."}}, codes: []string{problem.CodeNotFound},
 		}},
 	}
 	outPaths := obj{}
@@ -282,6 +292,7 @@ func openAPI() obj {
 			}},
 			"parameters": obj{
 				"MemberID": obj{"name": "id", "in": "path", "required": true, "description": "The member id.", "schema": obj{"type": "string", "format": "uuid"}},
+				"APIKeyID": obj{"name": "id", "in": "path", "required": true, "description": "The API key's id (not the key).", "schema": obj{"type": "string"}},
 				"Program":  obj{"name": "program", "in": "path", "required": true, "description": "The program id, e.g. `demo`.", "schema": obj{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}},
 				"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": true,
 					"description": "Makes retries safe: 1-255 printable ASCII characters, scoped to the member, kept at least 24 h.",
@@ -431,6 +442,17 @@ func schemas() obj {
 			"properties": obj{
 				"role":    obj{"type": "string", "enum": []string{loyalty.RolePOS, loyalty.RoleMerchant, loyalty.RoleAdmin}},
 				"program": obj{"type": "string", "description": "Scope the key to this program."},
+			},
+		},
+		"APIKey": obj{
+			"type": "object", "required": []string{"id", "role", "program", "created_at", "last_used_at", "revoked_at"},
+			"properties": obj{
+				"id":           obj{"type": "string"},
+				"role":         obj{"type": "string", "enum": []string{loyalty.RolePOS, loyalty.RoleMerchant, loyalty.RoleAdmin}},
+				"program":      obj{"type": "string", "description": "Empty: every program."},
+				"created_at":   obj{"type": "string", "format": "date-time"},
+				"last_used_at": obj{"type": []string{"string", "null"}, "format": "date-time"},
+				"revoked_at":   obj{"type": []string{"string", "null"}, "format": "date-time"},
 			},
 		},
 		"APIKeyCreated": obj{

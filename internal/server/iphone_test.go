@@ -438,6 +438,30 @@ func TestTwoInstancesShareOnePostgreSQL(t *testing.T) {
 	if st := ph.fetch(); st != 200 || ph.points() != 12 {
 		t.Fatalf("fetch = %d, points %v, want 12", st, ph.points())
 	}
+
+	// A key revoked through one instance is refused by the other on its
+	// next request: keys are checked against the shared database.
+	res, body := call(t, "POST", a.url+"/api/v1/apikeys", map[string]any{"role": "pos"})
+	if res.StatusCode != 201 {
+		t.Fatalf("create key: %d %s", res.StatusCode, body)
+	}
+	var k struct{ Key, ID string }
+	if err := json.Unmarshal(body, &k); err != nil {
+		t.Fatal(err)
+	}
+	asKey := func(s *started) int {
+		res, _ := call(t, "GET", s.url+"/api/v1/members/"+ph.serial, nil, "Authorization", "Bearer "+k.Key)
+		return res.StatusCode
+	}
+	if a, b := asKey(a), asKey(b); a != 200 || b != 200 {
+		t.Fatalf("the new key on each instance = %d, %d, want 200", a, b)
+	}
+	if res, body := call(t, "DELETE", a.url+"/api/v1/apikeys/"+k.ID, nil); res.StatusCode != 204 {
+		t.Fatalf("revoke key: %d %s", res.StatusCode, body)
+	}
+	if a, b := asKey(a), asKey(b); a != 401 || b != 401 {
+		t.Fatalf("the revoked key on each instance = %d, %d, want 401", a, b)
+	}
 }
 
 func x509Pool(c *passkit.Credentials) *x509.CertPool {
