@@ -495,10 +495,11 @@ func decodeDefinition(body []byte) (*Program, []balances.FieldError, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("program: %w", err)
 	}
-	p := &Program{}
 	obj, ok := doc.(map[string]any)
-	if !ok {
-		return p, []balances.FieldError{{Field: rootField, Message: "must be a JSON object", Reason: ReasonInvalid}}, nil
+	if !ok { // nothing else is worth saying
+		v := &balances.ValidationError{}
+		v.AddReason(rootField, ReasonInvalid, "must be a JSON object")
+		return nil, nil, v
 	}
 	for _, k := range metadataFields {
 		delete(obj, k)
@@ -509,6 +510,7 @@ func decodeDefinition(body []byte) (*Program, []balances.FieldError, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	p := &Program{}
 	if err := json.Unmarshal(clean, p); err != nil {
 		return nil, nil, fmt.Errorf("decode program: %w", err)
 	}
