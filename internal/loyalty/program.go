@@ -153,9 +153,17 @@ func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	// (syntax error at a byte, unknown field "x"); decodeDefinition then
 	// also refuses what that lets through (names in another case, missing
 	// coordinates, trailing data) and drops the fields passd sets.
+	var strict struct {
+		*Program
+		// Ignored, whatever they hold, as decodeDefinition ignores them.
+		Version   any `json:"version"`
+		CreatedAt any `json:"created_at"`
+		UpdatedAt any `json:"updated_at"`
+	}
+	strict.Program = &Program{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&Program{}); err != nil {
+	if err := dec.Decode(&strict); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	p, shape, err := decodeDefinition(raw)

@@ -163,7 +163,10 @@ func NewProgramFromJSON(body []byte) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, p.finish(shape, p.ValidateDefinition)
+	if err := p.finish(shape, p.ValidateDefinition); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Patched answers the program p becomes under a JSON merge patch (RFC
@@ -478,10 +481,6 @@ func hasField(fs []balances.FieldError, field string) bool {
 	return slices.ContainsFunc(fs, func(f balances.FieldError) bool { return f.Field == field })
 }
 
-// metadataFields are the fields of the program object passd sets; a
-// definition's own are ignored.
-var metadataFields = []string{"version", "created_at", "updated_at"}
-
 // rootField names the whole definition in a field error.
 const rootField = "program"
 
@@ -501,7 +500,8 @@ func decodeDefinition(body []byte) (*Program, []balances.FieldError, error) {
 		v.AddReason(rootField, ReasonInvalid, "must be a JSON object")
 		return nil, nil, v
 	}
-	for _, k := range metadataFields {
+	// passd sets these; a definition's own are ignored, whatever they hold.
+	for _, k := range [...]string{"version", "created_at", "updated_at"} {
 		delete(obj, k)
 	}
 	v := &balances.ValidationError{}

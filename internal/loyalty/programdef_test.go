@@ -359,7 +359,7 @@ func TestLocationFollowsTimezone(t *testing.T) {
 
 func TestLoadProgramReadsRuleBlocks(t *testing.T) {
 	t.Parallel()
-	def := strings.Replace(goodDef, `"currency"`, `"version":9,"created_at":"2020-01-01T00:00:00Z","timezone":"Europe/Berlin","stamps":{"goal":5,"reward_id":"r1"},"currency"`, 1)
+	def := strings.Replace(goodDef, `"currency"`, `"version":9,"created_at":"2020-01-01T00:00:00Z","updated_at":false,"timezone":"Europe/Berlin","stamps":{"goal":5,"reward_id":"r1"},"currency"`, 1)
 	fsys := fstest.MapFS{"s/program.json": {Data: []byte(def)}, "s/icon.png": {Data: []byte("png")}}
 	p, err := LoadProgram(fsys, "s", "ops/s")
 	if err != nil {
