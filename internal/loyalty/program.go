@@ -14,9 +14,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/passd/passd/balances"
 )
@@ -35,11 +35,12 @@ const (
 	BarcodeCode128 = "code128"
 )
 
-// Colors of a card, as #rrggbb.
+// Colors of a card, as #rrggbb. A program sets all three; a tier's may
+// leave any unset (empty), keeping the program's.
 type Colors struct {
-	Background string `json:"background"`
-	Foreground string `json:"foreground"`
-	Label      string `json:"label"`
+	Background string `json:"background,omitempty"`
+	Foreground string `json:"foreground,omitempty"`
+	Label      string `json:"label,omitempty"`
 }
 
 // Texts are the words of a program in one language.
@@ -51,6 +52,8 @@ type Texts struct {
 }
 
 // Program is one loyalty program: its identity, design, rules and texts.
+// Its JSON is the API's program object; programdef.go holds the rule
+// blocks and their bounds.
 type Program struct {
 	ID               string           `json:"id"`
 	Name             string           `json:"name"`
@@ -59,11 +62,35 @@ type Program struct {
 	Colors           Colors           `json:"colors"`
 	Currency         string           `json:"currency"`
 	Earn             Earn             `json:"earn"`
-	Tiers            []balances.Tier  `json:"tiers"`
+	Tiers            []Tier           `json:"tiers"`
 	Barcode          string           `json:"barcode_format"`
 	AllowManualEntry bool             `json:"allow_manual_entry"`
 	DefaultLocale    string           `json:"default_locale"`
 	Locales          map[string]Texts `json:"locales"`
+
+	// The optional rule blocks: absent (nil, zero) is off.
+
+	// Timezone is the IANA zone in which the program's days are counted
+	// (default UTC; see Location).
+	Timezone string `json:"timezone,omitempty"`
+	// TierWindow is TierWindowLifetime (default) or TierWindowRolling365.
+	TierWindow    string    `json:"tier_window,omitempty"`
+	Expiry        *Expiry   `json:"expiry,omitempty"`
+	Stamps        *Stamps   `json:"stamps,omitempty"`
+	Cashback      *Cashback `json:"cashback,omitempty"`
+	WelcomeBonus  int64     `json:"welcome_bonus,omitempty"`  // points at enrolment, 0-1,000,000,000
+	BirthdayBonus int64     `json:"birthday_bonus,omitempty"` // points each birthday, 0-1,000,000,000
+	Referral      *Referral `json:"referral,omitempty"`
+	Dormant       *Dormant  `json:"dormant,omitempty"`
+	Locations     []Place   `json:"locations,omitempty"`
+
+	// Version (+1 per change), CreatedAt and UpdatedAt are the stored
+	// program's, set by passd: a definition's own (in a template, a POST
+	// body or a patch) are ignored, never an error, so that a GET answer
+	// can be sent back as a PATCH.
+	Version   int64     `json:"version,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 
 	// Files holds every other file of the folder (images, *.lproj/pass.strings)
 	// by its slash-separated path relative to the folder.
@@ -74,7 +101,7 @@ type Program struct {
 	Hash string `json:"-"`
 
 	strs map[string]map[string]string // lang -> key -> text, from Files
-
+	loc  *time.Location               // Timezone, loaded once the program is valid
 }
 
 // Earn is a program's earn rule.
@@ -87,7 +114,11 @@ type Earn struct {
 
 // Rules are the ledger rules of the program.
 func (p *Program) Rules() balances.Rules {
-	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: p.Tiers}
+	tiers := make([]balances.Tier, len(p.Tiers))
+	for i, t := range p.Tiers {
+		tiers[i] = balances.Tier{Name: t.Name, Threshold: t.Threshold}
+	}
+	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers}
 }
 
 // Text answers the program's texts in the first of langs it has, else in its
@@ -107,14 +138,10 @@ func (p *Program) Text(langs ...string) (string, Texts) {
 	return p.DefaultLocale, p.Locales[p.DefaultLocale]
 }
 
-var (
-	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-	langPattern  = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
-)
-
-// Load reads the template folder dir of fsys. source prefixes messages, so
-// that an operator reads which file and field is wrong.
+// LoadProgram reads the template folder dir of fsys. source prefixes
+// messages, so that an operator reads which file and field is wrong. The
+// definition is read as NewProgramFromJSON reads it (same fields, defaults
+// and checks), and the folder must hold icon.png.
 func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	defPath := path.Join(dir, DefinitionFile)
 	where := path.Join(source, DefinitionFile)
@@ -122,12 +149,28 @@ func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	p := &Program{Source: source}
+	// encoding/json's strict decode words a bad file as operators know it
+	// (syntax error at a byte, unknown field "x"); decodeDefinition then
+	// also refuses what that lets through (names in another case, missing
+	// coordinates, trailing data) and drops the fields passd sets.
+	var strict struct {
+		*Program
+		// Ignored, whatever they hold, as decodeDefinition ignores them.
+		Version   any `json:"version"`
+		CreatedAt any `json:"created_at"`
+		UpdatedAt any `json:"updated_at"`
+	}
+	strict.Program = &Program{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
+	if err := dec.Decode(&strict); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	p, shape, err := decodeDefinition(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	p.Source = source
 	p.Files = map[string][]byte{}
 	h := sha256.New()
 	h.Write(raw)
@@ -160,70 +203,19 @@ func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	}
 	p.Hash = hex.EncodeToString(h.Sum(nil))[:16]
 	p.parseStringsFiles()
-	if p.Earn.MinorPerUnit == 0 {
-		p.Earn.MinorPerUnit = 100
-	}
-	if p.Barcode == "" {
-		p.Barcode = BarcodeQR
-	}
-	if err := p.Validate(); err != nil {
+	if err := p.finish(shape, p.Validate); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return p, nil
 }
 
-// Validate reports every invalid field of the definition.
+// Validate reports every invalid field of a template: those of its
+// definition (ValidateDefinition) and what its folder lacks (icon.png).
+// Programs created through the API have their images set apart and are
+// checked with ValidateDefinition alone.
 func (p *Program) Validate() error {
 	v := &balances.ValidationError{}
-	if !idPattern.MatchString(p.ID) {
-		v.Add("id", "must be 1-63 lower-case letters, digits, '-' or '_'")
-	}
-	if strings.TrimSpace(p.Name) == "" {
-		v.Add("name", "is required")
-	}
-	if strings.TrimSpace(p.OrganizationName) == "" {
-		v.Add("organization_name", "is required")
-	}
-	for _, c := range []struct{ f, v string }{
-		{"colors.background", p.Colors.Background},
-		{"colors.foreground", p.Colors.Foreground},
-		{"colors.label", p.Colors.Label},
-	} {
-		if !colorPattern.MatchString(c.v) {
-			v.Add(c.f, "must be a #rrggbb colour")
-		}
-	}
-	if len(p.Currency) != 3 || strings.ToUpper(p.Currency) != p.Currency {
-		v.Add("currency", "must be an ISO 4217 code such as EUR")
-	}
-	if p.Earn.MinorPerUnit < 1 {
-		v.Add("earn.minor_per_unit", "must be at least 1")
-	}
-	if err := p.Rules().Validate(); err != nil {
-		var ve *balances.ValidationError
-		if errors.As(err, &ve) {
-			v.Fields = append(v.Fields, ve.Fields...)
-		}
-	}
-	switch p.Barcode {
-	case BarcodeQR, BarcodePDF417, BarcodeAztec, BarcodeCode128:
-	default:
-		v.Add("barcode_format", "must be qr, pdf417, aztec or code128")
-	}
-	if len(p.Locales) == 0 {
-		v.Add("locales", "at least one locale is required")
-	}
-	for l, t := range p.Locales {
-		if !langPattern.MatchString(l) {
-			v.Add("locales."+l, "is not a language code such as en or fr")
-		}
-		if strings.TrimSpace(t.ProgramName) == "" {
-			v.Add("locales."+l+".program_name", "is required")
-		}
-	}
-	if _, ok := p.Locales[p.DefaultLocale]; !ok {
-		v.Add("default_locale", "must name one of locales")
-	}
+	p.validateDefinition(v)
 	if _, ok := p.Files["icon.png"]; !ok {
 		v.Add("icon.png", "the folder must hold icon.png")
 	}
