@@ -127,20 +127,16 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return 1, err
 	}
-	if *prog != "" {
-		cat, err := server.LoadPrograms(cfg)
-		if err != nil {
-			return 1, err
-		}
-		if _, err := cat.Get(*prog); err != nil {
-			return 1, fmt.Errorf("apikey create: --program: %w", err)
-		}
-	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return 1, err
 	}
 	defer st.Close()
+	if *prog != "" {
+		if err := programExists(ctx, cfg, st, *prog); err != nil {
+			return 1, fmt.Errorf("apikey create: --program: %w", err)
+		}
+	}
 	key, k, err := loyalty.CreateKey(ctx, st, *role, *prog, time.Now())
 	if err != nil {
 		return 1, err
@@ -152,6 +148,21 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	}
 	fmt.Fprintf(stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
 	return 0, nil
+}
+
+// programExists reports whether program id is in the database or, for a
+// database passd has not started on yet, among the templates that will
+// seed it.
+func programExists(ctx context.Context, cfg config.Config, st *store.Store, id string) error {
+	if _, err := st.Program(ctx, id); err == nil {
+		return nil
+	}
+	cat, err := server.LoadPrograms(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = cat.Get(id)
+	return err
 }
 
 // withStore runs fn on passd's configured database.

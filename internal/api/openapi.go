@@ -40,6 +40,8 @@ var codeStatus = map[string]int{
 	problem.CodeInvalidBarcode:         http.StatusUnprocessableEntity,
 	problem.CodeRateLimited:            http.StatusTooManyRequests,
 	problem.CodeInternal:               http.StatusInternalServerError,
+	problem.CodeVersionMismatch:        http.StatusPreconditionFailed,
+	problem.CodeInvalidImage:           http.StatusUnprocessableEntity,
 }
 
 var codeWhen = map[string]string{
@@ -58,6 +60,8 @@ var codeWhen = map[string]string{
 	problem.CodeInvalidBarcode:         "the barcode's MAC does not verify, or a typed number where the program wants the barcode",
 	problem.CodeRateLimited:            "too many failed scans (`Retry-After`)",
 	problem.CodeInternal:               "an unexpected error; it is logged with the request id",
+	problem.CodeVersionMismatch:        "`If-Match` names a program version that is no longer the current one; nothing was written",
+	problem.CodeInvalidImage:           "an uploaded image is not a PNG or is outside the sizes of its slot (the detail says which)",
 }
 
 var (

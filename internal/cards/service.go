@@ -55,7 +55,7 @@ func (s *Service) Signer() *passkit.Signer { return s.signer }
 
 // Card gathers what m's pass shows.
 func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
-	p, err := s.programs.Get(m.Program)
+	p, err := s.programs.Fresh(ctx, m.Program, m.ProgramVersion)
 	if err != nil {
 		return Card{}, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 // Bundle answers the signed .pkpass of member m, from the cache when this
 // version was signed before, and its Last-Modified time.
 func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time.Time, error) {
-	p, err := s.programs.Get(m.Program)
+	p, err := s.programs.Fresh(ctx, m.Program, m.ProgramVersion)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

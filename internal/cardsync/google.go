@@ -122,6 +122,12 @@ func (g *Google) ensureClass(ctx context.Context, p *loyalty.Program, force bool
 	return nil
 }
 
+// SyncClass brings programme p's class up to date now (after a change to
+// the programme), whatever Google was last sent.
+func (g *Google) SyncClass(ctx context.Context, p *loyalty.Program) error {
+	return g.ensureClass(ctx, p, true)
+}
+
 // forgetClass makes the next delivery upsert p's class again (Google said
 // it is missing).
 func (g *Google) forgetClass(programID string) {
@@ -155,7 +161,7 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	if m.Erased() {
 		return googleError(g.log, "retire object", g.client.Retire(ctx, objectID))
 	}
-	p, err := g.programs.Get(m.Program)
+	p, err := g.programs.Fresh(ctx, m.Program, m.ProgramVersion)
 	if err != nil {
 		return fmt.Errorf("google: member %s: %w: %w", m.ID, err, ErrPermanent)
 	}

@@ -172,8 +172,6 @@ func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	}
 	p.Source = source
 	p.Files = map[string][]byte{}
-	h := sha256.New()
-	h.Write(raw)
 	err = fs.WalkDir(fsys, dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -192,17 +190,7 @@ func LoadProgram(fsys fs.FS, dir, source string) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	names := make([]string, 0, len(p.Files))
-	for n := range p.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(h, "\x00%s\x00%d\x00", n, len(p.Files[n]))
-		h.Write(p.Files[n])
-	}
-	p.Hash = hex.EncodeToString(h.Sum(nil))[:16]
-	p.parseStringsFiles()
+	p.seal(raw)
 	if err := p.finish(shape, p.Validate); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -222,28 +210,10 @@ func (p *Program) Validate() error {
 	return v.Err()
 }
 
-// Catalog is the set of programs passd serves.
-type Catalog struct {
-	byID map[string]*Program
-	ids  []string
-}
-
-// Get answers the program with the given id.
-func (c *Catalog) Get(id string) (*Program, error) {
-	p, ok := c.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("program %q: %w", id, ErrProgramNotFound)
-	}
-	return p, nil
-}
-
-// IDs lists the program ids in order.
-func (c *Catalog) IDs() []string { return append([]string(nil), c.ids...) }
-
 // LoadCatalog loads every template folder of each source (a folder holding
 // one sub-folder per program). A program id defined twice is refused.
 func LoadCatalog(sources ...TemplateSource) (*Catalog, error) {
-	c := &Catalog{byID: map[string]*Program{}}
+	c := NewCatalog()
 	for _, s := range sources {
 		entries, err := fs.ReadDir(s.FS, s.Dir)
 		if err != nil {
@@ -261,17 +231,15 @@ func LoadCatalog(sources ...TemplateSource) (*Catalog, error) {
 			if err != nil {
 				return nil, err
 			}
-			if prev, dup := c.byID[p.ID]; dup {
+			if prev, err := c.Get(p.ID); err == nil {
 				return nil, fmt.Errorf("%s: id: %q is already defined by %s", path.Join(p.Source, DefinitionFile), p.ID, prev.Source)
 			}
-			c.byID[p.ID] = p
-			c.ids = append(c.ids, p.ID)
+			c.Put(p)
 		}
 	}
-	if len(c.ids) == 0 {
+	if len(c.IDs()) == 0 {
 		return nil, errors.New("templates: no program found")
 	}
-	sort.Strings(c.ids)
 	return c, nil
 }
 
@@ -296,4 +264,39 @@ func (p *Program) TierUpgrade(from, to string) bool {
 	}
 	r := rank(to)
 	return r >= 0 && r > rank(from)
+}
+
+// seal completes a program from its definition's JSON and its Files: the
+// digest of both (Hash) and the localizable strings.
+func (p *Program) seal(def []byte) {
+	h := sha256.New()
+	h.Write(def)
+	names := make([]string, 0, len(p.Files))
+	for n := range p.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", n, len(p.Files[n]))
+		h.Write(p.Files[n])
+	}
+	p.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	p.parseStringsFiles()
+}
+
+// StoredProgram rebuilds a program kept in the database: its definition
+// (read as NewProgramFromJSON reads a POST body), its files (images and
+// localizable strings) and its version and times.
+func StoredProgram(def []byte, files map[string][]byte, version int64, created, updated time.Time) (*Program, error) {
+	p, err := NewProgramFromJSON(def)
+	if err != nil {
+		return nil, err
+	}
+	p.Files = files
+	if p.Files == nil {
+		p.Files = map[string][]byte{}
+	}
+	p.Version, p.CreatedAt, p.UpdatedAt = version, created.UTC(), updated.UTC()
+	p.seal(def)
+	return p, nil
 }

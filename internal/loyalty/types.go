@@ -49,6 +49,9 @@ var (
 	// version that is no longer the current one (If-Match); nothing was
 	// written.
 	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrInvalidImage means an uploaded image is not one a wallet can show
+	// (not a PNG, or outside the sizes of its slot); the error says which.
+	ErrInvalidImage = errors.New("invalid image")
 )
 
 // Channels of the sync engine: the ways a card reaches phones.

@@ -56,6 +56,8 @@ const (
 	CodeMethodNotAllowed       = "method_not_allowed"
 	CodeUnsupportedMediaType   = "unsupported_media_type"
 	CodeInternal               = "internal"
+	CodeVersionMismatch        = "version_mismatch"
+	CodeInvalidImage           = "invalid_image"
 )
 
 var titles = map[string]string{
@@ -74,6 +76,8 @@ var titles = map[string]string{
 	CodeMethodNotAllowed:       "Method not allowed",
 	CodeUnsupportedMediaType:   "Unsupported media type",
 	CodeInternal:               "Internal server error",
+	CodeVersionMismatch:        "Version mismatch",
+	CodeInvalidImage:           "Invalid image",
 }
 
 // Codes lists every code passd answers, sorted.
@@ -102,6 +106,12 @@ func From(err error) *Problem {
 		return p
 	case errors.As(err, &mbe):
 		return New(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than 1 MiB")
+	case errors.Is(err, loyalty.ErrMalformedJSON):
+		return New(http.StatusBadRequest, CodeMalformedJSON, err.Error())
+	case errors.Is(err, loyalty.ErrVersionMismatch):
+		return New(http.StatusPreconditionFailed, CodeVersionMismatch, "the program changed since the version in If-Match; read it again and resend the change")
+	case errors.Is(err, loyalty.ErrInvalidImage):
+		return New(http.StatusUnprocessableEntity, CodeInvalidImage, err.Error())
 	case errors.As(err, &ve):
 		p := New(http.StatusUnprocessableEntity, CodeValidationFailed, ve.Error())
 		p.Errors = ve.Fields

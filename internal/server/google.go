@@ -21,6 +21,7 @@ import (
 // channel and the members' save links. It is nil when Google is off.
 type googleChannel struct {
 	Deliverer cardsync.Deliverer
+	Classes   *cardsync.Google
 	SaveURL   func(memberID string) (string, error)
 	Close     func()
 }
@@ -89,6 +90,7 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	saveURLs := memo.NewStrings(maxCachedSaveURLs)
 	return &googleChannel{
 		Deliverer: ch,
+		Classes:   ch,
 		// A save link names only the member's object and never expires,
 		// so it is signed once per member rather than on every answer
 		// (every POS transaction answers the member).

@@ -29,6 +29,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/metrics"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/passkit"
@@ -44,18 +45,23 @@ type Server struct {
 	now      func() time.Time
 	Store    *store.Store
 	Programs *loyalty.Catalog
-	Secret   []byte
-	Links    *links.Signer
-	Cards    *cards.Service
-	Metrics  *metrics.Metrics
-	Engine   *cardsync.Engine
+	// ProgramService keeps the programmes as data and runs their worker.
+	ProgramService *programs.Service
+	Secret         []byte
+	Links          *links.Signer
+	Cards          *cards.Service
+	Metrics        *metrics.Metrics
+	Engine         *cardsync.Engine
 
 	apns        *apns.Client
 	closeGoogle func()
-	opts        Options
-	ln          net.Listener
-	http        *http.Server
-	started     atomic.Bool
+	// googleClasses updates programmes' Google classes; nil when Google
+	// Wallet is off.
+	googleClasses *cardsync.Google
+	opts          Options
+	ln            net.Listener
+	http          *http.Server
+	started       atomic.Bool
 }
 
 // Options are the test seams of New; zero values take production defaults.
@@ -80,6 +86,12 @@ type Options struct {
 	// means a client with a 30 s timeout (tests pass one that trusts their
 	// fake's TLS certificate).
 	GoogleHTTPClient *http.Client
+	// ProgramBatch is how many cards one transaction marks after a
+	// programme change (programs.DefaultBatch when zero).
+	ProgramBatch int
+	// ProgramPoll is how often the programme worker looks for work and
+	// for other instances' changes (programs.DefaultPoll when zero).
+	ProgramPoll time.Duration
 }
 
 // IdempotencyRetention is how long idempotency keys are kept: a week, well
@@ -123,7 +135,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	s.Secret = secret
 	s.Links = links.New(secret, cfg.PublicURL)
-	if s.Programs, err = LoadPrograms(cfg); err != nil {
+	tmpl, err := LoadPrograms(cfg)
+	if err != nil {
 		return nil, err
 	}
 
@@ -140,6 +153,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	closers = append(closers, func() { s.Store.Close() })
+
+	// Programmes are data: templates seed them once, the catalog follows
+	// the database.
+	s.Programs = loyalty.NewCatalog()
+	if s.ProgramService, err = programs.New(programs.Config{
+		Store: s.Store, Catalog: s.Programs, Placeholder: placeholderFiles(tmpl), Logger: log,
+		Batch: opts.ProgramBatch, Poll: opts.ProgramPoll,
+		// The engine and the Google channel are made below, before Run
+		// starts the worker that calls these.
+		OnMarked: func() { s.Engine.Wake() },
+		SyncClass: func(ctx context.Context, p *loyalty.Program) error {
+			if s.googleClasses == nil {
+				return nil
+			}
+			return s.googleClasses.SyncClass(ctx, p)
+		},
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.ProgramService.Seed(ctx, templatePrograms(tmpl)); err != nil {
+		return nil, fmt.Errorf("programs: %w", err)
+	}
 
 	creds, err := LoadCredentials(cfg, s.now(), log)
 	if err != nil {
@@ -165,6 +200,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	if gw != nil {
 		channels[loyalty.ChannelGoogle] = gw.Deliverer
+		s.googleClasses = gw.Classes
 		saveURL = gw.SaveURL
 		closers = append(closers, gw.Close)
 		s.closeGoogle = gw.Close
@@ -260,6 +296,32 @@ func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error
 	return c, nil
 }
 
+// templatePrograms lists the catalog's programmes.
+func templatePrograms(c *loyalty.Catalog) []*loyalty.Program {
+	var ps []*loyalty.Program
+	for _, id := range c.IDs() {
+		if p, err := c.Get(id); err == nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// placeholderFiles are the files a programme created through the API
+// starts with: the demo template's icon, which every Apple pass needs,
+// until the merchant uploads its own.
+func placeholderFiles(c *loyalty.Catalog) map[string][]byte {
+	files := map[string][]byte{}
+	if p, err := c.Get("demo"); err == nil {
+		for _, name := range []string{"icon.png", "icon@2x.png", "icon@3x.png"} {
+			if b, ok := p.Files[name]; ok {
+				files[name] = b
+			}
+		}
+	}
+	return files
+}
+
 // LoadPrograms loads the embedded templates and those under
 // PASSD_TEMPLATES_DIR.
 func LoadPrograms(cfg config.Config) (*loyalty.Catalog, error) {
@@ -294,6 +356,8 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(pruneDone); s.prune(workCtx) }()
 	checkDone := make(chan struct{})
 	go func() { defer close(checkDone); s.checkAPNs(workCtx) }()
+	programsDone := make(chan struct{})
+	go func() { defer close(programsDone); s.ProgramService.Run(workCtx) }()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -315,6 +379,7 @@ func (s *Server) Run(ctx context.Context) error {
 	stopWork()
 	<-pruneDone
 	<-checkDone
+	<-programsDone
 	select {
 	case <-workDone:
 	case <-shCtx.Done():
