@@ -1,8 +1,9 @@
 // Package cards turns a member and their program into the member's Apple
 // Wallet card: the pass.json content (points, tier, name, number, the
 // merchant's latest message, how the program works and its terms, localized
-// through the template's *.lproj/pass.strings) and the signed .pkpass,
-// signed once per pass version and kept in a bounded cache.
+// through the template's *.lproj/pass.strings) in the colours and strip of
+// the member's tier, relevant near the program's locations, and the signed
+// .pkpass, signed once per pass version and kept in a bounded cache.
 package cards
 
 import (
@@ -48,7 +49,9 @@ var defaultStrings = map[string]string{
 	"terms_label":   "TERMS",
 }
 
-// Pass renders the pass.json of a card. secret keys the barcode token.
+// Pass renders the pass.json of a card. secret keys the barcode token. The
+// colours are those of the member's tier (loyalty.Program.TierLook); a
+// voided card has the program's colours and no locations.
 func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.Pass {
 	p, m := c.Program, c.Member
 	_, texts := p.Text()
