@@ -225,6 +225,10 @@ func TestTierFilesWithoutOwnStrip(t *testing.T) {
 	if got := StripTier(p, "Gold"); got != "Gold" {
 		t.Errorf("StripTier(Gold) = %q, want Gold", got)
 	}
+	p.Files["strip-Platinum.png"] = []byte("a tier the programme no longer has")
+	if got := StripTier(p, "Platinum"); got != "" {
+		t.Errorf("StripTier(Platinum) = %q, want \"\" (not a tier of the programme)", got)
+	}
 	silver := TierFiles(p, "Silver")
 	want := slices.Sorted(maps.Keys(Files(p)))
 	if got := slices.Sorted(maps.Keys(silver)); !slices.Equal(got, want) {

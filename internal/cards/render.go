@@ -8,6 +8,7 @@ package cards
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,10 +137,12 @@ const (
 // stripScales are the names of a strip at each scale, after "strip".
 var stripScales = [...]string{".png", "@2x.png", "@3x.png"}
 
-// StripTier answers tier when the program has a strip of its own for it at
-// any scale, else "": the cards of tier's members carry that strip.
+// StripTier answers tier when it is one of the program's tiers and has a
+// strip of its own at any scale, else "": the cards of tier's members carry
+// that strip. Like loyalty.Program.TierLook, a tier the program no longer
+// has keeps the program's look, whatever files remain.
 func StripTier(p *loyalty.Program, tier string) string {
-	if tier == "" {
+	if !slices.ContainsFunc(p.Tiers, func(t loyalty.Tier) bool { return t.Name == tier }) {
 		return ""
 	}
 	for _, sc := range stripScales {
