@@ -13,8 +13,13 @@ import (
 // Program images served for Google Wallet, which fetches them from a public
 // URL (PASSD_PUBLIC_URL + GoogleImagePath) rather than from a bundle.
 const (
-	// GoogleLogo is the square program logo of the class.
+	// GoogleLogo is the program logo of the class, from the Apple logo
+	// (or icon); Google crops it to a circle.
 	GoogleLogo = "logo.png"
+	// GoogleSquareLogo is the class's square program logo, from the
+	// program's google-logo.png; when the program has one the class shows
+	// it instead of GoogleLogo.
+	GoogleSquareLogo = "square-logo.png"
 	// GoogleHero is the wide banner of the class, from the Apple strip.
 	GoogleHero = "hero.png"
 )
@@ -23,19 +28,21 @@ const (
 // from, best first: Google shows the logo at up to 660 px and the hero at
 // about 1032 px wide, so the largest variant wins.
 var googleImageFiles = map[string][]string{
-	GoogleLogo: {"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"},
-	GoogleHero: {"strip@3x.png", "strip@2x.png", "strip.png"},
+	GoogleLogo:       {"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"},
+	GoogleSquareLogo: {googleLogoFile},
+	GoogleHero:       {"strip@3x.png", "strip@2x.png", "strip.png"},
 }
 
 // GoogleImagePath is the path, below the public URL, of a program image
-// served for Google Wallet (name is GoogleLogo or GoogleHero).
+// served for Google Wallet (name is GoogleLogo, GoogleSquareLogo or
+// GoogleHero).
 func GoogleImagePath(programID, name string) string {
 	return "/programs/" + url.PathEscape(programID) + "/" + name
 }
 
 // GoogleImage answers the bytes of a program image served for Google
-// Wallet (name is GoogleLogo or GoogleHero), false when the template has
-// none.
+// Wallet (name is GoogleLogo, GoogleSquareLogo or GoogleHero), false when
+// the program has none or name is none of them.
 func GoogleImage(p *loyalty.Program, name string) ([]byte, bool) {
 	for _, f := range googleImageFiles[name] {
 		if b, ok := p.Files[f]; ok {
@@ -48,7 +55,8 @@ func GoogleImage(p *loyalty.Program, name string) ([]byte, bool) {
 // GoogleProgram renders a program as its Google Wallet loyalty class: the
 // default locale's program name (and the other locales' as translations),
 // the organization as issuer name, the background colour, the terms, and
-// the logo and hero served by passd under publicURL. The image URLs carry
+// the logo (the square one when the program has google-logo.png) and hero
+// served by passd under publicURL. The image URLs carry
 // the template hash, so a changed template changes the class and Google
 // fetches the new images.
 func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
@@ -65,6 +73,9 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 	}
 	base := strings.TrimRight(publicURL, "/")
 	gp.LogoURL = base + GoogleImagePath(p.ID, GoogleLogo) + "?v=" + p.Hash
+	if _, ok := GoogleImage(p, GoogleSquareLogo); ok {
+		gp.SquareLogoURL = base + GoogleImagePath(p.ID, GoogleSquareLogo) + "?v=" + p.Hash
+	}
 	if _, ok := GoogleImage(p, GoogleHero); ok {
 		gp.HeroURL = base + GoogleImagePath(p.ID, GoogleHero) + "?v=" + p.Hash
 	}

@@ -1,12 +1,14 @@
 // Package cards turns a member and their program into the member's Apple
 // Wallet card: the pass.json content (points, tier, name, number, the
 // merchant's latest message, how the program works and its terms, localized
-// through the template's *.lproj/pass.strings) and the signed .pkpass,
-// signed once per pass version and kept in a bounded cache.
+// through the template's *.lproj/pass.strings) in the colours and strip of
+// the member's tier, relevant near the program's locations, and the signed
+// .pkpass, signed once per pass version and kept in a bounded cache.
 package cards
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +50,9 @@ var defaultStrings = map[string]string{
 	"terms_label":   "TERMS",
 }
 
-// Pass renders the pass.json of a card. secret keys the barcode token.
+// Pass renders the pass.json of a card. secret keys the barcode token. The
+// colours are those of the member's tier (loyalty.Program.TierLook); a
+// voided card has the program's colours and no locations.
 func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.Pass {
 	p, m := c.Program, c.Member
 	_, texts := p.Text()
@@ -60,12 +64,14 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 		OrganizationName:   p.OrganizationName,
 		Description:        p.Description,
 		LogoText:           p.Name,
-		ForegroundColor:    rgb(p.Colors.Foreground),
-		BackgroundColor:    rgb(p.Colors.Background),
-		LabelColor:         rgb(p.Colors.Label),
 		SharingProhibited:  true,
 		StoreCard:          &passkit.Fields{},
 	}
+	look := p.Colors
+	if !m.Erased() {
+		look = p.TierLook(m.Account.Tier)
+	}
+	pass.ForegroundColor, pass.BackgroundColor, pass.LabelColor = rgb(look.Foreground), rgb(look.Background), rgb(look.Label)
 	if pass.Description == "" {
 		pass.Description = p.Name
 	}
@@ -78,6 +84,7 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 		return pass
 	}
 	pass.WebServiceURL = strings.TrimRight(publicURL, "/") + WebServicePath
+	pass.Locations = locations(p.Locations)
 	pass.AuthenticationToken = m.AuthToken
 	pass.Barcodes = []passkit.Barcode{{
 		Format:          barcodeFormats[p.Barcode].apple,
@@ -103,15 +110,74 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	return pass
 }
 
-// Files answers the pass's files: the template's images and, for every
-// language of the program, a pass.strings holding the template's strings,
-// passd's defaults for keys the template lacks, and the program's texts.
-// It depends only on the program, so callers may keep it.
-func Files(p *loyalty.Program) map[string][]byte {
+// locations answers the program's places as pass.json locations (the
+// program allows at most passkit's ten), nil when it has none.
+func locations(places []loyalty.Place) []passkit.Location {
+	if len(places) == 0 {
+		return nil
+	}
+	out := make([]passkit.Location, len(places))
+	for i, pl := range places {
+		out[i] = passkit.Location{Latitude: pl.Latitude, Longitude: pl.Longitude, RelevantText: pl.RelevantText}
+	}
+	return out
+}
+
+// Files answers the files of a card whose tier has no strip of its own:
+// TierFiles(p, "").
+func Files(p *loyalty.Program) map[string][]byte { return TierFiles(p, "") }
+
+// Program files that are not pass files: a tier's own strips and Google's
+// square logo.
+const (
+	tierStripPrefix = "strip-"
+	googleLogoFile  = "google-logo.png"
+)
+
+// stripScales are the names of a strip at each scale, after "strip".
+var stripScales = [...]string{".png", "@2x.png", "@3x.png"}
+
+// StripTier answers tier when it is one of the program's tiers and has a
+// strip of its own at any scale, else "": the cards of tier's members carry
+// that strip. Like loyalty.Program.TierLook, a tier the program no longer
+// has keeps the program's look, whatever files remain.
+func StripTier(p *loyalty.Program, tier string) string {
+	if !slices.ContainsFunc(p.Tiers, func(t loyalty.Tier) bool { return t.Name == tier }) {
+		return ""
+	}
+	for _, sc := range stripScales {
+		if _, ok := p.Files[tierStripPrefix+tier+sc]; ok {
+			return tier
+		}
+	}
+	return ""
+}
+
+// TierFiles answers the pass's files for a member of tier: the template's
+// images and, for every language of the program, a pass.strings holding
+// the template's strings, passd's defaults for keys the template lacks,
+// and the program's texts. When the tier has a strip of its own
+// (strip-{tier}.png at any scale, see StripTier), its scales are the
+// pass's strip.png, strip@2x.png and strip@3x.png and the program's strips
+// are left out, so that one card never mixes two strips. Tiers' strips and
+// Google's square logo never travel under their own names. It depends only
+// on the program and StripTier(p, tier), so callers may keep it.
+func TierFiles(p *loyalty.Program, tier string) map[string][]byte {
+	own := StripTier(p, tier)
 	files := map[string][]byte{}
 	for name, b := range p.Files {
-		if !strings.HasSuffix(name, ".lproj/pass.strings") {
+		switch {
+		case strings.HasSuffix(name, ".lproj/pass.strings"), strings.HasPrefix(name, tierStripPrefix), name == googleLogoFile:
+		case own != "" && isStrip(name):
+		default:
 			files[name] = b
+		}
+	}
+	if own != "" {
+		for _, sc := range stripScales {
+			if b, ok := p.Files[tierStripPrefix+own+sc]; ok {
+				files["strip"+sc] = b
+			}
 		}
 	}
 	for lang, t := range p.Locales {
@@ -138,6 +204,16 @@ func Files(p *loyalty.Program) map[string][]byte {
 		files[name] = []byte(b.String())
 	}
 	return files
+}
+
+// isStrip reports whether name is one of the program's own strips.
+func isStrip(name string) bool {
+	for _, sc := range stripScales {
+		if name == "strip"+sc {
+			return true
+		}
+	}
+	return false
 }
 
 // quote writes a .strings literal: double quotes, with backslash, quote and

@@ -25,7 +25,16 @@ type Service struct {
 	cache     *Cache
 
 	filesMu sync.Mutex
-	files   map[string]*passkit.FileSet // by program id + hash
+	files   map[string]programFileSets // by program id
+}
+
+// programFileSets are the prepared files of one program version's passes,
+// one set per strip they carry: the program's ("") and each tier's own.
+// Only the latest version seen of a program is kept, so the sets are
+// bounded by the programs and their tiers (loyalty.MaxTiers).
+type programFileSets struct {
+	hash string
+	sets map[string]*passkit.FileSet // by StripTier
 }
 
 // Config holds a Service's dependencies.
@@ -44,7 +53,7 @@ func New(cfg Config) *Service {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	return &Service{signer: cfg.Signer, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
-		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]*passkit.FileSet{}}
+		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]programFileSets{}}
 }
 
 // Cache exposes the signed-pass cache (for metrics).
@@ -59,15 +68,24 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 	if err != nil {
 		return Card{}, err
 	}
+	return card(m, p), nil
+}
+
+// card is what m's pass shows in program p.
+func card(m loyalty.MemberRow, p *loyalty.Program) Card {
 	c := Card{Member: m, Program: p}
 	if !m.Erased() {
 		c.Message = m.ProgramMessage
 	}
-	return c, nil
+	return c
 }
 
 // Bundle answers the signed .pkpass of member m, from the cache when this
-// version was signed before, and its Last-Modified time.
+// version was signed before, and its Last-Modified time. The cache key
+// holds all the bytes depend on: the member's pass version (every change
+// of the account, its tier among them, raises it) and the program's hash
+// (every change of the program, its tiers' colours and strips among them,
+// changes it).
 func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time.Time, error) {
 	p, err := s.programs.Fresh(ctx, m.Program, m.ProgramVersion)
 	if err != nil {
@@ -75,12 +93,9 @@ func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time
 	}
 	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash}
 	data, err := s.cache.get(k, func() ([]byte, error) {
-		c, err := s.Card(ctx, m)
-		if err != nil {
-			return nil, err
-		}
-		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
-		fs, err := s.programFiles(p)
+		// Rendered from p, the program the key names, not a fresher one.
+		pass := Pass(card(m, p), s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
+		fs, err := s.programFiles(p, passTier(m))
 		if err != nil {
 			return nil, err
 		}
@@ -93,19 +108,33 @@ func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time
 	return data, m.PassModified, err
 }
 
-// programFiles answers the files of a program's passes, prepared once per
-// template version.
-func (s *Service) programFiles(p *loyalty.Program) (*passkit.FileSet, error) {
-	key := p.ID + "/" + p.Hash
+// passTier is the tier whose look m's pass has: none for a voided card.
+func passTier(m loyalty.MemberRow) string {
+	if m.Erased() {
+		return ""
+	}
+	return m.Account.Tier
+}
+
+// programFiles answers the files of the passes of tier's members, prepared
+// once per program version and strip (StripTier): tiers without a strip of
+// their own share the program's set.
+func (s *Service) programFiles(p *loyalty.Program, tier string) (*passkit.FileSet, error) {
+	strip := StripTier(p, tier)
 	s.filesMu.Lock()
 	defer s.filesMu.Unlock()
-	if f, ok := s.files[key]; ok {
+	ps, ok := s.files[p.ID]
+	if !ok || ps.hash != p.Hash {
+		ps = programFileSets{hash: p.Hash, sets: map[string]*passkit.FileSet{}}
+		s.files[p.ID] = ps
+	}
+	if f, ok := ps.sets[strip]; ok {
 		return f, nil
 	}
-	f, err := s.signer.PrepareFiles(Files(p))
+	f, err := s.signer.PrepareFiles(TierFiles(p, strip))
 	if err != nil {
 		return nil, fmt.Errorf("pass files of %s: %w", p.ID, err)
 	}
-	s.files[key] = f
+	ps.sets[strip] = f
 	return f, nil
 }
