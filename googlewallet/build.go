@@ -203,6 +203,8 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 		return nil, fmt.Errorf("googlewallet: card of member %s has no program id: %w", card.MemberID, ErrInvalid)
 	case card.Barcode == "":
 		return nil, fmt.Errorf("googlewallet: card of member %s has no barcode: %w", card.MemberID, ErrInvalid)
+	case card.HeroURL != "" && !strings.HasPrefix(card.HeroURL, "https://"):
+		return nil, fmt.Errorf("googlewallet: card of member %s hero url %q must be https: %w", card.MemberID, card.HeroURL, ErrInvalid)
 	}
 	state := card.State
 	switch state {
@@ -253,6 +255,11 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 			&walletobjects.LoyaltyPointsBalance{String: card.Tier}, forPatch)
 	} else if forPatch {
 		obj.NullFields = append(obj.NullFields, "SecondaryLoyaltyPoints")
+	}
+	if card.HeroURL != "" {
+		obj.HeroImage = &walletobjects.Image{SourceUri: &walletobjects.ImageUri{Uri: card.HeroURL}}
+	} else if forPatch {
+		obj.NullFields = append(obj.NullFields, "HeroImage")
 	}
 	if m := card.Message; m != nil {
 		id := m.ID

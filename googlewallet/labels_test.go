@@ -1,6 +1,7 @@
 package googlewallet_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -175,5 +176,35 @@ func TestPatchObjectDropsLabels(t *testing.T) {
 		if got := dig(lp, "label"); got != map[string]string{"loyaltyPoints": "Points", "secondaryLoyaltyPoints": "Tier"}[field] {
 			t.Errorf("patch %s.label = %v, want the built-in label", field, got)
 		}
+	}
+}
+
+// A card's own banner (a tier's strip) is set on the object, and a later
+// patch without one sends null so the class's banner shows again.
+func TestObjectHeroImage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.withClass(t)
+	id := wallettest.IssuerID + ".m-0004"
+	card := testCard("m-0004")
+	card.HeroURL = "https://passd.example/programs/demo/hero-1.png?v=abc"
+	if err := e.c.InsertObject(t.Context(), card); err != nil {
+		t.Fatalf("InsertObject() = %v", err)
+	}
+	if got := dig(e.fake.Object(id), "heroImage", "sourceUri", "uri"); got != card.HeroURL {
+		t.Fatalf("inserted heroImage = %v, want %s", got, card.HeroURL)
+	}
+	e.seen()
+	card.HeroURL = ""
+	if err := e.c.PatchObject(t.Context(), card); err != nil {
+		t.Fatalf("PatchObject() = %v", err)
+	}
+	sent := body(t, e.seen()[0])
+	if v, ok := sent["heroImage"]; !ok || v != nil {
+		t.Errorf("patch heroImage = %v (present %t), want null", v, ok)
+	}
+	card.HeroURL = "http://passd.example/hero.png"
+	if err := e.c.PatchObject(t.Context(), card); !errors.Is(err, googlewallet.ErrInvalid) {
+		t.Errorf("PatchObject(http hero) = %v, want ErrInvalid", err)
 	}
 }

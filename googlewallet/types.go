@@ -165,6 +165,10 @@ type Card struct {
 	// Labels translates the card's fixed labels: Labels.Points,
 	// Labels.Tier and Labels.Message are used on the object.
 	Labels Labels
+	// HeroURL, when set, is the card's own banner (heroImage), shown
+	// instead of the class's: a tier's own strip. It must be https. On a
+	// patch, empty removes a banner the card had, so the class's shows.
+	HeroURL string
 	// Message, when set, is shown as a text module on the back of the card.
 	// The object's textModulesData array is built from it alone and always
 	// sent whole, so a nil Message removes a previous one. To post a

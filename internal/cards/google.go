@@ -2,6 +2,7 @@ package cards
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,11 +41,23 @@ func GoogleImagePath(programID, name string) string {
 	return "/programs/" + url.PathEscape(programID) + "/" + name
 }
 
+// GoogleTierHero is the served name of the banner of the cards of the
+// program's i-th tier (from 0), from the tier's own strip: tiers are named
+// by position, so any tier name makes a plain URL.
+func GoogleTierHero(i int) string { return "hero-" + strconv.Itoa(i) + ".png" }
+
 // GoogleImage answers the bytes of a program image served for Google
-// Wallet (name is GoogleLogo, GoogleSquareLogo or GoogleHero), false when
-// the program has none or name is none of them.
+// Wallet (name is GoogleLogo, GoogleSquareLogo, GoogleHero or a
+// GoogleTierHero), false when the program has none or name is none of
+// them.
 func GoogleImage(p *loyalty.Program, name string) ([]byte, bool) {
-	for _, f := range googleImageFiles[name] {
+	files := googleImageFiles[name]
+	if i, ok := tierHeroIndex(name); ok && i < len(p.Tiers) {
+		if tier := StripTier(p, p.Tiers[i].Name); tier != "" {
+			files = []string{tierStripPrefix + tier + "@3x.png", tierStripPrefix + tier + "@2x.png", tierStripPrefix + tier + ".png"}
+		}
+	}
+	for _, f := range files {
 		if b, ok := p.Files[f]; ok {
 			return b, true
 		}
@@ -93,7 +106,7 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 // GoogleCard renders what the member's loyalty object shows, as on the
 // Apple card: name, number, barcode, points, tier and the program's
 // current message (msg, may be empty). secret keys the barcode token.
-func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte) googlewallet.Card {
+func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte, publicURL string) googlewallet.Card {
 	lang := p.DefaultLocale
 	c := googlewallet.Card{
 		Language:      lang,
@@ -108,6 +121,12 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 		Points:        m.Account.Points,
 		Tier:          p.Localize(lang, m.Account.Tier, m.Account.Tier),
 		State:         googlewallet.StateActive,
+	}
+	// A tier's own strip is the card's own banner: Google keeps colours on
+	// the class, but a loyalty object may carry its hero image.
+	if tier := StripTier(p, m.Account.Tier); tier != "" {
+		i := slices.IndexFunc(p.Tiers, func(t loyalty.Tier) bool { return t.Name == tier })
+		c.HeroURL = strings.TrimRight(publicURL, "/") + GoogleImagePath(p.ID, GoogleTierHero(i)) + "?v=" + p.Hash
 	}
 	if msg != "" {
 		c.Message = &googlewallet.Message{ID: "message", Header: p.Localize(lang, "message_label", "Message"), Body: msg}
@@ -153,4 +172,18 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// tierHeroIndex reads the tier position of a GoogleTierHero name.
+func tierHeroIndex(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, "hero-")
+	if !ok {
+		return 0, false
+	}
+	digits, ok = strings.CutSuffix(digits, ".png")
+	if !ok || digits == "" || len(digits) > 3 {
+		return 0, false
+	}
+	i, err := strconv.Atoi(digits)
+	return i, err == nil && i >= 0 && strconv.Itoa(i) == digits
 }

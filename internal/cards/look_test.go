@@ -269,3 +269,28 @@ func TestGoogleSquareLogo(t *testing.T) {
 		t.Errorf("GoogleImage(google-logo.png) is found: only the served names are images")
 	}
 }
+
+// A member of a tier with its own strip gets it as the Google card's own
+// banner, served under the tier's position; other tiers keep the class's.
+func TestGoogleTierHero(t *testing.T) {
+	t.Parallel()
+	p := silverLook(t)
+	p.Files["strip-Silver.png"], p.Files["strip-Silver@2x.png"] = []byte("silver 1x"), []byte("silver 2x")
+	m := ada() // Silver, the second tier
+	c := GoogleCard(m, p, "", secret, "https://passd.example/")
+	if want := "https://passd.example/programs/demo/hero-1.png?v=silver-look-1"; c.HeroURL != want {
+		t.Errorf("GoogleCard(Silver).HeroURL = %q, want %q", c.HeroURL, want)
+	}
+	if b, ok := GoogleImage(p, GoogleTierHero(1)); !ok || string(b) != "silver 2x" {
+		t.Errorf("GoogleImage(%s) = %q, %v; want Silver's largest strip", GoogleTierHero(1), b, ok)
+	}
+	m.Account.Tier = "Gold"
+	if c := GoogleCard(m, p, "", secret, "https://passd.example/"); c.HeroURL != "" {
+		t.Errorf("GoogleCard(Gold).HeroURL = %q, want none (Gold has no strip of its own)", c.HeroURL)
+	}
+	for _, name := range []string{GoogleTierHero(2), GoogleTierHero(0), "hero-9.png", "hero-01.png", "hero-x.png", "hero-.png"} {
+		if _, ok := GoogleImage(p, name); ok {
+			t.Errorf("GoogleImage(%s) is found, want none", name)
+		}
+	}
+}

@@ -173,7 +173,7 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 		return &RetryError{Err: err}
 	}
 
-	card := cards.GoogleCard(m, p, msg, g.secret)
+	card := cards.GoogleCard(m, p, msg, g.secret, g.publicURL)
 	exists := st.Inserted
 	if exists {
 		err := g.client.PatchObject(ctx, card)

@@ -109,7 +109,8 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 //
 //	r.Get("/programs/{program}/{image}", s.ProgramImage)
 //
-// where image is logo.png, square-logo.png or hero.png. Any other name, or a program without
+// where image is logo.png, square-logo.png, hero.png or a tier's hero-{i}.png
+// (see cards.GoogleTierHero). Any other name, or a program without
 // that image, is 404. The URLs carry the template hash, so the answer may be
 // cached for long.
 func (s *Server) ProgramImage(w http.ResponseWriter, r *http.Request) {
@@ -119,11 +120,7 @@ func (s *Server) ProgramImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "image")
-	var b []byte
-	ok := false
-	if name == cards.GoogleLogo || name == cards.GoogleSquareLogo || name == cards.GoogleHero {
-		b, ok = cards.GoogleImage(p, name)
-	}
+	b, ok := cards.GoogleImage(p, name)
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, "no such image")
 		return
