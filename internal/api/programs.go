@@ -141,7 +141,7 @@ func (s *Server) putProgramImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name, err := url.PathUnescape(chi.URLParam(r, "name"))
+	name, err := pathParam(r, "name")
 	if err != nil {
 		return fmt.Errorf("%w: the image name is not a valid path segment", loyalty.ErrInvalidImage)
 	}
@@ -151,6 +151,17 @@ func (s *Server) putProgramImage(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeProgram(w, http.StatusOK, p)
 	return nil
+}
+
+// pathParam answers a path parameter decoded once: chi routes on the raw
+// (escaped) path when the request's escaping is not Go's default (a "%2F"
+// in a segment), and on the decoded path otherwise.
+func pathParam(r *http.Request, name string) (string, error) {
+	v := chi.URLParam(r, name)
+	if r.URL.RawPath == "" {
+		return v, nil
+	}
+	return url.PathUnescape(v)
 }
 
 // programChange is a change request to programme id, as readChange reads

@@ -278,4 +278,36 @@ func TestPutProgramImage(t *testing.T) {
 	e.putImage("demo", adminKey, "icon", pngOf(t, 29, 29), "If-Match", `"1"`).want(t, 412, "version_mismatch")
 	e.putImage("demo", adminKey, "icon", pngOf(t, 29, 29), "If-Match", fmt.Sprintf(`"%d"`, int(v))).want(t, 200, "")
 	e.putImage("nope", adminKey, "icon", pngOf(t, 29, 29)).want(t, 404, "not_found")
+	e.putImage("demo", adminKey, "strip", make([]byte, api.MaxBodyBytes+1)).want(t, 413, "body_too_large")
+	e.putImage("demo", adminKey, "strip-Gold%2F..", pngOf(t, 375, 123)).want(t, 422, "invalid_image")
+
+	// A tier whose name has a space takes its own strip by its escaped name.
+	e.patch("demo", adminKey, `{"tiers":[{"name":"Bronze","threshold":0},{"name":"Very Gold","threshold":10}]}`).want(t, 200, "")
+	e.putImage("demo", adminKey, "strip-Very%20Gold@2x", pngOf(t, 750, 246)).want(t, 200, "")
+	if p, err := e.programs.Load(context.Background(), "demo"); err != nil || p.Files["strip-Very Gold@2x.png"] == nil {
+		t.Errorf("the stored program lacks strip-Very Gold@2x.png (%v)", err)
+	}
+}
+
+func TestOpenAPIDescribesPrograms(t *testing.T) {
+	t.Parallel()
+	doc := openAPIDoc(t)
+	patch := dig(doc, "paths", "/api/v1/programs/{program}", "patch")
+	if dig(patch, "requestBody", "content", "application/merge-patch+json") == nil || dig(patch, "responses", "412") == nil ||
+		dig(patch, "responses", "200", "headers", "ETag") == nil || !strings.Contains(mustJSON(t, patch), "IfMatch") {
+		t.Errorf("PATCH /programs/{program} lacks the merge patch body, 412, ETag or If-Match: %s", mustJSON(t, patch))
+	}
+	put := dig(doc, "paths", "/api/v1/programs/{program}/images/{name}", "put")
+	if dig(put, "requestBody", "content", "image/png") == nil || dig(put, "responses", "422") == nil ||
+		!strings.Contains(mustJSON(t, put), "google-logo") {
+		t.Errorf("PUT image lacks the PNG body, 422 invalid_image or google-logo: %s", mustJSON(t, put))
+	}
+	if dig(doc, "paths", "/api/v1/programs", "post", "responses", "201", "headers", "Location") == nil {
+		t.Errorf("POST /programs lacks its Location header")
+	}
+	for _, f := range []string{"expiry", "stamps", "cashback", "referral", "dormant", "locations", "tiers", "timezone", "tier_window", "version"} {
+		if dig(doc, "components", "schemas", "Program", "properties", f) == nil {
+			t.Errorf("the Program schema lacks %s", f)
+		}
+	}
 }
