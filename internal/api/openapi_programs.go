@@ -58,7 +58,7 @@ func programPaths() map[string]map[string]op {
 					"The patched program is checked whole: every invalid field is named (422 `validation_failed`) and nothing is written. " +
 					ifMatchRule + " A change raises `version` by one and reaches every card of the program (Apple cards pushed, the Google class updated); " +
 					"a patch that changes nothing writes nothing and keeps the version.",
-				body:      schemaRef("Program"),
+				body:      schemaRef("ProgramPatch"),
 				bodyTypes: []string{"application/merge-patch+json", "application/json"},
 				ok:        map[int]obj{200: program("The program as changed.")},
 				codes:     []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeVersionMismatch},
@@ -151,6 +151,11 @@ func programSchemas() obj {
 			"created_at": readOnly(obj{"type": "string", "format": "date-time"}),
 			"updated_at": readOnly(obj{"type": "string", "format": "date-time"}),
 		}),
+		"ProgramPatch": obj{
+			"type": "object", "examples": []any{obj{"colors": obj{"background": "#000080"}, "expiry": nil}},
+			"description": "A JSON merge patch (RFC 7396) of a `Program`: any of its members; an object merges into the program's, `null` removes a member (a rule block turns off), anything else replaces. " +
+				"The result must be a valid `Program`.",
+		},
 		"ProgramList": obj{
 			"type": "object", "required": []string{"items"},
 			"properties": obj{"items": obj{"type": "array", "items": schemaRef("Program")}},

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/passd/passd/internal/api"
@@ -309,5 +310,32 @@ func TestOpenAPIDescribesPrograms(t *testing.T) {
 		if dig(doc, "components", "schemas", "Program", "properties", f) == nil {
 			t.Errorf("the Program schema lacks %s", f)
 		}
+	}
+}
+
+// TestConcurrentPatchesWithOneIfMatch: of patches racing with the same
+// If-Match, exactly one is written.
+func TestConcurrentPatchesWithOneIfMatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			statuses <- e.patch("demo", adminKey, fmt.Sprintf(`{"description":"racer %d"}`, i), "If-Match", `"1"`).status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[200] != 1 || count[412] != n-1 {
+		t.Errorf("statuses of %d racing patches = %v, want one 200 and %d 412", n, count, n-1)
+	}
+	if v := e.version("demo"); v != 2 {
+		t.Errorf("version after the race = %v, want 2", v)
 	}
 }
