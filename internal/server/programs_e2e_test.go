@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/testpg"
@@ -134,4 +135,16 @@ func TestProgramChangeSeenFromAnotherInstance(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("ETag") != `"2"` || !strings.Contains(string(body), "#006400") {
 		t.Errorf("GET demo on b = %d ETag %q %s, want version 2", res.StatusCode, res.Header.Get("ETag"), body)
 	}
+}
+
+func TestProgramChangeUpdatesGoogleClass(t *testing.T) {
+	t.Parallel()
+	fake := wallettest.New(t)
+	s := startWithGoogle(t, fake, func(o *server.Options) { o.ProgramPoll = 50 * time.Millisecond })
+	classID := wallettest.IssuerID + ".demo"
+	waitFor(t, func() bool { return fake.Class(classID)["hexBackgroundColor"] == "#3b2f2f" })
+	if res, p := programPatch(t, s, "demo", `{"colors":{"background":"#000080"}}`, `"1"`); res.StatusCode != 200 {
+		t.Fatalf("PATCH demo = %d %v", res.StatusCode, p)
+	}
+	waitFor(t, func() bool { return fake.Class(classID)["hexBackgroundColor"] == "#000080" })
 }
