@@ -117,11 +117,6 @@ func (s *Server) Handler() http.Handler {
 
 // routes declares every JSON API route.
 func (s *Server) routes(r chi.Router) {
-	r.Get("/programs", s.handle(s.listPrograms))
-	r.Post("/programs", s.handle(s.createProgram))
-	r.Get("/programs/{program}", s.handle(s.getProgram))
-	r.Patch("/programs/{program}", s.handle(s.patchProgram))
-	r.Put("/programs/{program}/images/{name}", s.handle(s.putProgramImage))
 	r.Post("/programs/{program}/members", s.handle(s.enroll))
 	r.Post("/programs/{program}/messages", s.handle(s.postMessage))
 	r.Get("/members/{id}", s.handle(s.getMember))
@@ -135,6 +130,11 @@ func (s *Server) routes(r chi.Router) {
 	r.Delete("/apikeys/{id}", s.handle(s.revokeAPIKey))
 	r.Post("/pos/scan", s.handle(s.scan))
 	r.Get("/members/{id}/barcode.png", s.handle(s.barcodePNG))
+	r.Get("/programs", s.handle(s.listPrograms))
+	r.Post("/programs", s.handle(s.createProgram))
+	r.Get("/programs/{program}", s.handle(s.getProgram))
+	r.Patch("/programs/{program}", s.handle(s.patchProgram))
+	r.Put("/programs/{program}/images/{name}", s.handle(s.putProgramImage))
 }
 
 // handle adapts a handler that returns an error.

@@ -320,7 +320,7 @@ func openAPI() obj {
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			}, programParameters()),
 			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
-			"schemas": schemas(),
+			"schemas": merge(schemas(), programSchemas()),
 		},
 	}
 }
@@ -346,7 +346,7 @@ func str(desc string) obj { return obj{"type": "string", "description": desc} }
 
 func schemas() obj {
 	dateTime := obj{"type": "string", "format": "date-time"}
-	out := obj{
+	return obj{
 		"Problem": obj{
 			"type": "object", "description": "An RFC 9457 problem detail.",
 			"required": []string{"type", "title", "status", "code"},
@@ -483,6 +483,4 @@ func schemas() obj {
 			},
 		},
 	}
-	maps.Copy(out, programSchemas())
-	return out
 }
