@@ -117,6 +117,8 @@ func TestGetProgram(t *testing.T) {
 	e.do("GET", "/api/v1/programs/nope", adminKey, nil).want(t, 404, "not_found")
 	e.do("POST", "/api/v1/programs", adminKey, newProgram("other")).want(t, 201, "")
 	e.do("GET", "/api/v1/programs/other", e.newKey("pos", "demo"), nil).want(t, 403, "forbidden")
+	// A scoped key learns nothing of other ids, known or not.
+	e.do("GET", "/api/v1/programs/nope", e.newKey("pos", "demo"), nil).want(t, 403, "forbidden")
 }
 
 func TestCreateProgram(t *testing.T) {
