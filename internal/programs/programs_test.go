@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -334,4 +335,60 @@ func TestCreateStartsWithThePlaceholder(t *testing.T) {
 	if got, err := svc.Catalog().Get("bakery"); err != nil || got.Version != 1 {
 		t.Errorf("catalog after Create = %+v, %v", got, err)
 	}
+}
+
+// countingStore counts the image reads of a store.
+type countingStore struct {
+	*store.Store
+	images atomic.Int32
+}
+
+func (c *countingStore) ProgramImages(ctx context.Context, id string) (map[string][]byte, error) {
+	c.images.Add(1)
+	return c.Store.ProgramImages(ctx, id)
+}
+
+// TestCardsAfterAChangeLoadTheProgramOnce: after a change made on another
+// instance, every card rendered here asks for the new version at once;
+// the images are read once, not once per card.
+func TestCardsAfterAChangeLoadTheProgramOnce(t *testing.T) {
+	t.Parallel()
+	onBothStores(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		a := newService(t, open(t), programs.Config{})
+		cs := &countingStore{Store: open(t)}
+		b, err := programs.New(programs.Config{Store: cs, Catalog: loyalty.NewCatalog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Patch(ctx, "demo", 1, []byte(`{"colors":{"background":"#000080"}}`)); err != nil {
+			t.Fatal(err)
+		}
+		cs.images.Store(0)
+		const cards = 20
+		var wg sync.WaitGroup
+		errs := make(chan error, cards)
+		for range cards {
+			wg.Go(func() {
+				p, err := b.Catalog().Fresh(ctx, "demo", 2)
+				if err == nil && p.Colors.Background != "#000080" {
+					err = errors.New("background " + p.Colors.Background)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("Fresh(demo, 2) = %v, want version 2", err)
+			}
+		}
+		if n := cs.images.Load(); n != 1 {
+			t.Errorf("%d concurrent card renders read the images %d times, want once", cards, n)
+		}
+	})
 }
