@@ -1,5 +1,6 @@
-// Package api serves passd's JSON API under /api/v1: enrolment, members,
-// the points ledger, merchant messages, exports and erasure, and API keys.
+// Package api serves passd's JSON API under /api/v1: programmes,
+// enrolment, members, the points ledger, merchant messages, exports and
+// erasure, and API keys.
 // Routes are declared in routes; errors of every handler go through fail,
 // which maps them to RFC 9457 problem+json answers.
 package api
@@ -46,6 +47,9 @@ type Config struct {
 	// ScanFailureLimit bounds failed scans per API key; zero takes
 	// DefaultScanFailureLimit.
 	ScanFailureLimit RateLimit
+	// ProgramEditor changes programmes (POST, PATCH, image PUT); without
+	// it those answer 500 and programmes are read-only.
+	ProgramEditor ProgramEditor
 }
 
 // Server is the JSON API.
@@ -61,6 +65,7 @@ type Server struct {
 	onChange      func()
 	scans         *failureLimiter
 	keyUses       *keyUses
+	programEditor ProgramEditor
 }
 
 // New returns the JSON API server.
@@ -74,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
 		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
+		programEditor: cfg.ProgramEditor,
 	}
 	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
 	s.keyUses = &keyUses{last: map[string]time.Time{}}
@@ -124,6 +130,11 @@ func (s *Server) routes(r chi.Router) {
 	r.Delete("/apikeys/{id}", s.handle(s.revokeAPIKey))
 	r.Post("/pos/scan", s.handle(s.scan))
 	r.Get("/members/{id}/barcode.png", s.handle(s.barcodePNG))
+	r.Get("/programs", s.handle(s.listPrograms))
+	r.Post("/programs", s.handle(s.createProgram))
+	r.Get("/programs/{program}", s.handle(s.getProgram))
+	r.Patch("/programs/{program}", s.handle(s.patchProgram))
+	r.Put("/programs/{program}/images/{name}", s.handle(s.putProgramImage))
 }
 
 // handle adapts a handler that returns an error.

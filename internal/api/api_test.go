@@ -20,6 +20,7 @@ import (
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/templates"
 )
@@ -29,9 +30,10 @@ const adminKey = "test-admin-key-0123456789"
 var secret = []byte("test-secret-test-secret-test-secret!")
 
 type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	store *store.Store
+	t        *testing.T
+	srv      *httptest.Server
+	store    *store.Store
+	programs *programs.Service
 }
 
 func newEnv(t *testing.T, opts ...func(*api.Config)) *env {
@@ -42,13 +44,10 @@ func newEnv(t *testing.T, opts ...func(*api.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := seededPrograms(t, st)
 	cfg := api.Config{
-		Store: st, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example"),
-		Logger: slog.New(slog.DiscardHandler), BootstrapAdminKey: adminKey,
+		Store: st, Programs: svc.Catalog(), Secret: secret, Links: links.New(secret, "https://passd.example"),
+		Logger: slog.New(slog.DiscardHandler), BootstrapAdminKey: adminKey, ProgramEditor: svc,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -61,7 +60,35 @@ func newEnv(t *testing.T, opts ...func(*api.Config)) *env {
 	r.Mount("/api/v1", a.Handler())
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st}
+	return &env{t: t, srv: srv, store: st, programs: svc}
+}
+
+// seededPrograms answers the programmes service of st with the embedded
+// templates seeded, as passd starts it.
+func seededPrograms(t *testing.T, st *store.Store) *programs.Service {
+	t.Helper()
+	tmpl, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := tmpl.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := programs.New(programs.Config{Store: st, Catalog: loyalty.NewCatalog(),
+		Placeholder: map[string][]byte{"icon.png": demo.Files["icon.png"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*loyalty.Program
+	for _, id := range tmpl.IDs() {
+		p, _ := tmpl.Get(id)
+		ps = append(ps, p)
+	}
+	if err := svc.Seed(context.Background(), ps); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 type answer struct {

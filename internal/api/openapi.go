@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -104,8 +105,11 @@ type op struct {
 	id, summary, description, role string
 	params                         []obj
 	body                           obj // request schema; nil: no body
-	ok                             map[int]obj
-	codes                          []string // problem codes beyond the common ones
+	// bodyTypes are the media types the body may come as; application/json
+	// when empty.
+	bodyTypes []string
+	ok        map[int]obj
+	codes     []string // problem codes beyond the common ones
 }
 
 func (o op) build() obj {
@@ -155,11 +159,20 @@ func (o op) build() obj {
 		out["parameters"] = o.params
 	}
 	if o.body != nil {
-		b := jsonBody(o.body)
-		b["required"] = true
-		out["requestBody"] = b
+		content := obj{}
+		for _, t := range cmpOrSlice(o.bodyTypes, []string{"application/json"}) {
+			content[t] = obj{"schema": o.body}
+		}
+		out["requestBody"] = obj{"content": content, "required": true}
 	}
 	return out
+}
+
+func cmpOrSlice(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
 }
 
 func okJSON(description string, schema obj) obj {
@@ -271,6 +284,7 @@ func openAPI() obj {
 			ok:          map[int]obj{204: {"description": "Revoked."}}, codes: []string{problem.CodeNotFound},
 		}},
 	}
+	maps.Copy(paths, programPaths())
 	outPaths := obj{}
 	for p, methods := range paths {
 		m := obj{}
@@ -294,7 +308,7 @@ func openAPI() obj {
 				"type": "http", "scheme": "bearer",
 				"description": "An API key: `Authorization: Bearer <key>`. Roles nest: `admin` may do everything a `merchant` may, and a `merchant` everything a `pos` may. A key may be scoped to one program. Each operation names its role in `x-passd-role`.",
 			}},
-			"parameters": obj{
+			"parameters": merge(obj{
 				"MemberID": obj{"name": "id", "in": "path", "required": true, "description": "The member id.", "schema": obj{"type": "string", "format": "uuid"}},
 				"APIKeyID": obj{"name": "id", "in": "path", "required": true, "description": "The API key's id (not the key).", "schema": obj{"type": "string"}},
 				"Program":  obj{"name": "program", "in": "path", "required": true, "description": "The program id, e.g. `demo`.", "schema": obj{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}},
@@ -304,9 +318,9 @@ func openAPI() obj {
 				"Cursor": obj{"name": "cursor", "in": "query", "description": "The `next_cursor` of the previous page.", "schema": obj{"type": "string"}},
 				"Limit":  obj{"name": "limit", "in": "query", "description": "Page size.", "schema": obj{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
-			},
-			"headers": obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}},
-			"schemas": schemas(),
+			}, programParameters()),
+			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
+			"schemas": merge(schemas(), programSchemas()),
 		},
 	}
 }

@@ -153,7 +153,11 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Load reads programme id from the store, as it stands now.
+// Load reads programme id from the store, as it stands now, and holds it
+// in the catalog. After a change made on another instance every card
+// rendered here asks for the programme at once; they wait in turn, and
+// each after the first finds the catalog holding the stored version and
+// reads no images.
 func (s *Service) Load(ctx context.Context, id string) (*loyalty.Program, error) {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
@@ -164,11 +168,19 @@ func (s *Service) Load(ctx context.Context, id string) (*loyalty.Program, error)
 	if err != nil {
 		return nil, err
 	}
+	if held, err := s.cfg.Catalog.Get(id); err == nil && held.Version >= rec.Version {
+		return held, nil
+	}
 	files, err := s.cfg.Store.ProgramImages(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return rebuild(rec, files)
+	p, err := rebuild(rec, files)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Catalog.Put(p)
+	return p, nil
 }
 
 // rebuild makes the domain's programme of a stored row. A stored

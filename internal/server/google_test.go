@@ -26,15 +26,20 @@ import (
 
 const googlePublicURL = "https://passd.example"
 
-// startWithGoogle runs passd with Google Wallet pointed at a fake.
-func startWithGoogle(t *testing.T, fake *wallettest.Server) *started {
+// startWithGoogle runs passd with Google Wallet pointed at a fake; tweaks
+// change its options.
+func startWithGoogle(t *testing.T, fake *wallettest.Server, tweaks ...func(*server.Options)) *started {
 	t.Helper()
+	opts := server.Options{GoogleHTTPClient: fake.HTTPClient(), SyncPoll: 100 * time.Millisecond, SyncDebounce: 10 * time.Millisecond}
+	for _, tw := range tweaks {
+		tw(&opts)
+	}
 	return start(t, map[string]string{
 		"PASSD_PUBLIC_URL":         googlePublicURL,
 		"PASSD_GOOGLE_ISSUER_ID":   wallettest.IssuerID,
 		"PASSD_GOOGLE_CREDENTIALS": fake.WriteCredentials(t),
 		"PASSD_GOOGLE_API_URL":     fake.URL,
-	}, server.Options{GoogleHTTPClient: fake.HTTPClient(), SyncPoll: 100 * time.Millisecond, SyncDebounce: 10 * time.Millisecond})
+	}, opts)
 }
 
 func earnPoints(t *testing.T, s *started, memberID string, points int) {

@@ -219,7 +219,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	apiSrv, err := api.New(api.Config{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links,
 		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey, OnChange: s.Engine.Wake,
-		GoogleSaveURL: saveURL,
+		GoogleSaveURL: saveURL, ProgramEditor: s.ProgramService,
 	})
 	if err != nil {
 		return nil, err
