@@ -90,6 +90,7 @@ type Rules struct {
 	// MinorPerUnit is how many minor units make a whole currency unit (100 for EUR).
 	MinorPerUnit int64
 	// Tiers are ordered by ascending threshold; the first has threshold 0.
+	// A program without tiers has none: members hold the tier "".
 	Tiers []Tier
 }
 
@@ -98,9 +99,6 @@ func (r Rules) Validate() error {
 	v := &ValidationError{}
 	if r.PointsPerUnit < 0 || r.PointsPerUnit > MaxPoints {
 		v.Add("earn.points_per_unit", "must be between 0 and 1000000000")
-	}
-	if len(r.Tiers) == 0 {
-		v.Add("tiers", "at least one tier is required")
 	}
 	seen := map[string]bool{}
 	for i, t := range r.Tiers {

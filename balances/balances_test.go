@@ -30,13 +30,32 @@ func TestNextTier(t *testing.T) {
 	}
 }
 
+// Tiers are an optional rule block: a program without them is valid and
+// its members hold no tier.
+func TestRulesWithoutTiers(t *testing.T) {
+	t.Parallel()
+	r := Rules{PointsPerUnit: 1}
+	if err := r.Validate(); err != nil {
+		t.Errorf("Validate(no tiers) = %v, want nil", err)
+	}
+	if got := r.TierFor(5000); got != "" {
+		t.Errorf("TierFor(5000) without tiers = %q, want \"\"", got)
+	}
+	if _, _, ok := r.NextTier(0); ok {
+		t.Errorf("NextTier(0) without tiers ok = true, want false")
+	}
+	out, err := Apply(NewAccount(r), Request{Type: Earn, Points: 10}, r)
+	if err != nil || out.TierChanged || out.Account.Tier != "" {
+		t.Errorf("Apply(earn) without tiers = %+v, %v, want no tier and no change", out, err)
+	}
+}
+
 func TestRulesValidate(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
 		r     Rules
 		field string
 	}{
-		"no tiers":       {Rules{PointsPerUnit: 1}, "tiers"},
 		"first not zero": {Rules{Tiers: []Tier{{"A", 5}}}, "tiers[0].threshold"},
 		"not increasing": {Rules{Tiers: []Tier{{"A", 0}, {"B", 10}, {"C", 10}}}, "tiers[2].threshold"},
 		"duplicate name": {Rules{Tiers: []Tier{{"A", 0}, {"A", 10}}}, "tiers[1].name"},

@@ -294,3 +294,20 @@ func TestGoogleTierHero(t *testing.T) {
 		}
 	}
 }
+
+// A programme without tiers (an optional rule block) shows no tier on the
+// card, and its Google card has no tier row.
+func TestCardWithoutTiers(t *testing.T) {
+	t.Parallel()
+	p := silverLook(t)
+	p.Tiers = nil
+	m := ada()
+	m.Account.Tier = ""
+	pass := Pass(Card{Member: m, Program: p}, secret, "https://passd.example", "pass.com.example", "TEAM")
+	if n := len(pass.StoreCard.HeaderFields); n != 0 {
+		t.Errorf("pass without tiers has %d header fields %+v, want none", n, pass.StoreCard.HeaderFields)
+	}
+	if c := GoogleCard(m, p, "", secret, "https://passd.example"); c.Tier != "" || c.HeroURL != "" {
+		t.Errorf("GoogleCard without tiers = tier %q hero %q, want neither", c.Tier, c.HeroURL)
+	}
+}

@@ -92,7 +92,9 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 		MessageEncoding: "iso-8859-1",
 		AltText:         m.Number,
 	}}
-	sc.HeaderFields = []passkit.Field{{Key: "tier", Label: "tier_label", Value: passkit.StringValue(m.Account.Tier), ChangeMessage: TierChange}}
+	if m.Account.Tier != "" { // a programme without tiers shows none
+		sc.HeaderFields = []passkit.Field{{Key: "tier", Label: "tier_label", Value: passkit.StringValue(m.Account.Tier), ChangeMessage: TierChange}}
+	}
 	sc.PrimaryFields = []passkit.Field{{Key: "points", Label: "points_label", Value: passkit.IntValue(m.Account.Points),
 		ChangeMessage: PointsChange, NumberStyle: passkit.PKNumberStyleDecimal}}
 	sc.SecondaryFields = []passkit.Field{{Key: "name", Label: "member_label", Value: passkit.StringValue(m.Name)}}

@@ -282,7 +282,9 @@ func TestPatchedRefuses(t *testing.T) {
 		"id of wrong type": {`{"id":7}`, []string{"id"}},
 		"not an object":    {`["name"]`, []string{"program"}},
 		"null":             {`null`, []string{"program"}},
-		"required deleted": {`{"name":null,"locales":null,"tiers":null}`, []string{"name", "tiers", "locales", "default_locale"}},
+		// Tiers are an optional rule block (API.md): deleting them is not
+		// refused, deleting the name and the locales is.
+		"required deleted": {`{"name":null,"locales":null,"tiers":null}`, []string{"name", "locales", "default_locale"}},
 		"several": {`{"tiers":[{"name":"Bronze","threshold":0},{"name":"Silver","threshold":10,"colors":{"background":"#1234"}}],"locations":[{"latitude":0,"longitude":0,"relevant_text":"x"},{"latitude":0,"longitude":0,"relevant_text":"x"},{"latitude":0,"longitude":0,"relevant_text":"x"},{"latitude":-95,"longitude":0,"relevant_text":"x"}],"expiry":{"remind_days":400},"dormant":{"after_days":null}}`,
 			[]string{"tiers[1].colors.background", "expiry.remind_days", "dormant.after_days", "locations[3].latitude"}},
 		"unknown nested": {`{"referral":{"bonus":5}}`, []string{"referral.bonus"}},
