@@ -112,6 +112,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Post("/programs/{program}/members", s.handle(s.enroll))
 	r.Post("/programs/{program}/messages", s.handle(s.postMessage))
 	r.Get("/members/{id}", s.handle(s.getMember))
+	r.Patch("/members/{id}", s.handle(s.patchMember))
 	r.Delete("/members/{id}", s.handle(s.eraseMember))
 	r.Post("/members/{id}/transactions", s.handle(s.postTransaction))
 	r.Get("/members/{id}/transactions", s.handle(s.listTransactions))

@@ -36,6 +36,7 @@ type MemberJSON struct {
 	ApplePassURL   string    `json:"apple_pass_url"`
 	GoogleSaveURL  string    `json:"google_save_url,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	MarketingOptIn bool      `json:"marketing_opt_in"`
 }
 
 // memberJSON renders a member row.
@@ -44,9 +45,10 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		ID: m.ID, Program: m.Program, Number: m.Number, Name: m.Name, Email: m.Email,
 		Birthday: m.Birthday, ExternalID: m.ExternalID,
 		Points: m.Account.Points, LifetimePoints: m.Account.Lifetime, Tier: m.Account.Tier,
-		Barcode:      loyalty.BarcodeToken(s.secret, m.Number),
-		ApplePassURL: s.links.PassURL(m.ID),
-		CreatedAt:    m.CreatedAt.UTC(),
+		Barcode:        loyalty.BarcodeToken(s.secret, m.Number),
+		ApplePassURL:   s.links.PassURL(m.ID),
+		CreatedAt:      m.CreatedAt.UTC(),
+		MarketingOptIn: m.MarketingOptIn,
 	}
 	if s.googleSaveURL != nil {
 		u, err := s.googleSaveURL(m.ID)
@@ -79,10 +81,11 @@ func (s *Server) liveMember(r *http.Request, role string) (loyalty.MemberRow, er
 }
 
 type enrollRequest struct {
-	Name       string `json:"name"`
-	Email      string `json:"email"`
-	Birthday   string `json:"birthday"`
-	ExternalID string `json:"external_id"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Birthday       string `json:"birthday"`
+	ExternalID     string `json:"external_id"`
+	MarketingOptIn bool   `json:"marketing_opt_in"`
 }
 
 // enroll creates a member. An enrolment that repeats an external_id the
@@ -100,7 +103,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	in := loyalty.EnrollInput(q)
+	in := loyalty.EnrollInput{
+		Profile:        loyalty.Profile{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID},
+		MarketingOptIn: q.MarketingOptIn, Source: loyalty.ConsentAPI,
+	}
 	if err := in.Validate(s.now(), false); err != nil {
 		return err
 	}
@@ -321,7 +327,15 @@ type ExportJSON struct {
 	Events        []EventJSON        `json:"events"`
 	Registrations []RegistrationJSON `json:"registrations"`
 	Sync          []SyncJSON         `json:"sync"`
+	Consents      []ConsentJSON      `json:"consents"`
 	ExportedAt    time.Time          `json:"exported_at"`
+}
+
+// ConsentJSON is one record of a member's marketing answer in an export.
+type ConsentJSON struct {
+	MarketingOptIn bool      `json:"marketing_opt_in"`
+	Source         string    `json:"source"`
+	At             time.Time `json:"at"`
 }
 
 // EventJSON is a member event in an export.
@@ -364,7 +378,8 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.now().UTC(),
-		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{}}
+		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{},
+		Consents: []ConsentJSON{}}
 	for _, e := range ex.Entries {
 		out.Entries = append(out.Entries, transactionJSON(e))
 	}
@@ -381,6 +396,9 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	for _, st := range ex.Sync {
 		out.Sync = append(out.Sync, SyncJSON{Channel: st.Channel, State: st.State, WantedVersion: st.WantedVersion,
 			SyncedVersion: st.SyncedVersion, Attempts: st.Attempts, LastError: st.LastError, UpdatedAt: st.UpdatedAt.UTC()})
+	}
+	for _, c := range ex.Consents {
+		out.Consents = append(out.Consents, ConsentJSON{MarketingOptIn: c.MarketingOptIn, Source: c.Source, At: c.CreatedAt.UTC()})
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
 	problem.JSON(w, http.StatusOK, out)

@@ -34,6 +34,7 @@ var codeStatus = map[string]int{
 	problem.CodeIdempotencyConflict:    http.StatusConflict,
 	problem.CodeRequestInProgress:      http.StatusConflict,
 	problem.CodeInsufficientPoints:     http.StatusConflict,
+	problem.CodeExternalIDTaken:        http.StatusConflict,
 	problem.CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
 	problem.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
 	problem.CodeValidationFailed:       http.StatusUnprocessableEntity,
@@ -52,6 +53,7 @@ var codeWhen = map[string]string{
 	problem.CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
 	problem.CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
 	problem.CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
+	problem.CodeExternalIDTaken:        "a profile edit gives a member the `external_id` another member of the program has; nothing is written",
 	problem.CodeBodyTooLarge:           "the body is over 1 MiB",
 	problem.CodeUnsupportedMediaType:   "the body is not `application/json`",
 	problem.CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
@@ -100,8 +102,11 @@ type op struct {
 	id, summary, description, role string
 	params                         []obj
 	body                           obj // request schema; nil: no body
-	ok                             map[int]obj
-	codes                          []string // problem codes beyond the common ones
+	// bodyTypes are the media types the body may come as; application/json
+	// when empty.
+	bodyTypes []string
+	ok        map[int]obj
+	codes     []string // problem codes beyond the common ones
 }
 
 func (o op) build() obj {
@@ -151,11 +156,20 @@ func (o op) build() obj {
 		out["parameters"] = o.params
 	}
 	if o.body != nil {
-		b := jsonBody(o.body)
-		b["required"] = true
-		out["requestBody"] = b
+		content := obj{}
+		for _, t := range cmpOrSlice(o.bodyTypes, []string{"application/json"}) {
+			content[t] = obj{"schema": o.body}
+		}
+		out["requestBody"] = obj{"content": content, "required": true}
 	}
 	return out
+}
+
+func cmpOrSlice(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
 }
 
 func okJSON(description string, schema obj) obj {
@@ -190,6 +204,19 @@ func openAPI() obj {
 			"get": {
 				id: "getMember", summary: "Look a member up", role: loyalty.RolePOS, params: []obj{memberID},
 				ok: map[int]obj{200: member}, codes: []string{problem.CodeNotFound},
+			},
+			"patch": {
+				id: "patchMember", summary: "Edit a member's profile", role: loyalty.RoleMerchant, params: []obj{memberID},
+				description: "A JSON merge patch (RFC 7396; `application/merge-patch+json`, `application/json` accepted too): an absent field stays as it is; " +
+					"`null` clears `email`, `birthday` or `external_id`; `name` can be changed but not cleared. " +
+					"The fields are checked as at enrolment, and every invalid field is named (422 `validation_failed`); nothing is written then. " +
+					"An `external_id` another member of the program already has is 409 `external_id_taken`, and nothing is written. " +
+					"A changed profile updates the member's cards (both wallets); a changed `marketing_opt_in` is recorded with its time and source `api_patch` and listed in the export. " +
+					"Erased members are 404 `not_found`.",
+				body:      schemaRef("MemberPatch"),
+				bodyTypes: []string{"application/merge-patch+json", "application/json"},
+				ok:        map[int]obj{200: okJSON("The member as edited.", schemaRef("Member"))},
+				codes:     []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeExternalIDTaken},
 			},
 			"delete": {
 				id: "eraseMember", summary: "Erase a member's personal data", role: loyalty.RoleAdmin, params: []obj{memberID},
@@ -338,20 +365,32 @@ func schemas() obj {
 			"type":     "object",
 			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at"},
 			"properties": obj{
-				"id":              obj{"type": "string", "format": "uuid"},
-				"program":         obj{"type": "string"},
-				"number":          obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
-				"name":            obj{"type": "string"},
-				"email":           obj{"type": "string"},
-				"birthday":        obj{"type": "string", "format": "date"},
-				"external_id":     obj{"type": "string"},
-				"points":          obj{"type": "integer"},
-				"lifetime_points": obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
-				"tier":            obj{"type": "string"},
-				"barcode":         str("The exact message encoded in the card's barcode."),
-				"apple_pass_url":  obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
-				"google_save_url": obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
-				"created_at":      dateTime,
+				"id":               obj{"type": "string", "format": "uuid"},
+				"program":          obj{"type": "string"},
+				"number":           obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
+				"name":             obj{"type": "string"},
+				"email":            obj{"type": "string"},
+				"birthday":         obj{"type": "string", "format": "date"},
+				"external_id":      obj{"type": "string"},
+				"points":           obj{"type": "integer"},
+				"lifetime_points":  obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
+				"tier":             obj{"type": "string"},
+				"barcode":          str("The exact message encoded in the card's barcode."),
+				"apple_pass_url":   obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
+				"google_save_url":  obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
+				"created_at":       dateTime,
+				"marketing_opt_in": obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
+			},
+		},
+		"MemberPatch": obj{
+			"type": "object", "additionalProperties": false,
+			"description": "A JSON merge patch of the member's profile: absent fields stay as they are.",
+			"properties": obj{
+				"name":             obj{"type": "string", "minLength": 1, "maxLength": 200, "description": "Cannot be null."},
+				"email":            obj{"type": []string{"string", "null"}, "format": "email", "maxLength": 254, "description": "null clears it."},
+				"birthday":         obj{"type": []string{"string", "null"}, "format": "date", "description": "A past date as YYYY-MM-DD; null clears it."},
+				"external_id":      obj{"type": []string{"string", "null"}, "maxLength": 255, "description": "Unique in the program; null clears it."},
+				"marketing_opt_in": obj{"type": "boolean"},
 			},
 		},
 		"EnrollRequest": obj{
@@ -361,6 +400,8 @@ func schemas() obj {
 				"email":       obj{"type": "string", "format": "email", "maxLength": 254},
 				"birthday":    obj{"type": "string", "format": "date", "description": "A past date as YYYY-MM-DD."},
 				"external_id": obj{"type": "string", "maxLength": 255, "description": "The merchant's own customer id; enrolling it again answers the same member."},
+				"marketing_opt_in": obj{"type": "boolean", "default": false,
+					"description": "The member's answer to the marketing question; recorded with its time and source `api`."},
 			},
 		},
 		"ScanRequest": obj{
@@ -409,7 +450,7 @@ func schemas() obj {
 			"properties": obj{"cards": obj{"type": "integer", "description": "How many cards will show the message."}},
 		},
 		"Export": obj{
-			"type": "object", "required": []string{"member", "account", "entries", "events", "registrations", "sync", "exported_at"},
+			"type": "object", "required": []string{"member", "account", "entries", "events", "registrations", "sync", "consents", "exported_at"},
 			"properties": obj{
 				"member":  schemaRef("Member"),
 				"account": obj{"type": "object", "description": "The materialized balance row."},
@@ -423,6 +464,9 @@ func schemas() obj {
 					"wanted_version": obj{"type": "integer"}, "synced_version": obj{"type": "integer"}, "attempts": obj{"type": "integer"},
 					"last_error": obj{"type": "string"}, "updated_at": dateTime,
 				}}},
+				"consents": obj{"type": "array", "description": "Every marketing answer of the member, oldest first: at enrolment (`api`, `join_page`), in edits (`api_patch`), withdrawn by erasure (`erasure`).", "items": obj{
+					"type": "object", "required": []string{"marketing_opt_in", "source", "at"},
+					"properties": obj{"marketing_opt_in": obj{"type": "boolean"}, "source": obj{"type": "string"}, "at": dateTime}}},
 				"exported_at": dateTime,
 			},
 		},

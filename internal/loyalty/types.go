@@ -107,6 +107,8 @@ type Export struct {
 	Events        []Event
 	Registrations []Registration
 	Sync          []SyncState
+	// Consents are the member's marketing answers, oldest first.
+	Consents []Consent
 }
 
 // Registration is one device registered for one member's Apple pass.

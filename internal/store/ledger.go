@@ -435,7 +435,7 @@ func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
 
 // Export answers everything kept about a member, read from one snapshot:
 // the member and account, every ledger entry oldest first, the events, the
-// card registrations and the sync states. Erased members are exported too
+// card registrations, the consent records and the sync states. Erased members are exported too
 // (what is left of them). An unknown member is loyalty.ErrMemberNotFound.
 func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 	var x Export
@@ -451,6 +451,9 @@ func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 			return err
 		}
 		if x.Registrations, err = registrationsFor(ctx, tx, memberID); err != nil {
+			return err
+		}
+		if x.Consents, err = consents(ctx, tx, memberID); err != nil {
 			return err
 		}
 		x.Sync, err = syncStates(ctx, tx, memberID)

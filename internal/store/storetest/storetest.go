@@ -108,6 +108,8 @@ func Run(t *testing.T, open Opener) {
 		{"RegistrationsForMembers", testRegistrationsForMembers},
 		{"NextDue", testNextDue},
 		{"ClaimInOrder", testClaimInOrder},
+		{"UpdateMember", testUpdateMember},
+		{"Consents", testConsents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
