@@ -110,6 +110,7 @@ func (s *Server) Handler() http.Handler {
 // routes declares every JSON API route.
 func (s *Server) routes(r chi.Router) {
 	r.Post("/programs/{program}/members", s.handle(s.enroll))
+	r.Get("/programs/{program}/members", s.handle(s.searchMembers))
 	r.Post("/programs/{program}/messages", s.handle(s.postMessage))
 	r.Get("/members/{id}", s.handle(s.getMember))
 	r.Patch("/members/{id}", s.handle(s.patchMember))

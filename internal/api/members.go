@@ -37,6 +37,7 @@ type MemberJSON struct {
 	GoogleSaveURL  string    `json:"google_save_url,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	MarketingOptIn bool      `json:"marketing_opt_in"`
+	LastActivityAt time.Time `json:"last_activity_at"`
 }
 
 // memberJSON renders a member row.
@@ -49,6 +50,7 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		ApplePassURL:   s.links.PassURL(m.ID),
 		CreatedAt:      m.CreatedAt.UTC(),
 		MarketingOptIn: m.MarketingOptIn,
+		LastActivityAt: m.LastActivityAt.UTC(),
 	}
 	if s.googleSaveURL != nil {
 		u, err := s.googleSaveURL(m.ID)
@@ -58,6 +60,19 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		j.GoogleSaveURL = u
 	}
 	return j, nil
+}
+
+// merchantProgram answers the program of the route, which the caller must
+// be a merchant of.
+func (s *Server) merchantProgram(r *http.Request) (*loyalty.Program, error) {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // liveMember loads a member the caller may see; erased members and members
@@ -92,11 +107,8 @@ type enrollRequest struct {
 // program already knows answers that member with 200 instead of creating a
 // second one, so a merchant's system can retry safely.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.merchantProgram(r)
 	if err != nil {
-		return err
-	}
-	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
 		return err
 	}
 	var q enrollRequest
@@ -291,11 +303,8 @@ func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
 const MaxMessageRunes = 500
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.merchantProgram(r)
 	if err != nil {
-		return err
-	}
-	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
 		return err
 	}
 	var q struct {

@@ -172,6 +172,10 @@ func cmpOrSlice(a, b []string) []string {
 	return b
 }
 
+func queryParam(name, description string, schema obj) obj {
+	return obj{"name": name, "in": "query", "description": description, "schema": schema}
+}
+
 func okJSON(description string, schema obj) obj {
 	r := jsonBody(schema)
 	r["description"] = description
@@ -183,7 +187,20 @@ func openAPI() obj {
 	memberID, prog := ref("parameters", "MemberID"), ref("parameters", "Program")
 	member := okJSON("The member.", schemaRef("Member"))
 	paths := map[string]map[string]op{
-		"/api/v1/programs/{program}/members": {"post": {
+		"/api/v1/programs/{program}/members": {"get": {
+			id: "searchMembers", summary: "Find a program's members", role: loyalty.RoleMerchant,
+			params: []obj{prog,
+				queryParam("q", "A prefix of the name, the email or the member number, in any case.", obj{"type": "string", "maxLength": 200}),
+				queryParam("email", "A whole email address, in any case.", obj{"type": "string", "maxLength": 254}),
+				queryParam("external_id", "The merchant's own customer id.", obj{"type": "string", "maxLength": 255}),
+				queryParam("tier", "A tier of the program.", obj{"type": "string"}),
+				queryParam("inactive_days", "Members with no transaction (nor enrolment) for at least this many days.", obj{"type": "integer", "minimum": 1, "maximum": loyalty.MaxInactiveDays}),
+				ref("parameters", "Cursor"), ref("parameters", "Limit")},
+			description: "Live members of the program, newest enrolment first (ties by id), matching every parameter given; an empty parameter is no filter. Erased members never appear. " +
+				"Every parameter is checked: a bad one (an unknown `tier`, an `inactive_days` or `limit` out of range, a `cursor` this API did not answer) is 422 `validation_failed` naming it.",
+			ok:    map[int]obj{200: okJSON("One page of members.", schemaRef("MemberList"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
+		}, "post": {
 			id: "enroll", summary: "Enroll a member", role: loyalty.RoleMerchant, params: []obj{prog},
 			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely.",
 			body:        schemaRef("EnrollRequest"),
@@ -363,7 +380,7 @@ func schemas() obj {
 		},
 		"Member": obj{
 			"type":     "object",
-			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at"},
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at"},
 			"properties": obj{
 				"id":               obj{"type": "string", "format": "uuid"},
 				"program":          obj{"type": "string"},
@@ -380,6 +397,14 @@ func schemas() obj {
 				"google_save_url":  obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
 				"created_at":       dateTime,
 				"marketing_opt_in": obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
+				"last_activity_at": obj{"type": "string", "format": "date-time", "description": "The latest transaction, or the enrolment before any."},
+			},
+		},
+		"MemberList": obj{
+			"type": "object", "required": []string{"items", "next_cursor"},
+			"properties": obj{
+				"items":       obj{"type": "array", "items": schemaRef("Member")},
+				"next_cursor": obj{"type": "string", "description": "Empty on the last page; otherwise pass it as `cursor` for the next one."},
 			},
 		},
 		"MemberPatch": obj{

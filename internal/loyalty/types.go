@@ -30,6 +30,9 @@ type MemberRow struct {
 	// none), read with the member: a card is built from one read, in which
 	// the message and the pass version agree.
 	ProgramMessage string
+	// LastActivityAt is when the member's latest ledger entry was posted,
+	// or when they enrolled before any.
+	LastActivityAt time.Time
 }
 
 // Sentinel errors of storage, which the store translates its drivers'

@@ -63,9 +63,10 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`
-			INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, {{next_seq}}, $8)`),
-			m.ID, a.Points, a.Lifetime, a.Qualifying, a.Tier, a.PassVersion, now.Unix(), m.ErasedAt != nil); err != nil {
+			INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased, last_activity_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, {{next_seq}}, $8, $9)`),
+			m.ID, a.Points, a.Lifetime, a.Qualifying, a.Tier, a.PassVersion, now.Unix(), m.ErasedAt != nil,
+			m.CreatedAt.UTC().Truncate(time.Microsecond)); err != nil {
 			return fmt.Errorf("insert account: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -89,7 +90,7 @@ const memberSelect = `
 	       m.created_at, m.erased_at,
 	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq,
 	       COALESCE(pm.text, ''),
-	       m.marketing_opt_in
+	       m.marketing_opt_in, a.last_activity_at
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program`
 
@@ -100,7 +101,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
 		&modified, &r.UpdateSeq, &r.ProgramMessage,
-		&r.MarketingOptIn)
+		&r.MarketingOptIn, ts{&r.LastActivityAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}

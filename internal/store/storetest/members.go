@@ -154,3 +154,131 @@ func testConsents(t *testing.T, open Opener) {
 		t.Errorf("Export(new member).Consents = %+v, %v; want one opt-out", x.Consents, err)
 	}
 }
+
+// searchIDs runs a search and answers the ids of its one page.
+func searchIDs(t *testing.T, s *store.Store, q loyalty.MemberSearch) []string {
+	t.Helper()
+	rows, next, err := s.SearchMembers(context.Background(), q)
+	if err != nil {
+		t.Fatalf("SearchMembers(%+v) = %v", q, err)
+	}
+	if next != "" {
+		t.Fatalf("SearchMembers(%+v) answered a next page, want one page", q)
+	}
+	ids := []string{}
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func testSearchMembers(t *testing.T, open Opener) {
+	clock := NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	mk := func(name, email, ext string) loyalty.Member {
+		t.Helper()
+		m := memberFor(t, "demo")
+		m.Name, m.Email, m.ExternalID, m.CreatedAt = name, email, ext, clock.Now()
+		if err := s.CreateMember(ctx, m, balances.NewAccount(Rules)); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		return m
+	}
+	// Enrolled an hour apart, oldest first.
+	ada := mk("Ada Lovelace", "ada@example.com", "crm-1")
+	adam := mk("adam Smith", "ADAM@Example.org", "")
+	eve := mk("Ève Durand", "eve@exemple.fr", "crm-3")
+	grace := mk("Grace Hopper", "grace@navy.mil", "")
+	gone := mk("Adaline Gone", "adaline@example.com", "crm-5")
+	other := memberFor(t, "other")
+	other.Name = "Ada Other"
+	if err := s.CreateMember(ctx, other, balances.NewAccount(Rules)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EraseMember(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Grace earns today and reaches Silver; the others were last active at
+	// enrolment.
+	clock.Advance(10 * 24 * time.Hour)
+	post(t, s, grace.ID, balances.Earn, 150)
+	now := clock.Now()
+
+	demo := loyalty.MemberSearch{Program: "demo"}
+	with := func(f func(q *loyalty.MemberSearch)) loyalty.MemberSearch { q := demo; f(&q); return q }
+	tests := []struct {
+		name string
+		q    loyalty.MemberSearch
+		want []loyalty.Member
+	}{
+		{"all, newest first", demo, []loyalty.Member{grace, eve, adam, ada}},
+		{"name prefix, any case", with(func(q *loyalty.MemberSearch) { q.Prefix = "ada" }), []loyalty.Member{adam, ada}},
+		{"whole name prefix", with(func(q *loyalty.MemberSearch) { q.Prefix = "ada lovelace" }), []loyalty.Member{ada}},
+		{"accented prefix", with(func(q *loyalty.MemberSearch) { q.Prefix = "ève" }), []loyalty.Member{eve}},
+		{"email prefix", with(func(q *loyalty.MemberSearch) { q.Prefix = "grace@" }), []loyalty.Member{grace}},
+		{"upper-case email prefix", with(func(q *loyalty.MemberSearch) { q.Prefix = "adam@example" }), []loyalty.Member{adam}},
+		{"number prefix", with(func(q *loyalty.MemberSearch) { q.Prefix = eve.Number[:6] }), []loyalty.Member{eve}},
+		{"no match", with(func(q *loyalty.MemberSearch) { q.Prefix = "zz" }), nil},
+		{"email exact", with(func(q *loyalty.MemberSearch) { q.Email = "adam@example.org" }), []loyalty.Member{adam}},
+		{"email not a prefix", with(func(q *loyalty.MemberSearch) { q.Email = "adam@example" }), nil},
+		{"external id", with(func(q *loyalty.MemberSearch) { q.ExternalID = "crm-3" }), []loyalty.Member{eve}},
+		{"erased external id", with(func(q *loyalty.MemberSearch) { q.ExternalID = "crm-5" }), nil},
+		{"tier", with(func(q *loyalty.MemberSearch) { q.Tier = "Silver" }), []loyalty.Member{grace}},
+		{"inactive 10 days", with(func(q *loyalty.MemberSearch) { q.InactiveSince = now.AddDate(0, 0, -10) }), []loyalty.Member{eve, adam, ada}},
+		{"inactive 11 days", with(func(q *loyalty.MemberSearch) { q.InactiveSince = now.AddDate(0, 0, -11) }), nil},
+		{"filters combine", with(func(q *loyalty.MemberSearch) { q.Prefix = "ada"; q.Tier = "Bronze"; q.ExternalID = "crm-1" }), []loyalty.Member{ada}},
+		{"other program", loyalty.MemberSearch{Program: "other", Prefix: "ada"}, []loyalty.Member{other}},
+	}
+	for _, tc := range tests {
+		want := []string{}
+		for _, m := range tc.want {
+			want = append(want, m.ID)
+		}
+		if diff := cmp.Diff(want, searchIDs(t, s, tc.q)); diff != "" {
+			t.Errorf("%s: SearchMembers ids (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	rows, _, err := s.SearchMembers(ctx, with(func(q *loyalty.MemberSearch) { q.Tier = "Silver" }))
+	if err != nil || len(rows) != 1 || rows[0].Account.Points != 150 || !rows[0].LastActivityAt.Equal(now.Truncate(time.Microsecond)) {
+		t.Errorf("SearchMembers(Silver) = %+v, %v; want Grace with 150 points, active now", rows, err)
+	}
+
+	// Paging: every member once, in order, however the pages fall.
+	var paged []string
+	cursor := ""
+	for range 10 {
+		rows, next, err := s.SearchMembers(ctx, loyalty.MemberSearch{Program: "demo", Limit: 3, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("SearchMembers(page) = %v", err)
+		}
+		for _, r := range rows {
+			paged = append(paged, r.ID)
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff([]string{grace.ID, eve.ID, adam.ID, ada.ID}, paged); diff != "" {
+		t.Errorf("paged SearchMembers (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"!!", "eA", "MTIz", "eC5hYmM"} {
+		if _, _, err := s.SearchMembers(ctx, loyalty.MemberSearch{Program: "demo", Cursor: bad}); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("SearchMembers(cursor %q) = %v, want ErrBadCursor", bad, err)
+		}
+	}
+	// A renamed member is found by the new name only.
+	if _, err := s.UpdateMember(ctx, ada.ID, loyalty.ProfilePatch{Name: set("Zoë Lovelace"), Email: set("ZOE@example.com")}, loyalty.ConsentAPIPatch); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, s, with(func(q *loyalty.MemberSearch) { q.Prefix = "zoë" })); len(got) != 1 || got[0] != ada.ID {
+		t.Errorf("SearchMembers(zoë) = %v, want the renamed member", got)
+	}
+	if got := searchIDs(t, s, with(func(q *loyalty.MemberSearch) { q.Email = "zoe@example.com" })); len(got) != 1 {
+		t.Errorf("SearchMembers(new email) = %v, want the renamed member", got)
+	}
+	if got := searchIDs(t, s, with(func(q *loyalty.MemberSearch) { q.Prefix = "ada l" })); len(got) != 0 {
+		t.Errorf("SearchMembers(old name) = %v, want none", got)
+	}
+}

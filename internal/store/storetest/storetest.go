@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimInOrder", testClaimInOrder},
 		{"UpdateMember", testUpdateMember},
 		{"Consents", testConsents},
+		{"SearchMembers", testSearchMembers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +222,7 @@ func testCreateMember(t *testing.T, open Opener) {
 		PassModified: t0().Truncate(time.Second),
 	}
 	want.CreatedAt = t0().Truncate(time.Microsecond)
+	want.LastActivityAt = want.CreatedAt // no entry yet: the enrolment
 	for _, get := range []struct {
 		name string
 		fn   func() (store.MemberRow, error)
