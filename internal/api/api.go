@@ -118,6 +118,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Post("/members/{id}/transactions", s.handle(s.postTransaction))
 	r.Get("/members/{id}/transactions", s.handle(s.listTransactions))
 	r.Post("/members/{id}/refresh", s.handle(s.refreshMember))
+	r.Post("/members/{id}/messages", s.handle(s.postMemberMessage))
 	r.Get("/members/{id}/export", s.handle(s.exportMember))
 	r.Post("/apikeys", s.handle(s.createAPIKey))
 	r.Post("/pos/scan", s.handle(s.scan))

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -300,10 +298,43 @@ func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 // MaxMessageRunes bounds a merchant message.
-const MaxMessageRunes = 500
+const MaxMessageRunes = loyalty.MaxMessageRunes
 
+// postMessage shows a merchant message on every card of a program or, with
+// tier, on the cards of that tier's members only.
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.merchantProgram(r)
+	if err != nil {
+		return err
+	}
+	var q struct {
+		Text string `json:"text"`
+		Tier string `json:"tier"`
+	}
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	in := loyalty.MessageInput{Text: q.Text, Tier: q.Tier}
+	if err := in.Validate(p); err != nil {
+		return err
+	}
+	var cards int64
+	if in.Tier != "" {
+		cards, err = s.store.PostTierMessage(r.Context(), p.ID, in.Tier, in.Text)
+	} else {
+		cards, err = s.store.PostProgramMessage(r.Context(), p.ID, in.Text)
+	}
+	if err != nil {
+		return err
+	}
+	s.onChange()
+	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	return nil
+}
+
+// postMemberMessage shows a merchant message on one member's cards only.
+func (s *Server) postMemberMessage(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, loyalty.RoleMerchant)
 	if err != nil {
 		return err
 	}
@@ -313,18 +344,15 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	q.Text = strings.TrimSpace(q.Text)
-	if n := utf8.RuneCountInString(q.Text); n < 1 || n > MaxMessageRunes {
-		v := &balances.ValidationError{}
-		v.Add("text", "must be 1 to 500 characters")
-		return v
+	in := loyalty.MessageInput{Text: q.Text}
+	if err := in.Validate(nil); err != nil {
+		return err
 	}
-	cards, err := s.store.PostProgramMessage(r.Context(), p.ID, q.Text)
-	if err != nil {
+	if err := s.store.PostMemberMessage(r.Context(), m.ID, in.Text); err != nil {
 		return err
 	}
 	s.onChange()
-	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": 1})
 	return nil
 }
 

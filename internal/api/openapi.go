@@ -212,10 +212,13 @@ func openAPI() obj {
 		}},
 		"/api/v1/programs/{program}/messages": {"post": {
 			id: "postMessage", summary: "Send a message to every card of a program", role: loyalty.RoleMerchant, params: []obj{prog},
-			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones.",
-			body:        schemaRef("MessageRequest"),
-			ok:          map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
-			codes:       []string{problem.CodeNotFound, problem.CodeValidationFailed},
+			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones. " +
+				"With `tier`, only the cards of that tier's members show it (as each member's own message) and only they are pushed; " +
+				"the members are written in batches of at most 1,000 per transaction, so tills are never blocked long. An unknown `tier` is 422 `validation_failed` naming it. " +
+				"A card shows the newer of the program's message and the member's own.",
+			body:  schemaRef("ProgramMessageRequest"),
+			ok:    map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}},
 		"/api/v1/members/{id}": {
 			"get": {
@@ -263,6 +266,14 @@ func openAPI() obj {
 				codes:  []string{problem.CodeNotFound, problem.CodeValidationFailed},
 			},
 		},
+		"/api/v1/members/{id}/messages": {"post": {
+			id: "postMemberMessage", summary: "Send a message to one member's card", role: loyalty.RoleMerchant, params: []obj{memberID},
+			description: "Shows the text on this member's cards only (replacing the member's previous own message) and notifies that member's phones; no other card changes. " +
+				"A card shows the newer of the program's message and the member's own. Erased members are 404 `not_found`.",
+			body:  schemaRef("MessageRequest"),
+			ok:    map[int]obj{202: okJSON("Accepted; the card is being updated (`cards` is 1).", schemaRef("MessageAccepted"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
+		}},
 		"/api/v1/members/{id}/refresh": {"post": {
 			id: "refreshMember", summary: "Push the member's cards again", role: loyalty.RoleMerchant, params: []obj{memberID},
 			ok:    map[int]obj{202: okJSON("Accepted.", obj{"type": "object", "required": []string{"member_id"}, "properties": obj{"member_id": obj{"type": "string", "format": "uuid"}}})},
@@ -469,6 +480,13 @@ func schemas() obj {
 		"MessageRequest": obj{
 			"type": "object", "required": []string{"text"}, "additionalProperties": false,
 			"properties": obj{"text": obj{"type": "string", "minLength": 1, "maxLength": MaxMessageRunes}},
+		},
+		"ProgramMessageRequest": obj{
+			"type": "object", "required": []string{"text"}, "additionalProperties": false,
+			"properties": obj{
+				"text": obj{"type": "string", "minLength": 1, "maxLength": MaxMessageRunes},
+				"tier": obj{"type": "string", "description": "Only the members of this tier of the program get the message."},
+			},
 		},
 		"MessageAccepted": obj{
 			"type": "object", "required": []string{"cards"},

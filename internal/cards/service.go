@@ -60,9 +60,7 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 		return Card{}, err
 	}
 	c := Card{Member: m, Program: p}
-	if !m.Erased() {
-		c.Message = m.ProgramMessage
-	}
+	c.Message, _ = m.CardMessage()
 	return c, nil
 }
 

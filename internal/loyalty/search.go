@@ -57,16 +57,10 @@ func (in SearchInput) Search(p *Program, now time.Time) (MemberSearch, error) {
 	s.Prefix = strings.ToLower(text("q", in.Q, 200))
 	s.Email = strings.ToLower(text("email", in.Email, 254))
 	s.ExternalID = text("external_id", in.ExternalID, 255)
-	if in.Tier != "" {
-		known := false
-		for _, t := range p.Tiers {
-			known = known || t.Name == in.Tier
-		}
-		if !known {
-			v.AddReason("tier", ReasonInvalid, "is not a tier of the program")
-		}
-		s.Tier = in.Tier
+	if in.Tier != "" && !p.HasTier(in.Tier) {
+		v.AddReason("tier", ReasonInvalid, "is not a tier of the program")
 	}
+	s.Tier = in.Tier
 	if in.InactiveDays != "" {
 		n, err := strconv.Atoi(in.InactiveDays)
 		if err != nil || n < 1 || n > MaxInactiveDays {

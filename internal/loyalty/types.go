@@ -30,9 +30,31 @@ type MemberRow struct {
 	// none), read with the member: a card is built from one read, in which
 	// the message and the pass version agree.
 	ProgramMessage string
+	// ProgramMessageAt is when ProgramMessage was posted (zero for none).
+	ProgramMessageAt time.Time
+	// MemberMessage is the member's own merchant message ("" for none),
+	// sent to this member or to their tier, and MemberMessageAt when it
+	// was posted.
+	MemberMessage   string
+	MemberMessageAt time.Time
 	// LastActivityAt is when the member's latest ledger entry was posted,
 	// or when they enrolled before any.
 	LastActivityAt time.Time
+}
+
+// CardMessage is the merchant message the member's cards show, and when it
+// was posted: the newer of the program's message and the member's own
+// ("" and the zero time for none). An erased member's card shows none.
+func (r MemberRow) CardMessage() (string, time.Time) {
+	switch {
+	case r.Erased():
+		return "", time.Time{}
+	case r.MemberMessage != "" && (r.ProgramMessage == "" || !r.MemberMessageAt.Before(r.ProgramMessageAt)):
+		return r.MemberMessage, r.MemberMessageAt
+	case r.ProgramMessage != "":
+		return r.ProgramMessage, r.ProgramMessageAt
+	}
+	return "", time.Time{}
 }
 
 // Sentinel errors of storage, which the store translates its drivers'

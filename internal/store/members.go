@@ -90,7 +90,8 @@ const memberSelect = `
 	       m.created_at, m.erased_at,
 	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq,
 	       COALESCE(pm.text, ''),
-	       m.marketing_opt_in, a.last_activity_at
+	       m.marketing_opt_in, a.last_activity_at,
+	       m.message, m.message_at, pm.created_at
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program`
 
@@ -101,7 +102,8 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
 		&modified, &r.UpdateSeq, &r.ProgramMessage,
-		&r.MarketingOptIn, ts{&r.LastActivityAt})
+		&r.MarketingOptIn, ts{&r.LastActivityAt},
+		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
@@ -255,7 +257,7 @@ func (s *Store) EraseMember(ctx context.Context, memberID string) error {
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE members SET name = '', email = '', birthday = '', external_id = NULL, erased_at = $2,
-				name_lc = '', email_lc = '', marketing_opt_in = $3
+				name_lc = '', email_lc = '', marketing_opt_in = $3, message = '', message_at = NULL
 			WHERE id = $1`, memberID, now, false); err != nil {
 			return fmt.Errorf("clear personal data: %w", err)
 		}
@@ -322,7 +324,19 @@ func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, no
 	if err != nil {
 		return 0, fmt.Errorf("bump pass versions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.ExecContext(ctx, markManyDirtySQL("card_sync.member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL)"),
+		program, now.Add(s.debounce), now); err != nil {
+		return 0, fmt.Errorf("mark cards dirty: %w", err)
+	}
+	return n, nil
+}
+
+// markManyDirtySQL raises the wanted version of the cards whose member_id
+// passes cond to their account's pass version, on both channels, with
+// markDirtySQL's rules; $2 is when a card that turns dirty is due and $3
+// now, cond may use $1.
+func markManyDirtySQL(cond string) string {
+	return `
 		UPDATE card_sync SET
 			wanted_version = a.pass_version,
 			state = 'pending',
@@ -331,12 +345,7 @@ func (s *Store) touchProgram(ctx context.Context, tx *sql.Tx, program string, no
 			dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $3 END,
 			updated_at = $3
 		FROM accounts a
-		WHERE a.member_id = card_sync.member_id
-		  AND card_sync.member_id IN (SELECT id FROM members WHERE program = $1 AND erased_at IS NULL)`,
-		program, now.Add(s.debounce), now); err != nil {
-		return 0, fmt.Errorf("mark cards dirty: %w", err)
-	}
-	return n, nil
+		WHERE a.member_id = card_sync.member_id AND ` + cond
 }
 
 // SetProgramMessage stores the merchant message shown on every card of a

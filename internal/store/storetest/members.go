@@ -282,3 +282,111 @@ func testSearchMembers(t *testing.T, open Opener) {
 		t.Errorf("SearchMembers(old name) = %v, want none", got)
 	}
 }
+
+func testMemberMessages(t *testing.T, open Opener) {
+	clock := NewClock(t0())
+	// Two members per transaction, so a tier of five takes three.
+	s := open(t, store.Options{Now: clock.Now, MessageBatch: 2})
+	ctx := context.Background()
+	ada, bob := NewMember(t, s, "demo"), NewMember(t, s, "demo")
+	var silver []loyalty.Member
+	for range 5 {
+		m := NewMember(t, s, "demo")
+		post(t, s, m.ID, balances.Earn, 150)
+		silver = append(silver, m)
+	}
+	gone := NewMember(t, s, "demo")
+	post(t, s, gone.ID, balances.Earn, 150)
+	if err := s.EraseMember(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := NewMember(t, s, "other")
+	post(t, s, elsewhere.ID, balances.Earn, 150)
+	before := map[string]store.MemberRow{}
+	for _, m := range append([]loyalty.Member{ada, bob, gone, elsewhere}, silver...) {
+		before[m.ID] = mustMember(t, s, m.ID)
+	}
+	unchanged := func(ms ...loyalty.Member) {
+		t.Helper()
+		for _, m := range ms {
+			if got := mustMember(t, s, m.ID); got.Account != before[m.ID].Account || got.UpdateSeq != before[m.ID].UpdateSeq || got.MemberMessage != before[m.ID].MemberMessage {
+				t.Errorf("member %s changed: %+v, was %+v", m.ID, got, before[m.ID])
+			}
+		}
+	}
+
+	clock.Advance(time.Second)
+	if err := s.PostMemberMessage(ctx, ada.ID, "Happy birthday, Ada!"); err != nil {
+		t.Fatalf("PostMemberMessage = %v", err)
+	}
+	at := clock.Now().Truncate(time.Microsecond)
+	got := mustMember(t, s, ada.ID)
+	if got.MemberMessage != "Happy birthday, Ada!" || !got.MemberMessageAt.Equal(at) || got.Account.PassVersion != before[ada.ID].Account.PassVersion+1 {
+		t.Errorf("after PostMemberMessage: %+v, want the message at %v and one more pass version", got, at)
+	}
+	if text, when := got.CardMessage(); text != "Happy birthday, Ada!" || !when.Equal(at) {
+		t.Errorf("CardMessage = %q, %v; want the member's message", text, when)
+	}
+	for _, ch := range loyalty.Channels() {
+		if st := syncState(t, s, ada.ID, ch); st.WantedVersion != got.Account.PassVersion || st.State != loyalty.SyncPending {
+			t.Errorf("%s sync = %+v, want pending at %d", ch, st, got.Account.PassVersion)
+		}
+	}
+	if evs, err := s.Events(ctx, ada.ID); err != nil || len(evs) != 1 || evs[0].Kind != "message" || evs[0].Data != `{"text":"Happy birthday, Ada!"}` {
+		t.Errorf("Events(ada) = %+v, %v; want one message", evs, err)
+	}
+	unchanged(append([]loyalty.Member{bob, gone, elsewhere}, silver...)...)
+	before[ada.ID] = got
+
+	clock.Advance(time.Second)
+	n, err := s.PostTierMessage(ctx, "demo", "Silver", "Silver night on Friday")
+	if err != nil || n != 5 {
+		t.Fatalf("PostTierMessage(Silver) = %d, %v; want 5", n, err)
+	}
+	for _, m := range silver {
+		got := mustMember(t, s, m.ID)
+		if got.MemberMessage != "Silver night on Friday" || got.Account.PassVersion != before[m.ID].Account.PassVersion+1 || got.UpdateSeq <= before[m.ID].UpdateSeq {
+			t.Errorf("silver member %s: %+v, want the tier message and one more pass version", m.ID, got)
+		}
+		if st := syncState(t, s, m.ID, loyalty.ChannelApple); st.WantedVersion != got.Account.PassVersion || st.State != loyalty.SyncPending {
+			t.Errorf("silver member %s: apple sync %+v, want pending at %d", m.ID, st, got.Account.PassVersion)
+		}
+		if evs, err := s.Events(ctx, m.ID); err != nil || len(evs) == 0 || evs[len(evs)-1].Data != `{"text":"Silver night on Friday","tier":"Silver"}` {
+			t.Errorf("Events(%s) = %+v, %v; want the tier message last", m.ID, evs, err)
+		}
+	}
+	unchanged(ada, bob, gone, elsewhere)
+	if n, err := s.PostTierMessage(ctx, "demo", "Gold", "nobody"); err != nil || n != 0 {
+		t.Errorf("PostTierMessage(empty tier) = %d, %v; want 0", n, err)
+	}
+
+	// A later program message is newer than the member's own: the card
+	// shows it.
+	clock.Advance(time.Second)
+	if _, err := s.PostProgramMessage(ctx, "demo", "Closed Monday"); err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := mustMember(t, s, ada.ID).CardMessage(); text != "Closed Monday" {
+		t.Errorf("CardMessage after a newer program message = %q, want it", text)
+	}
+	clock.Advance(time.Second)
+	if err := s.PostMemberMessage(ctx, bob.ID, "Your table is ready"); err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := mustMember(t, s, bob.ID).CardMessage(); text != "Your table is ready" {
+		t.Errorf("CardMessage after a newer member message = %q, want it", text)
+	}
+
+	if err := s.PostMemberMessage(ctx, gone.ID, "x"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("PostMemberMessage(erased) = %v, want loyalty.ErrMemberNotFound", err)
+	}
+	if err := s.PostMemberMessage(ctx, uuid.NewString(), "x"); !errors.Is(err, loyalty.ErrMemberNotFound) {
+		t.Errorf("PostMemberMessage(unknown) = %v, want loyalty.ErrMemberNotFound", err)
+	}
+	if err := s.EraseMember(ctx, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustMember(t, s, bob.ID); r.MemberMessage != "" || !r.MemberMessageAt.IsZero() {
+		t.Errorf("erased member keeps message %q at %v", r.MemberMessage, r.MemberMessageAt)
+	}
+}

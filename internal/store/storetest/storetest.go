@@ -111,6 +111,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateMember", testUpdateMember},
 		{"Consents", testConsents},
 		{"SearchMembers", testSearchMembers},
+		{"MemberMessages", testMemberMessages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
