@@ -29,6 +29,10 @@ func (s *Store) PendingMemberReads() int {
 	return len(s.members.pending)
 }
 
+// SetDenseMatches sets how many prefix matches make SearchMembers walk
+// the newest members. Call it before s is shared.
+func (s *Store) SetDenseMatches(n int) { s.denseMatches = n }
+
 // SeedMembers stores members with their accounts in bulk, for benchmarks
 // that need a large program: multi-row inserts in one transaction, with
 // the columns CreateMember writes (no card sync rows, no consents).

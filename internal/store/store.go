@@ -79,6 +79,8 @@ type Store struct {
 	poolSize int
 	// messageBatch is Options.MessageBatch.
 	messageBatch int
+	// denseMatches is DefaultDenseMatches; tests lower it (export_test.go).
+	denseMatches int
 }
 
 func applyDefaults(opts Options) Options {
@@ -107,6 +109,7 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 		debounce:     opts.SyncDebounce,
 		lockTimeout:  opts.LockTimeout,
 		messageBatch: opts.MessageBatch,
+		denseMatches: DefaultDenseMatches,
 	}
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)
