@@ -241,6 +241,9 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	m.Account = res.Account
+	if !res.Replayed {
+		m.LastActivityAt = res.Entry.CreatedAt
+	}
 	mj, err := s.memberJSON(m)
 	if err != nil {
 		return err

@@ -92,3 +92,20 @@ func TestSearchMembers(t *testing.T) {
 	e.do("GET", "/api/v1/programs/demo/members", other, nil).want(t, 403, "forbidden")
 	e.do("GET", "/api/v1/programs/demo/members", e.newKey("merchant", "demo"), nil).want(t, 200, "")
 }
+
+func TestLastActivity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.enroll("Ada")
+	if m["last_activity_at"] != m["created_at"] {
+		t.Errorf("new member: last_activity_at %v, want created_at %v", m["last_activity_at"], m["created_at"])
+	}
+	a := e.earn(m["id"].(string), "k1", 10).want(t, 201, "")
+	tx, mem := a.body["transaction"].(map[string]any), a.body["member"].(map[string]any)
+	if mem["last_activity_at"] != tx["created_at"] {
+		t.Errorf("after an earn: last_activity_at %v, want the transaction's %v", mem["last_activity_at"], tx["created_at"])
+	}
+	if got := e.do("GET", "/api/v1/members/"+m["id"].(string), adminKey, nil).want(t, 200, "").body; got["last_activity_at"] != tx["created_at"] {
+		t.Errorf("GET member: last_activity_at %v, want %v", got["last_activity_at"], tx["created_at"])
+	}
+}

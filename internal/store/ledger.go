@@ -139,9 +139,8 @@ func (p *postStmts) close() {
 // Post posts a ledger entry for a member in one transaction, under the
 // member's lock: the entry, the account (balance, tier, pass version, pass
 // modified time, last activity, update sequence and, on PostgreSQL,
-// transaction id), the
-// idempotency key, a "tier_changed"
-// event when the tier moves, and the dirty marks of both channels.
+// transaction id), the idempotency key, a "tier_changed" event when the
+// tier moves, and the dirty marks of both channels.
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
@@ -436,8 +435,9 @@ func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
 
 // Export answers everything kept about a member, read from one snapshot:
 // the member and account, every ledger entry oldest first, the events, the
-// card registrations, the consent records and the sync states. Erased members are exported too
-// (what is left of them). An unknown member is loyalty.ErrMemberNotFound.
+// card registrations, the consent records and the sync states. Erased
+// members are exported too (what is left of them). An unknown member is
+// loyalty.ErrMemberNotFound.
 func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 	var x Export
 	err := s.read(ctx, func(tx *sql.Tx) error {

@@ -21,11 +21,10 @@ type queryer interface {
 // CreateMember stores a new member with its account and its first consent
 // record (m.MarketingOptIn from m.ConsentSource, at m.CreatedAt), and marks
 // the new card dirty on both channels so the sync engine creates it
-// (Google object). A
-// zero m.CreatedAt is set to now; a.PassVersion below 1 is taken as 1. A
-// taken member number, member ID or (program, external ID) is ErrDuplicate
-// (the external ID: loyalty.ErrExternalIDTaken); the caller draws another
-// number.
+// (Google object). A zero m.CreatedAt is set to now; a.PassVersion below 1
+// is taken as 1. A taken member number, member ID or (program, external
+// ID) is ErrDuplicate (the external ID: loyalty.ErrExternalIDTaken); the
+// caller draws another number.
 func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) error {
 	now := s.clock()
 	if m.CreatedAt.IsZero() {
@@ -235,9 +234,10 @@ func addEvent(ctx context.Context, tx *sql.Tx, memberID, kind string, data any, 
 }
 
 // EraseMember erases a member's personal data (name, email, birthday,
-// external ID; a marketing opt-in is withdrawn, with a consent record of
-// source "erasure") in one transaction, records an "erased" event and bumps the
-// card so the sync engine pushes the voided card. The anonymous ledger stays
+// external ID, the member's own message; a marketing opt-in is withdrawn,
+// with a consent record of source "erasure") in one transaction, records
+// an "erased" event and bumps the card so the sync engine pushes the
+// voided card. The anonymous ledger stays
 // and still sums to the balance; the auth token stays so the phone can fetch
 // the voided pass. An unknown or already erased member is loyalty.ErrMemberNotFound.
 func (s *Store) EraseMember(ctx context.Context, memberID string) error {
