@@ -89,3 +89,34 @@ func TestMessagesReachOnlyTheirCards(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileEditReachesThePhone renames a member through PATCH: the phone
+// holding the card is pushed and its pass shows the new name.
+func TestProfileEditReachesThePhone(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	ph := addPass(t, s, enroll(t, s, "Ada Lovelace"), "device-rename", pushToken)
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d", got)
+	}
+	settled(t, s, ph.serial)
+	base := delivered(ae.apns, pushToken)
+	res, b := call(t, "PATCH", s.url+"/api/v1/members/"+ph.serial, map[string]any{"name": "Ada King"}, "Content-Type", "application/merge-patch+json")
+	if res.StatusCode != 200 {
+		t.Fatalf("PATCH = %d %s", res.StatusCode, b)
+	}
+	waitDelivered(t, ae.apns, pushToken, base+1)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch after the rename = %d, want 200", st)
+	}
+	var name any
+	for _, f := range ph.pass["storeCard"].(map[string]any)["secondaryFields"].([]any) {
+		if f.(map[string]any)["key"] == "name" {
+			name = f.(map[string]any)["value"]
+		}
+	}
+	if name != "Ada King" {
+		t.Errorf("name on the pass = %v, want Ada King", name)
+	}
+}
