@@ -92,3 +92,16 @@ func withSeq(rows []string) []string {
 	}
 	return out
 }
+
+// RunMigrationStep runs migration version's Go step again, in a write
+// transaction.
+func (s *Store) RunMigrationStep(ctx context.Context, version int) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return migrationSteps[version](ctx, tx) })
+}
+
+// Exec runs a statement on the writer, for tests that set up what passd
+// itself never writes (rows as an earlier version left them).
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, query, args...)
+	return err
+}

@@ -10,7 +10,9 @@
 -- both stores. They compare byte by byte (COLLATE "C"), as SQLite does,
 -- whatever the database's collation: the range bounds the store computes
 -- mean the same on both. Rows written before this migration are
--- lower-cased here by lower().
+-- lower-cased here by lower(), which may fold ASCII only, and then by the
+-- Go step of this migration (lowerCaseProfiles in migrate.go), as the
+-- store lower-cases.
 ALTER TABLE members ADD COLUMN marketing_opt_in boolean NOT NULL DEFAULT false;
 ALTER TABLE members ADD COLUMN name_lc text COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE members ADD COLUMN email_lc text COLLATE "C" NOT NULL DEFAULT '';

@@ -7,8 +7,10 @@
 -- name_lc and email_lc are lower-cased copies of name and email, written by
 -- the store (Go's Unicode lower-casing) whenever it writes the originals,
 -- so a case-insensitive prefix search is a range on an index, the same on
--- both stores. Rows written before this migration are lower-cased here by
--- SQLite's lower(), which folds ASCII only.
+-- both stores. Rows written before this migration are
+-- lower-cased here by lower(), which may fold ASCII only, and then by the
+-- Go step of this migration (lowerCaseProfiles in migrate.go), as the
+-- store lower-cases.
 ALTER TABLE members ADD COLUMN marketing_opt_in INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE members ADD COLUMN name_lc TEXT NOT NULL DEFAULT '';
 ALTER TABLE members ADD COLUMN email_lc TEXT NOT NULL DEFAULT '';
