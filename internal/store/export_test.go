@@ -35,7 +35,8 @@ func (s *Store) SetDenseMatches(n int) { s.denseMatches = n }
 
 // SeedMembers stores members with their accounts in bulk, for benchmarks
 // that need a large program: multi-row inserts in one transaction, with
-// the columns CreateMember writes (no card sync rows, no consents).
+// the columns CreateMember writes and a delivered card on both channels
+// (no consents).
 // lastActivity gives each account's last activity.
 func (s *Store) SeedMembers(ctx context.Context, ms []loyalty.Member, accounts []Account, lastActivity []time.Time) error {
 	const batch = 500
@@ -66,8 +67,15 @@ func (s *Store) SeedMembers(ctx context.Context, ms []loyalty.Member, accounts [
 				return fmt.Errorf("seed accounts: %w", err)
 			}
 		}
+		// Every card delivered once, on both channels.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO card_sync (member_id, channel, wanted_version, synced_version, attempts, next_attempt_at, last_error, state, dirty_since, updated_at)
+			SELECT a.member_id, c.channel, a.pass_version, a.pass_version, 0, $1, '', 'ok', $1, $1
+			FROM accounts a CROSS JOIN (SELECT 'apple' AS channel UNION ALL SELECT 'google') c`, s.clock()); err != nil {
+			return fmt.Errorf("seed card sync: %w", err)
+		}
 		if s.dialect == DialectPostgres {
-			_, err := tx.ExecContext(ctx, `ANALYZE members; ANALYZE accounts`)
+			_, err := tx.ExecContext(ctx, `ANALYZE members; ANALYZE accounts; ANALYZE card_sync`)
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `ANALYZE`)

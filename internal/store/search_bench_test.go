@@ -24,6 +24,15 @@ var (
 	lastNames  = strings.Fields("Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard Andre Mercier Dupont Lambert Bonnet Francois Martinez Lovelace")
 )
 
+// benchStores open a fresh store of each kind for a benchmark.
+var benchStores = []struct {
+	name string
+	open func(b *testing.B) *store.Store
+}{
+	{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
+	{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{}) }},
+}
+
 // seedProgram stores n members of program "bench": enrolled over two
 // years, last active within a year, 70% Bronze, 25% Silver, 5% Gold. It
 // answers one member to look up by email and number.
@@ -62,13 +71,7 @@ func seedProgram(b *testing.B, s *store.Store, n int) loyalty.Member {
 // over a program of 100,000 members on each store, for each kind of
 // filter the API takes.
 func BenchmarkSearchMembers(b *testing.B) {
-	for _, o := range []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
-		{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{}) }},
-	} {
+	for _, o := range benchStores {
 		b.Run("store="+o.name, func(b *testing.B) {
 			s := o.open(b)
 			m := seedProgram(b, s, searchMembers)
@@ -97,6 +100,30 @@ func BenchmarkSearchMembers(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkPostTierMessage times Store.PostTierMessage to the Silver tier
+// (a quarter) of a program of 100,000 members on each store, and reports
+// the time per transaction of at most DefaultMessageBatch members: how
+// long a tier message holds the tills' locks at a time.
+func BenchmarkPostTierMessage(b *testing.B) {
+	for _, o := range benchStores {
+		b.Run("store="+o.name, func(b *testing.B) {
+			s := o.open(b)
+			seedProgram(b, s, searchMembers)
+			var cards int64
+			for b.Loop() {
+				n, err := s.PostTierMessage(context.Background(), "bench", "Silver", "Silver night on Friday")
+				if err != nil {
+					b.Fatal(err)
+				}
+				cards = n
+			}
+			batches := (cards + store.DefaultMessageBatch - 1) / store.DefaultMessageBatch
+			b.ReportMetric(float64(cards), "cards")
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/float64(batches), "ms/batch")
 		})
 	}
 }
