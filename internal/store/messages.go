@@ -48,57 +48,65 @@ func (s *Store) PostMemberMessage(ctx context.Context, memberID, text string) er
 // PostTierMessage stores a merchant message as the own message of every
 // live member of a program who holds tier, as PostMemberMessage does for
 // one, and answers how many cards it changed. It works through the tier in
-// member order, at most the message batch (DefaultMessageBatch) per
-// transaction; a member's tier is checked again under the write, so a
-// member who left the tier meanwhile is skipped. Members of other tiers
-// are not touched.
+// member order, at most the message batch (Options.MessageBatch) per
+// transaction. Each batch's members are listed before its transaction and
+// their tier checked again under the write, so the tills wait only for
+// the writes, and a member who left the tier meanwhile is skipped. Members
+// of other tiers are not touched.
 func (s *Store) PostTierMessage(ctx context.Context, program, tier, text string) (int64, error) {
 	now := s.clock()
 	var total int64
 	after := ""
 	for {
+		candidates, err := s.tierMembers(ctx, program, tier, after)
+		if err != nil || len(candidates) == 0 {
+			return total, err
+		}
 		var n int64
-		var last string
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err = s.write(ctx, func(tx *sql.Tx) error {
 			var err error
-			n, last, err = s.tierMessageBatch(ctx, tx, program, tier, text, after, now)
+			n, err = s.tierMessageBatch(ctx, tx, candidates, tier, text, now)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("post message to tier %s of %s: %w", tier, program, err)
 		}
 		total += n
-		if last == "" {
+		if len(candidates) < s.messageBatch {
 			return total, nil
 		}
-		after = last
+		after = candidates[len(candidates)-1]
 	}
 }
 
-// tierMessageBatch writes the message for the next batch of the tier's
-// members after the member id after, in tx, and answers how many cards it
-// changed and the last member id it looked at ("" when none was left).
-func (s *Store) tierMessageBatch(ctx context.Context, tx *sql.Tx, program, tier, text, after string, now time.Time) (int64, string, error) {
-	rows, err := tx.QueryContext(ctx, `
+// tierMembers lists the next message batch of a program's live members of
+// tier after the member id after, in member order.
+func (s *Store) tierMembers(ctx context.Context, program, tier, after string) ([]string, error) {
+	rows, err := s.rd.QueryContext(ctx, `
 		SELECT m.id FROM members m JOIN accounts a ON a.member_id = m.id
 		WHERE m.program = $1 AND m.erased_at IS NULL AND a.tier = $2 AND NOT a.erased AND m.id > $3
 		ORDER BY m.id LIMIT $4`, program, tier, after, s.messageBatch)
 	if err != nil {
-		return 0, "", fmt.Errorf("list tier members: %w", err)
+		return nil, fmt.Errorf("list members of tier %s of %s: %w", tier, program, translate(err))
 	}
-	candidates, err := collectStrings(rows)
-	if err != nil || len(candidates) == 0 {
-		return 0, "", err
+	ids, err := collectStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list members of tier %s of %s: %w", tier, program, translate(err))
 	}
-	last := candidates[len(candidates)-1]
+	return ids, nil
+}
+
+// tierMessageBatch writes the message for those of candidates who still
+// hold tier, in tx, and answers how many cards it changed.
+func (s *Store) tierMessageBatch(ctx context.Context, tx *sql.Tx, candidates []string, tier, text string, now time.Time) (int64, error) {
 	if err := s.bumpSeq(ctx, tx); err != nil {
-		return 0, "", err
+		return 0, err
 	}
 	cond, list, err := s.inList("member_id", 1, candidates)
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
-	rows, err = tx.QueryContext(ctx, s.q(`
+	rows, err := tx.QueryContext(ctx, s.q(`
 		UPDATE accounts SET
 			pass_version = pass_version + 1,
 			pass_modified = CASE WHEN pass_modified + 1 > $2 THEN pass_modified + 1 ELSE $2 END,
@@ -106,36 +114,36 @@ func (s *Store) tierMessageBatch(ctx context.Context, tx *sql.Tx, program, tier,
 		WHERE `+cond+` AND tier = $3 AND NOT erased
 		RETURNING member_id`), list, now.Unix(), tier)
 	if err != nil {
-		return 0, "", fmt.Errorf("bump pass versions: %w", err)
+		return 0, fmt.Errorf("bump pass versions: %w", err)
 	}
 	ids, err := collectStrings(rows)
 	if err != nil || len(ids) == 0 {
-		return 0, last, err
+		return 0, err
 	}
 	idCond, idList, err := s.inList("id", 1, ids)
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE members SET message = $2, message_at = $3 WHERE `+idCond, idList, text, now); err != nil {
-		return 0, "", fmt.Errorf("store messages: %w", err)
+		return 0, fmt.Errorf("store messages: %w", err)
 	}
 	syncCond, syncList, err := s.inList("card_sync.member_id", 1, ids)
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, markManyDirtySQL(syncCond), syncList, now.Add(s.debounce), now); err != nil {
-		return 0, "", fmt.Errorf("mark cards dirty: %w", err)
+		return 0, fmt.Errorf("mark cards dirty: %w", err)
 	}
 	data, err := json.Marshal(messageData{Text: text, Tier: tier})
 	if err != nil {
-		return 0, "", fmt.Errorf("encode message event: %w", err)
+		return 0, fmt.Errorf("encode message event: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO events (member_id, kind, data, created_at)
 		SELECT id, 'message', $2, $3 FROM members WHERE `+idCond, idList, string(data), now); err != nil {
-		return 0, "", fmt.Errorf("add message events: %w", err)
+		return 0, fmt.Errorf("add message events: %w", err)
 	}
-	return int64(len(ids)), last, nil
+	return int64(len(ids)), nil
 }
 
 // collectStrings reads a one-column result of text and closes it.
