@@ -118,12 +118,15 @@ func (s *Server) Handler() http.Handler {
 // routes declares every JSON API route.
 func (s *Server) routes(r chi.Router) {
 	r.Post("/programs/{program}/members", s.handle(s.enroll))
+	r.Get("/programs/{program}/members", s.handle(s.searchMembers))
 	r.Post("/programs/{program}/messages", s.handle(s.postMessage))
 	r.Get("/members/{id}", s.handle(s.getMember))
+	r.Patch("/members/{id}", s.handle(s.patchMember))
 	r.Delete("/members/{id}", s.handle(s.eraseMember))
 	r.Post("/members/{id}/transactions", s.handle(s.postTransaction))
 	r.Get("/members/{id}/transactions", s.handle(s.listTransactions))
 	r.Post("/members/{id}/refresh", s.handle(s.refreshMember))
+	r.Post("/members/{id}/messages", s.handle(s.postMemberMessage))
 	r.Get("/members/{id}/export", s.handle(s.exportMember))
 	r.Post("/apikeys", s.handle(s.createAPIKey))
 	r.Get("/apikeys", s.handle(s.listAPIKeys))

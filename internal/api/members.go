@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -36,6 +34,8 @@ type MemberJSON struct {
 	ApplePassURL   string    `json:"apple_pass_url"`
 	GoogleSaveURL  string    `json:"google_save_url,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	MarketingOptIn bool      `json:"marketing_opt_in"`
+	LastActivityAt time.Time `json:"last_activity_at"`
 }
 
 // memberJSON renders a member row.
@@ -44,9 +44,11 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		ID: m.ID, Program: m.Program, Number: m.Number, Name: m.Name, Email: m.Email,
 		Birthday: m.Birthday, ExternalID: m.ExternalID,
 		Points: m.Account.Points, LifetimePoints: m.Account.Lifetime, Tier: m.Account.Tier,
-		Barcode:      loyalty.BarcodeToken(s.secret, m.Number),
-		ApplePassURL: s.links.PassURL(m.ID),
-		CreatedAt:    m.CreatedAt.UTC(),
+		Barcode:        loyalty.BarcodeToken(s.secret, m.Number),
+		ApplePassURL:   s.links.PassURL(m.ID),
+		CreatedAt:      m.CreatedAt.UTC(),
+		MarketingOptIn: m.MarketingOptIn,
+		LastActivityAt: m.LastActivityAt.UTC(),
 	}
 	if s.googleSaveURL != nil {
 		u, err := s.googleSaveURL(m.ID)
@@ -56,6 +58,19 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		j.GoogleSaveURL = u
 	}
 	return j, nil
+}
+
+// merchantProgram answers the program of the route, which the caller must
+// be a merchant of.
+func (s *Server) merchantProgram(r *http.Request) (*loyalty.Program, error) {
+	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // liveMember loads a member the caller may see; erased members and members
@@ -79,28 +94,29 @@ func (s *Server) liveMember(r *http.Request, role string) (loyalty.MemberRow, er
 }
 
 type enrollRequest struct {
-	Name       string `json:"name"`
-	Email      string `json:"email"`
-	Birthday   string `json:"birthday"`
-	ExternalID string `json:"external_id"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Birthday       string `json:"birthday"`
+	ExternalID     string `json:"external_id"`
+	MarketingOptIn bool   `json:"marketing_opt_in"`
 }
 
 // enroll creates a member. An enrolment that repeats an external_id the
 // program already knows answers that member with 200 instead of creating a
 // second one, so a merchant's system can retry safely.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.merchantProgram(r)
 	if err != nil {
-		return err
-	}
-	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
 		return err
 	}
 	var q enrollRequest
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	in := loyalty.EnrollInput(q)
+	in := loyalty.EnrollInput{
+		Profile:        loyalty.Profile{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID},
+		MarketingOptIn: q.MarketingOptIn, Source: loyalty.ConsentAPI,
+	}
 	if err := in.Validate(s.now(), false); err != nil {
 		return err
 	}
@@ -225,6 +241,9 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	m.Account = res.Account
+	if !res.Replayed {
+		m.LastActivityAt = res.Entry.CreatedAt
+	}
 	mj, err := s.memberJSON(m)
 	if err != nil {
 		return err
@@ -282,14 +301,44 @@ func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 // MaxMessageRunes bounds a merchant message.
-const MaxMessageRunes = 500
+const MaxMessageRunes = loyalty.MaxMessageRunes
 
+// postMessage shows a merchant message on every card of a program or, with
+// tier, on the cards of that tier's members only.
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.merchantProgram(r)
 	if err != nil {
 		return err
 	}
-	if err := authorize(r.Context(), loyalty.RoleMerchant, p.ID); err != nil {
+	var q struct {
+		Text string `json:"text"`
+		Tier string `json:"tier"`
+	}
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	in := loyalty.MessageInput{Text: q.Text, Tier: q.Tier}
+	if err := in.Validate(p); err != nil {
+		return err
+	}
+	var cards int64
+	if in.Tier != "" {
+		cards, err = s.store.PostTierMessage(r.Context(), p.ID, in.Tier, in.Text)
+	} else {
+		cards, err = s.store.PostProgramMessage(r.Context(), p.ID, in.Text)
+	}
+	if err != nil {
+		return err
+	}
+	s.onChange()
+	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	return nil
+}
+
+// postMemberMessage shows a merchant message on one member's cards only.
+func (s *Server) postMemberMessage(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.liveMember(r, loyalty.RoleMerchant)
+	if err != nil {
 		return err
 	}
 	var q struct {
@@ -298,18 +347,15 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	q.Text = strings.TrimSpace(q.Text)
-	if n := utf8.RuneCountInString(q.Text); n < 1 || n > MaxMessageRunes {
-		v := &balances.ValidationError{}
-		v.Add("text", "must be 1 to 500 characters")
-		return v
+	in := loyalty.MessageInput{Text: q.Text}
+	if err := in.Validate(nil); err != nil {
+		return err
 	}
-	cards, err := s.store.PostProgramMessage(r.Context(), p.ID, q.Text)
-	if err != nil {
+	if err := s.store.PostMemberMessage(r.Context(), m.ID, in.Text); err != nil {
 		return err
 	}
 	s.onChange()
-	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
+	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": 1})
 	return nil
 }
 
@@ -321,7 +367,15 @@ type ExportJSON struct {
 	Events        []EventJSON        `json:"events"`
 	Registrations []RegistrationJSON `json:"registrations"`
 	Sync          []SyncJSON         `json:"sync"`
+	Consents      []ConsentJSON      `json:"consents"`
 	ExportedAt    time.Time          `json:"exported_at"`
+}
+
+// ConsentJSON is one record of a member's marketing answer in an export.
+type ConsentJSON struct {
+	MarketingOptIn bool      `json:"marketing_opt_in"`
+	Source         string    `json:"source"`
+	At             time.Time `json:"at"`
 }
 
 // EventJSON is a member event in an export.
@@ -364,7 +418,8 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.now().UTC(),
-		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{}}
+		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{},
+		Consents: []ConsentJSON{}}
 	for _, e := range ex.Entries {
 		out.Entries = append(out.Entries, transactionJSON(e))
 	}
@@ -381,6 +436,9 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	for _, st := range ex.Sync {
 		out.Sync = append(out.Sync, SyncJSON{Channel: st.Channel, State: st.State, WantedVersion: st.WantedVersion,
 			SyncedVersion: st.SyncedVersion, Attempts: st.Attempts, LastError: st.LastError, UpdatedAt: st.UpdatedAt.UTC()})
+	}
+	for _, c := range ex.Consents {
+		out.Consents = append(out.Consents, ConsentJSON{MarketingOptIn: c.MarketingOptIn, Source: c.Source, At: c.CreatedAt.UTC()})
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
 	problem.JSON(w, http.StatusOK, out)

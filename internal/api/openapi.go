@@ -35,6 +35,7 @@ var codeStatus = map[string]int{
 	problem.CodeIdempotencyConflict:    http.StatusConflict,
 	problem.CodeRequestInProgress:      http.StatusConflict,
 	problem.CodeInsufficientPoints:     http.StatusConflict,
+	problem.CodeExternalIDTaken:        http.StatusConflict,
 	problem.CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
 	problem.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
 	problem.CodeValidationFailed:       http.StatusUnprocessableEntity,
@@ -55,6 +56,7 @@ var codeWhen = map[string]string{
 	problem.CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
 	problem.CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
 	problem.CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
+	problem.CodeExternalIDTaken:        "a profile edit gives a member the `external_id` another member of the program has; nothing is written",
 	problem.CodeBodyTooLarge:           "the body is over 1 MiB",
 	problem.CodeUnsupportedMediaType:   "the body is not `application/json`",
 	problem.CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
@@ -175,6 +177,10 @@ func cmpOrSlice(a, b []string) []string {
 	return b
 }
 
+func queryParam(name, description string, schema obj) obj {
+	return obj{"name": name, "in": "query", "description": description, "schema": schema}
+}
+
 func okJSON(description string, schema obj) obj {
 	r := jsonBody(schema)
 	r["description"] = description
@@ -186,7 +192,20 @@ func openAPI() obj {
 	memberID, prog := ref("parameters", "MemberID"), ref("parameters", "Program")
 	member := okJSON("The member.", schemaRef("Member"))
 	paths := map[string]map[string]op{
-		"/api/v1/programs/{program}/members": {"post": {
+		"/api/v1/programs/{program}/members": {"get": {
+			id: "searchMembers", summary: "Find a program's members", role: loyalty.RoleMerchant,
+			params: []obj{prog,
+				queryParam("q", "A prefix of the name, the email or the member number, in any case.", obj{"type": "string", "maxLength": 200}),
+				queryParam("email", "A whole email address, in any case.", obj{"type": "string", "maxLength": 254}),
+				queryParam("external_id", "The merchant's own customer id.", obj{"type": "string", "maxLength": 255}),
+				queryParam("tier", "A tier of the program.", obj{"type": "string"}),
+				queryParam("inactive_days", "Members with no transaction (nor enrolment) for at least this many days.", obj{"type": "integer", "minimum": 1, "maximum": loyalty.MaxInactiveDays}),
+				ref("parameters", "Cursor"), ref("parameters", "Limit")},
+			description: "Live members of the program, newest enrolment first (ties by id), matching every parameter given; an empty parameter is no filter. Erased members never appear. " +
+				"Every parameter is checked: a bad one (an unknown `tier`, an `inactive_days` or `limit` out of range, a `cursor` this API did not answer) is 422 `validation_failed` naming it.",
+			ok:    map[int]obj{200: okJSON("One page of members.", schemaRef("MemberList"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
+		}, "post": {
 			id: "enroll", summary: "Enroll a member", role: loyalty.RoleMerchant, params: []obj{prog},
 			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely.",
 			body:        schemaRef("EnrollRequest"),
@@ -198,15 +217,31 @@ func openAPI() obj {
 		}},
 		"/api/v1/programs/{program}/messages": {"post": {
 			id: "postMessage", summary: "Send a message to every card of a program", role: loyalty.RoleMerchant, params: []obj{prog},
-			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones.",
-			body:        schemaRef("MessageRequest"),
-			ok:          map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
-			codes:       []string{problem.CodeNotFound, problem.CodeValidationFailed},
+			description: "Shows the text on every card of the program (replacing the previous message) and notifies the phones. " +
+				"With `tier`, only the cards of that tier's members show it (as each member's own message) and only they are pushed; " +
+				"the members are written in batches of at most 1,000 per transaction, so tills are never blocked long. An unknown `tier` is 422 `validation_failed` naming it. " +
+				"A card shows the newer of the program's message and the member's own.",
+			body:  schemaRef("ProgramMessageRequest"),
+			ok:    map[int]obj{202: okJSON("Accepted; the cards are being updated.", schemaRef("MessageAccepted"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}},
 		"/api/v1/members/{id}": {
 			"get": {
 				id: "getMember", summary: "Look a member up", role: loyalty.RolePOS, params: []obj{memberID},
 				ok: map[int]obj{200: member}, codes: []string{problem.CodeNotFound},
+			},
+			"patch": {
+				id: "patchMember", summary: "Edit a member's profile", role: loyalty.RoleMerchant, params: []obj{memberID},
+				description: "A JSON merge patch (RFC 7396; `application/merge-patch+json`, `application/json` accepted too): an absent field stays as it is; " +
+					"`null` clears `email`, `birthday` or `external_id`; `name` can be changed but not cleared. " +
+					"The fields are checked as at enrolment, and every invalid field is named (422 `validation_failed`); nothing is written then. " +
+					"An `external_id` another member of the program already has is 409 `external_id_taken`, and nothing is written. " +
+					"A changed profile updates the member's cards (both wallets); a changed `marketing_opt_in` is recorded with its time and source `api_patch` and listed in the export. " +
+					"Erased members are 404 `not_found`.",
+				body:      schemaRef("MemberPatch"),
+				bodyTypes: []string{"application/merge-patch+json", "application/json"},
+				ok:        map[int]obj{200: okJSON("The member as edited.", schemaRef("Member"))},
+				codes:     []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeExternalIDTaken},
 			},
 			"delete": {
 				id: "eraseMember", summary: "Erase a member's personal data", role: loyalty.RoleAdmin, params: []obj{memberID},
@@ -236,6 +271,14 @@ func openAPI() obj {
 				codes:  []string{problem.CodeNotFound, problem.CodeValidationFailed},
 			},
 		},
+		"/api/v1/members/{id}/messages": {"post": {
+			id: "postMemberMessage", summary: "Send a message to one member's card", role: loyalty.RoleMerchant, params: []obj{memberID},
+			description: "Shows the text on this member's cards only (replacing the member's previous own message) and notifies that member's phones; no other card changes. " +
+				"A card shows the newer of the program's message and the member's own. Erased members are 404 `not_found`.",
+			body:  schemaRef("MessageRequest"),
+			ok:    map[int]obj{202: okJSON("Accepted; the card is being updated (`cards` is 1).", schemaRef("MessageAccepted"))},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
+		}},
 		"/api/v1/members/{id}/refresh": {"post": {
 			id: "refreshMember", summary: "Push the member's cards again", role: loyalty.RoleMerchant, params: []obj{memberID},
 			ok:    map[int]obj{202: okJSON("Accepted.", obj{"type": "object", "required": []string{"member_id"}, "properties": obj{"member_id": obj{"type": "string", "format": "uuid"}}})},
@@ -365,22 +408,42 @@ func schemas() obj {
 		},
 		"Member": obj{
 			"type":     "object",
-			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at"},
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at"},
 			"properties": obj{
-				"id":              obj{"type": "string", "format": "uuid"},
-				"program":         obj{"type": "string"},
-				"number":          obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
-				"name":            obj{"type": "string"},
-				"email":           obj{"type": "string"},
-				"birthday":        obj{"type": "string", "format": "date"},
-				"external_id":     obj{"type": "string"},
-				"points":          obj{"type": "integer"},
-				"lifetime_points": obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
-				"tier":            obj{"type": "string"},
-				"barcode":         str("The exact message encoded in the card's barcode."),
-				"apple_pass_url":  obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
-				"google_save_url": obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
-				"created_at":      dateTime,
+				"id":               obj{"type": "string", "format": "uuid"},
+				"program":          obj{"type": "string"},
+				"number":           obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
+				"name":             obj{"type": "string"},
+				"email":            obj{"type": "string"},
+				"birthday":         obj{"type": "string", "format": "date"},
+				"external_id":      obj{"type": "string"},
+				"points":           obj{"type": "integer"},
+				"lifetime_points":  obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
+				"tier":             obj{"type": "string"},
+				"barcode":          str("The exact message encoded in the card's barcode."),
+				"apple_pass_url":   obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
+				"google_save_url":  obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
+				"created_at":       dateTime,
+				"marketing_opt_in": obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
+				"last_activity_at": obj{"type": "string", "format": "date-time", "description": "The latest transaction, or the enrolment before any."},
+			},
+		},
+		"MemberList": obj{
+			"type": "object", "required": []string{"items", "next_cursor"},
+			"properties": obj{
+				"items":       obj{"type": "array", "items": schemaRef("Member")},
+				"next_cursor": obj{"type": "string", "description": "Empty on the last page; otherwise pass it as `cursor` for the next one."},
+			},
+		},
+		"MemberPatch": obj{
+			"type": "object", "additionalProperties": false,
+			"description": "A JSON merge patch of the member's profile: absent fields stay as they are.",
+			"properties": obj{
+				"name":             obj{"type": "string", "minLength": 1, "maxLength": 200, "description": "Cannot be null."},
+				"email":            obj{"type": []string{"string", "null"}, "format": "email", "maxLength": 254, "description": "null clears it."},
+				"birthday":         obj{"type": []string{"string", "null"}, "format": "date", "description": "A past date as YYYY-MM-DD; null clears it."},
+				"external_id":      obj{"type": []string{"string", "null"}, "maxLength": 255, "description": "Unique in the program; null clears it."},
+				"marketing_opt_in": obj{"type": "boolean"},
 			},
 		},
 		"EnrollRequest": obj{
@@ -390,6 +453,8 @@ func schemas() obj {
 				"email":       obj{"type": "string", "format": "email", "maxLength": 254},
 				"birthday":    obj{"type": "string", "format": "date", "description": "A past date as YYYY-MM-DD."},
 				"external_id": obj{"type": "string", "maxLength": 255, "description": "The merchant's own customer id; enrolling it again answers the same member."},
+				"marketing_opt_in": obj{"type": "boolean", "default": false,
+					"description": "The member's answer to the marketing question; recorded with its time and source `api`."},
 			},
 		},
 		"ScanRequest": obj{
@@ -433,12 +498,19 @@ func schemas() obj {
 			"type": "object", "required": []string{"text"}, "additionalProperties": false,
 			"properties": obj{"text": obj{"type": "string", "minLength": 1, "maxLength": MaxMessageRunes}},
 		},
+		"ProgramMessageRequest": obj{
+			"type": "object", "required": []string{"text"}, "additionalProperties": false,
+			"properties": obj{
+				"text": obj{"type": "string", "minLength": 1, "maxLength": MaxMessageRunes},
+				"tier": obj{"type": "string", "description": "Only the members of this tier of the program get the message."},
+			},
+		},
 		"MessageAccepted": obj{
 			"type": "object", "required": []string{"cards"},
 			"properties": obj{"cards": obj{"type": "integer", "description": "How many cards will show the message."}},
 		},
 		"Export": obj{
-			"type": "object", "required": []string{"member", "account", "entries", "events", "registrations", "sync", "exported_at"},
+			"type": "object", "required": []string{"member", "account", "entries", "events", "registrations", "sync", "consents", "exported_at"},
 			"properties": obj{
 				"member":  schemaRef("Member"),
 				"account": obj{"type": "object", "description": "The materialized balance row."},
@@ -452,6 +524,9 @@ func schemas() obj {
 					"wanted_version": obj{"type": "integer"}, "synced_version": obj{"type": "integer"}, "attempts": obj{"type": "integer"},
 					"last_error": obj{"type": "string"}, "updated_at": dateTime,
 				}}},
+				"consents": obj{"type": "array", "description": "Every marketing answer of the member, oldest first: at enrolment (`api`, `join_page`), in edits (`api_patch`), withdrawn by erasure (`erasure`).", "items": obj{
+					"type": "object", "required": []string{"marketing_opt_in", "source", "at"},
+					"properties": obj{"marketing_opt_in": obj{"type": "boolean"}, "source": obj{"type": "string"}, "at": dateTime}}},
 				"exported_at": dateTime,
 			},
 		},

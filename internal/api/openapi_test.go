@@ -154,6 +154,21 @@ func TestOpenAPIDocument(t *testing.T) {
 	if !strings.Contains(mustJSON(t, tx), "IdempotencyKey") || !strings.Contains(mustJSON(t, tx["responses"]), "idempotency_conflict") {
 		t.Errorf("transactions POST does not describe Idempotency-Key and its conflicts")
 	}
+	patch := dig(doc, "paths", "/api/v1/members/{id}", "patch").(map[string]any)
+	if dig(patch, "requestBody", "content", "application/merge-patch+json") == nil || dig(patch, "requestBody", "content", "application/json") == nil ||
+		!strings.Contains(mustJSON(t, patch["responses"]), "external_id_taken") {
+		t.Errorf("member PATCH does not take merge-patch+json and application/json, or lacks external_id_taken")
+	}
+	search := mustJSON(t, dig(doc, "paths", "/api/v1/programs/{program}/members", "get"))
+	for _, p := range []string{`"q"`, `"email"`, `"external_id"`, `"tier"`, `"inactive_days"`, "Cursor", "Limit", "MemberList"} {
+		if !strings.Contains(search, p) {
+			t.Errorf("member search does not describe %s", p)
+		}
+	}
+	if !strings.Contains(mustJSON(t, dig(doc, "components", "schemas", "ProgramMessageRequest")), `"tier"`) ||
+		dig(doc, "paths", "/api/v1/members/{id}/messages", "post") == nil {
+		t.Errorf("messages do not describe tier or the member message")
+	}
 	scan := dig(doc, "paths", "/api/v1/pos/scan", "post").(map[string]any)
 	if !strings.Contains(scan["description"].(string), "allow_manual_entry") || dig(scan, "responses", "429", "headers", "Retry-After") == nil {
 		t.Errorf("scan does not describe manual entry and its rate limit")

@@ -77,14 +77,6 @@ func (e *env) putImage(id, key, name string, data []byte, hdr ...string) answer 
 	return e.do("PUT", "/api/v1/programs/"+id+"/images/"+name, key, data, append([]string{"Content-Type", "image/png"}, hdr...)...)
 }
 
-func ids(a answer) []string {
-	var out []string
-	for _, it := range a.body["items"].([]any) {
-		out = append(out, it.(map[string]any)["id"].(string))
-	}
-	return out
-}
-
 func TestListProgramsByKeyScope(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -104,8 +104,10 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 }
 
 // GoogleCard renders what the member's loyalty object shows, as on the
-// Apple card: name, number, barcode, points, tier and the program's
-// current message (msg, may be empty). secret keys the barcode token.
+// Apple card: name, number, barcode, points, tier and the card's current
+// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage).
+// secret keys the barcode token; a tier's own strip is served under
+// publicURL as the card's banner.
 func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte, publicURL string) googlewallet.Card {
 	lang := p.DefaultLocale
 	c := googlewallet.Card{
@@ -134,8 +136,9 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 	return c
 }
 
-// GoogleMerchantMessage is the object message for a program message; its
-// id comes from the posting time, so a retried delivery adds it once.
+// GoogleMerchantMessage is the object message for a merchant message (the
+// program's or the member's own); its id comes from the posting time, so a
+// retried delivery adds it once.
 func GoogleMerchantMessage(p *loyalty.Program, at time.Time, text string) googlewallet.Message {
 	_, texts := p.Text()
 	return googlewallet.Message{

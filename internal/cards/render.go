@@ -22,7 +22,8 @@ import (
 type Card struct {
 	Member  loyalty.MemberRow
 	Program *loyalty.Program
-	// Message is the program's latest merchant message (may be empty).
+	// Message is the latest merchant message of the member's card: the
+	// program's or the member's own, whichever is newer (may be empty).
 	Message string
 }
 

@@ -74,9 +74,7 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 // card is what m's pass shows in program p.
 func card(m loyalty.MemberRow, p *loyalty.Program) Card {
 	c := Card{Member: m, Program: p}
-	if !m.Erased() {
-		c.Message = m.ProgramMessage
-	}
+	c.Message, _ = m.CardMessage()
 	return c
 }
 

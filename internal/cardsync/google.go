@@ -33,7 +33,7 @@ type GoogleConfig struct {
 
 // Google delivers a card on the google channel: it inserts or patches the
 // member's loyalty object (name, number, barcode, points, tier, state, the
-// program's current message), turns new merchant messages and tier upgrades
+// card's current merchant message), turns new merchant messages and tier upgrades
 // into object messages that notify the phone while Google's budget of 3
 // notifications per card per 24 h allows (silently after that), and retires
 // an erased member's object. Google syncs the object to phones itself.
@@ -168,10 +168,9 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	if err := g.ensureClass(ctx, p, false); err != nil {
 		return googleError(g.log, "upsert class", err)
 	}
-	msg, msgAt, err := g.store.ProgramMessage(ctx, p.ID)
-	if err != nil {
-		return &RetryError{Err: err}
-	}
+	// The program's message or the member's own, whichever is newer, as
+	// the Apple card shows it: read with the member, in one read.
+	msg, msgAt := m.CardMessage()
 
 	card := cards.GoogleCard(m, p, msg, g.secret, g.publicURL)
 	exists := st.Inserted

@@ -14,10 +14,21 @@ import (
 	"github.com/passd/passd/balances"
 )
 
-// EnrollInput is an enrolment as a surface (the JSON API, the join page)
-// received it.
-type EnrollInput struct {
+// Profile is what a member tells about themselves, as a surface (the JSON
+// API, the join page) received it: at enrolment, or later edited.
+type Profile struct {
 	Name, Email, Birthday, ExternalID string
+}
+
+// EnrollInput is an enrolment as a surface received it.
+type EnrollInput struct {
+	Profile
+	// MarketingOptIn is the member's answer to the marketing question
+	// (false unless asked and ticked).
+	MarketingOptIn bool
+	// Source is the surface that received the enrolment (ConsentAPI,
+	// ConsentJoinPage), kept with the first consent record.
+	Source string
 }
 
 // Reasons an enrolment field is refused (balances.FieldError.Reason), for
@@ -32,8 +43,9 @@ const (
 
 // Validate normalizes in (trims spaces) and reports every invalid field;
 // requireEmail makes the email mandatory (the join page asks for it). It
-// is the one check of an enrolment, whatever surface received it.
-func (in *EnrollInput) Validate(now time.Time, requireEmail bool) error {
+// is the one check of a profile, whatever surface received it, at
+// enrolment or in an edit (ProfilePatch.Apply).
+func (in *Profile) Validate(now time.Time, requireEmail bool) error {
 	v := &balances.ValidationError{}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = strings.TrimSpace(in.Email)
@@ -115,6 +127,7 @@ func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, n
 			ID: uuid.NewString(), Program: p.ID, Number: number,
 			Name: in.Name, Email: in.Email, Birthday: in.Birthday, ExternalID: in.ExternalID,
 			AuthToken: token, CreatedAt: now.UTC(),
+			MarketingOptIn: in.MarketingOptIn, ConsentSource: in.Source,
 		}
 		err = st.CreateMember(ctx, mem, balances.NewAccount(p.Rules()))
 		if errors.Is(err, ErrDuplicate) && in.ExternalID != "" {

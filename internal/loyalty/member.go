@@ -31,6 +31,13 @@ type Member struct {
 	AuthToken string
 	CreatedAt time.Time
 	ErasedAt  *time.Time
+	// MarketingOptIn is the member's current marketing answer; every
+	// change of it is kept as a Consent.
+	MarketingOptIn bool
+	// ConsentSource, on a member being created, is the surface of the
+	// enrolment (ConsentAPI, ConsentJoinPage): the source of the first
+	// Consent. Reads leave it empty; the consents keep it.
+	ConsentSource string
 }
 
 // Erased reports whether the member's personal data was erased.

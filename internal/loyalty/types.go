@@ -34,6 +34,31 @@ type MemberRow struct {
 	// with the member (0 when the programme has no row): a server holding
 	// an older version of the programme reloads it before building the card.
 	ProgramVersion int64
+	// ProgramMessageAt is when ProgramMessage was posted (zero for none).
+	ProgramMessageAt time.Time
+	// MemberMessage is the member's own merchant message ("" for none),
+	// sent to this member or to their tier, and MemberMessageAt when it
+	// was posted.
+	MemberMessage   string
+	MemberMessageAt time.Time
+	// LastActivityAt is when the member's latest ledger entry was posted,
+	// or when they enrolled before any.
+	LastActivityAt time.Time
+}
+
+// CardMessage is the merchant message the member's cards show, and when it
+// was posted: the newer of the program's message and the member's own
+// ("" and the zero time for none). An erased member's card shows none.
+func (r MemberRow) CardMessage() (string, time.Time) {
+	switch {
+	case r.Erased():
+		return "", time.Time{}
+	case r.MemberMessage != "" && (r.ProgramMessage == "" || !r.MemberMessageAt.Before(r.ProgramMessageAt)):
+		return r.MemberMessage, r.MemberMessageAt
+	case r.ProgramMessage != "":
+		return r.ProgramMessage, r.ProgramMessageAt
+	}
+	return "", time.Time{}
 }
 
 // Sentinel errors of storage, which the store translates its drivers'
@@ -122,6 +147,8 @@ type Export struct {
 	Events        []Event
 	Registrations []Registration
 	Sync          []SyncState
+	// Consents are the member's marketing answers, oldest first.
+	Consents []Consent
 }
 
 // Registration is one device registered for one member's Apple pass.

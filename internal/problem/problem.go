@@ -49,6 +49,7 @@ const (
 	CodeIdempotencyConflict    = "idempotency_conflict"
 	CodeRequestInProgress      = "request_in_progress"
 	CodeInsufficientPoints     = "insufficient_points"
+	CodeExternalIDTaken        = "external_id_taken"
 	CodeBodyTooLarge           = "body_too_large"
 	CodeValidationFailed       = "validation_failed"
 	CodeInvalidBarcode         = "invalid_barcode"
@@ -69,6 +70,7 @@ var titles = map[string]string{
 	CodeIdempotencyConflict:    "Idempotency key reused",
 	CodeRequestInProgress:      "Request in progress",
 	CodeInsufficientPoints:     "Insufficient points",
+	CodeExternalIDTaken:        "External id taken",
 	CodeBodyTooLarge:           "Body too large",
 	CodeValidationFailed:       "Validation failed",
 	CodeInvalidBarcode:         "Invalid barcode",
@@ -120,6 +122,8 @@ func From(err error) *Problem {
 		return New(http.StatusNotFound, CodeNotFound, notFoundDetail(err))
 	case errors.Is(err, loyalty.ErrInvalidBarcode):
 		return New(http.StatusUnprocessableEntity, CodeInvalidBarcode, "the barcode does not verify: it was mistyped, damaged or forged")
+	case errors.Is(err, loyalty.ErrExternalIDTaken):
+		return New(http.StatusConflict, CodeExternalIDTaken, "another member of the program already has this external_id")
 	case errors.Is(err, balances.ErrInsufficientPoints):
 		return New(http.StatusConflict, CodeInsufficientPoints, err.Error())
 	case errors.Is(err, balances.ErrIdempotencyConflict):

@@ -30,6 +30,11 @@ import (
 //     {{next_seq}} and, on PostgreSQL, update_xid = the writing
 //     transaction's id (see UpdatedSerials). An INSERT gets update_xid from
 //     the column's default.
+//   - {{collate_c}}: after a text column, byte-wise comparison: COLLATE "C"
+//     on PostgreSQL, nothing on SQLite, whose BINARY default already is.
+//   - {{no_index}}: before a column, keeps SQLite from using an index on it
+//     for that term (unary +); nothing on PostgreSQL, whose planner weighs
+//     the alternatives by cost.
 func dialectTokens(dialect string) []string {
 	if dialect == DialectSQLite {
 		return []string{
@@ -38,6 +43,8 @@ func dialectTokens(dialect string) []string {
 			"{{skip_locked}}", "",
 			"{{next_seq}}", "(SELECT value FROM counters WHERE name = 'update_seq')",
 			"{{set_update_seq}}", "update_seq = (SELECT value FROM counters WHERE name = 'update_seq')",
+			"{{collate_c}}", "",
+			"{{no_index}}", "+",
 		}
 	}
 	return []string{
@@ -46,6 +53,8 @@ func dialectTokens(dialect string) []string {
 		"{{skip_locked}}", "FOR UPDATE SKIP LOCKED",
 		"{{next_seq}}", "nextval('update_seq')",
 		"{{set_update_seq}}", "update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()",
+		"{{collate_c}}", ` COLLATE "C"`,
+		"{{no_index}}", "",
 	}
 }
 

@@ -17,8 +17,8 @@ type GoogleCard struct {
 	MemberID string
 	// Inserted reports that the loyalty object exists at Google.
 	Inserted bool
-	// MessageAt is the posting time of the last program message handled;
-	// zero when none was.
+	// MessageAt is the posting time of the last merchant message handled
+	// (the program's or the member's own); zero when none was.
 	MessageAt time.Time
 	// TierEventSeq is the Event.Seq of the last "tier_changed" event
 	// handled; zero when none was.

@@ -59,7 +59,7 @@ var postWritePostgres = `
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
-			pass_version = $11, pass_modified = $12,
+			pass_version = $11, pass_modified = $12, last_activity_at = $7,
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
 	), k AS (
@@ -78,7 +78,7 @@ var postWriteSQLite = `
 	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7);
 	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
-		pass_version = $11, pass_modified = $12,
+		pass_version = $11, pass_modified = $12, last_activity_at = $7,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
 	WHERE member_id = $2;
 	INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
@@ -138,9 +138,9 @@ func (p *postStmts) close() {
 
 // Post posts a ledger entry for a member in one transaction, under the
 // member's lock: the entry, the account (balance, tier, pass version, pass
-// modified time, update sequence and, on PostgreSQL, transaction id), the
-// idempotency key, a "tier_changed"
-// event when the tier moves, and the dirty marks of both channels.
+// modified time, last activity, update sequence and, on PostgreSQL,
+// transaction id), the idempotency key, a "tier_changed" event when the
+// tier moves, and the dirty marks of both channels.
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
@@ -435,8 +435,9 @@ func (s *Store) Events(ctx context.Context, memberID string) ([]Event, error) {
 
 // Export answers everything kept about a member, read from one snapshot:
 // the member and account, every ledger entry oldest first, the events, the
-// card registrations and the sync states. Erased members are exported too
-// (what is left of them). An unknown member is loyalty.ErrMemberNotFound.
+// card registrations, the consent records and the sync states. Erased
+// members are exported too (what is left of them). An unknown member is
+// loyalty.ErrMemberNotFound.
 func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 	var x Export
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -451,6 +452,9 @@ func (s *Store) Export(ctx context.Context, memberID string) (Export, error) {
 			return err
 		}
 		if x.Registrations, err = registrationsFor(ctx, tx, memberID); err != nil {
+			return err
+		}
+		if x.Consents, err = consents(ctx, tx, memberID); err != nil {
 			return err
 		}
 		x.Sync, err = syncStates(ctx, tx, memberID)

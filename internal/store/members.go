@@ -18,11 +18,13 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// CreateMember stores a new member with its account, and marks the new card
-// dirty on both channels so the sync engine creates it (Google object). A
-// zero m.CreatedAt is set to now; a.PassVersion below 1 is taken as 1. A
-// taken member number, member ID or (program, external ID) is ErrDuplicate;
-// the caller draws another number.
+// CreateMember stores a new member with its account and its first consent
+// record (m.MarketingOptIn from m.ConsentSource, at m.CreatedAt), and marks
+// the new card dirty on both channels so the sync engine creates it
+// (Google object). A zero m.CreatedAt is set to now; a.PassVersion below 1
+// is taken as 1. A taken member number, member ID or (program, external
+// ID) is ErrDuplicate (the external ID: loyalty.ErrExternalIDTaken); the
+// caller draws another number.
 func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) error {
 	now := s.clock()
 	if m.CreatedAt.IsZero() {
@@ -37,14 +39,16 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-			INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at,
+				marketing_opt_in, name_lc, email_lc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			m.ID, m.Program, m.Number, m.Name, m.Email, m.Birthday, externalID, m.AuthToken,
-			m.CreatedAt.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt))
+			m.CreatedAt.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt),
+			m.MarketingOptIn, strings.ToLower(m.Name), strings.ToLower(m.Email))
 		if name, ok := uniqueViolation(err); ok {
 			switch {
 			case strings.Contains(name, "external_id"):
-				return fmt.Errorf("external id %q already used in program %q: %w", m.ExternalID, m.Program, ErrDuplicate)
+				return fmt.Errorf("external id %q in program %q: %w", m.ExternalID, m.Program, loyalty.ErrExternalIDTaken)
 			case strings.Contains(name, "number"):
 				return fmt.Errorf("member number %s taken: %w", m.Number, ErrDuplicate)
 			default:
@@ -58,9 +62,10 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`
-			INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, {{next_seq}}, $8)`),
-			m.ID, a.Points, a.Lifetime, a.Qualifying, a.Tier, a.PassVersion, now.Unix(), m.ErasedAt != nil); err != nil {
+			INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased, last_activity_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, {{next_seq}}, $8, $9)`),
+			m.ID, a.Points, a.Lifetime, a.Qualifying, a.Tier, a.PassVersion, now.Unix(), m.ErasedAt != nil,
+			m.CreatedAt.UTC().Truncate(time.Microsecond)); err != nil {
 			return fmt.Errorf("insert account: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -70,7 +75,7 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			m.ID, a.PassVersion, now); err != nil {
 			return fmt.Errorf("insert card sync: %w", err)
 		}
-		return nil
+		return addConsent(ctx, tx, m.ID, m.MarketingOptIn, m.ConsentSource, m.CreatedAt.UTC().Truncate(time.Microsecond))
 	})
 	if err != nil {
 		return fmt.Errorf("create member: %w", err)
@@ -83,7 +88,10 @@ const memberSelect = `
 	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
 	       m.created_at, m.erased_at,
 	       a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.update_seq,
-	       COALESCE(pm.text, ''), COALESCE(p.version, 0)
+	       COALESCE(pm.text, ''),
+	       m.marketing_opt_in, a.last_activity_at,
+	       m.message, m.message_at, pm.created_at,
+	       COALESCE(p.version, 0)
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
 	LEFT JOIN programs p ON p.id = m.program`
@@ -94,7 +102,10 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
-		&modified, &r.UpdateSeq, &r.ProgramMessage, &r.ProgramVersion)
+		&modified, &r.UpdateSeq, &r.ProgramMessage,
+		&r.MarketingOptIn, ts{&r.LastActivityAt},
+		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
+		&r.ProgramVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
@@ -226,8 +237,10 @@ func addEvent(ctx context.Context, tx *sql.Tx, memberID, kind string, data any, 
 }
 
 // EraseMember erases a member's personal data (name, email, birthday,
-// external ID) in one transaction, records an "erased" event and bumps the
-// card so the sync engine pushes the voided card. The anonymous ledger stays
+// external ID, the member's own message; a marketing opt-in is withdrawn,
+// with a consent record of source "erasure") in one transaction, records
+// an "erased" event and bumps the card so the sync engine pushes the
+// voided card. The anonymous ledger stays
 // and still sums to the balance; the auth token stays so the phone can fetch
 // the voided pass. An unknown or already erased member is loyalty.ErrMemberNotFound.
 func (s *Store) EraseMember(ctx context.Context, memberID string) error {
@@ -237,9 +250,18 @@ func (s *Store) EraseMember(ctx context.Context, memberID string) error {
 		if err := s.touchAccount(ctx, tx, memberID, now, true); err != nil {
 			return err
 		}
+		// A member who said yes to marketing is no longer asked: that
+		// change is kept like any other.
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE members SET name = '', email = '', birthday = '', external_id = NULL, erased_at = $2
-			WHERE id = $1`, memberID, now); err != nil {
+			INSERT INTO consents (member_id, opt_in, source, created_at)
+			SELECT id, $2, $3, $4 FROM members WHERE id = $1 AND marketing_opt_in`,
+			memberID, false, loyalty.ConsentErasure, now); err != nil {
+			return fmt.Errorf("record consent: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE members SET name = '', email = '', birthday = '', external_id = NULL, erased_at = $2,
+				name_lc = '', email_lc = '', marketing_opt_in = $3, message = '', message_at = NULL
+			WHERE id = $1`, memberID, now, false); err != nil {
 			return fmt.Errorf("clear personal data: %w", err)
 		}
 		return addEvent(ctx, tx, memberID, "erased", struct{}{}, now)
@@ -315,7 +337,19 @@ func (s *Store) touchCards(ctx context.Context, tx *sql.Tx, in func(col string) 
 	if err != nil {
 		return 0, fmt.Errorf("bump pass versions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.ExecContext(ctx, markManyDirtySQL(in("card_sync.member_id")+" AND NOT a.erased"),
+		arg, now.Add(s.debounce), now); err != nil {
+		return 0, fmt.Errorf("mark cards dirty: %w", err)
+	}
+	return n, nil
+}
+
+// markManyDirtySQL raises the wanted version of the cards whose member_id
+// passes cond to their account's pass version, on both channels, with
+// markDirtySQL's rules; $2 is when a card that turns dirty is due and $3
+// now, cond may use $1.
+func markManyDirtySQL(cond string) string {
+	return `
 		UPDATE card_sync SET
 			wanted_version = a.pass_version,
 			state = 'pending',
@@ -324,12 +358,7 @@ func (s *Store) touchCards(ctx context.Context, tx *sql.Tx, in func(col string) 
 			dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE $3 END,
 			updated_at = $3
 		FROM accounts a
-		WHERE a.member_id = card_sync.member_id
-		  AND `+in("card_sync.member_id")+` AND NOT a.erased`,
-		arg, now.Add(s.debounce), now); err != nil {
-		return 0, fmt.Errorf("mark cards dirty: %w", err)
-	}
-	return n, nil
+		WHERE a.member_id = card_sync.member_id AND ` + cond
 }
 
 // SetProgramMessage stores the merchant message shown on every card of a

@@ -103,6 +103,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply: %w", err)
 			}
+			if step := migrationSteps[m.version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("apply: %w", err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 				m.version, m.name, s.clock().Format("2006-01-02T15:04:05.000000Z")); err != nil {
 				return fmt.Errorf("record: %w", err)
@@ -115,6 +120,46 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		if applied {
 			s.log.Info("migration applied", slog.String("migration", m.name), slog.String("dialect", s.dialect))
+		}
+	}
+	return nil
+}
+
+// migrationSteps are the parts of migrations that SQL cannot say the same
+// way on both stores, by migration number: each runs in its migration's
+// transaction, after its SQL.
+var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	10: lowerCaseProfiles,
+}
+
+// lowerCaseProfiles sets name_lc and email_lc with Go's lower-casing, as
+// the store writes them, where the SQL of migration 10 left them otherwise:
+// SQLite's lower() (and PostgreSQL's under the C locale) folds ASCII only,
+// so "Élodie" stayed "Élodie" and a search for "élodie" missed it.
+func lowerCaseProfiles(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, email, name_lc, email_lc FROM members`)
+	if err != nil {
+		return fmt.Errorf("read names: %w", err)
+	}
+	type fix struct{ id, name, email string }
+	var fixes []fix
+	for rows.Next() {
+		var id, name, email, nameLC, emailLC string
+		if err := rows.Scan(&id, &name, &email, &nameLC, &emailLC); err != nil {
+			rows.Close()
+			return fmt.Errorf("read names: %w", err)
+		}
+		if n, e := strings.ToLower(name), strings.ToLower(email); n != nameLC || e != emailLC {
+			fixes = append(fixes, fix{id, n, e})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read names: %w", err)
+	}
+	for _, f := range fixes {
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET name_lc = $2, email_lc = $3 WHERE id = $1`, f.id, f.name, f.email); err != nil {
+			return fmt.Errorf("lower-case names: %w", err)
 		}
 	}
 	return nil

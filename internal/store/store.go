@@ -35,6 +35,9 @@ type Options struct {
 	// MaxConns bounds the PostgreSQL pool, and the SQLite reader pool; 20
 	// and max(4, GOMAXPROCS) when zero.
 	MaxConns int
+	// MessageBatch bounds the members one transaction of PostTierMessage
+	// writes; DefaultMessageBatch when zero.
+	MessageBatch int
 }
 
 // Dialect names.
@@ -74,6 +77,10 @@ type Store struct {
 	members *memberBatcher
 	// poolSize is PostgreSQL's pool size (Options.MaxConns).
 	poolSize int
+	// messageBatch is Options.MessageBatch.
+	messageBatch int
+	// denseMatches is DefaultDenseMatches; tests lower it (export_test.go).
+	denseMatches int
 }
 
 func applyDefaults(opts Options) Options {
@@ -86,18 +93,23 @@ func applyDefaults(opts Options) Options {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = 5 * time.Second
 	}
+	if opts.MessageBatch <= 0 {
+		opts.MessageBatch = DefaultMessageBatch
+	}
 	return opts
 }
 
 func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 	s := &Store{
 		w: w, r: r, rd: r,
-		dialect:     dialect,
-		rep:         strings.NewReplacer(dialectTokens(dialect)...),
-		now:         opts.Now,
-		log:         opts.Logger,
-		debounce:    opts.SyncDebounce,
-		lockTimeout: opts.LockTimeout,
+		dialect:      dialect,
+		rep:          strings.NewReplacer(dialectTokens(dialect)...),
+		now:          opts.Now,
+		log:          opts.Logger,
+		debounce:     opts.SyncDebounce,
+		lockTimeout:  opts.LockTimeout,
+		messageBatch: opts.MessageBatch,
+		denseMatches: DefaultDenseMatches,
 	}
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)

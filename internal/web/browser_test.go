@@ -161,6 +161,14 @@ func TestBrowserJoin(t *testing.T) {
 		}
 	}
 
+	// The marketing question is its own checkbox, unticked, named by its
+	// label, apart from the terms.
+	box, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const b = document.getElementById('marketing');
+		return b.checked + '|' + b.required + '|' + b.labels[0].textContent.trim() + '|' + (b.labels[0].contains(document.getElementById('consent'))); })()`))
+	if err != nil || box != "false|false|Send me offers and news by email (optional)|false" {
+		t.Errorf("marketing checkbox = %q, %v; want unticked, optional, labelled, apart from the terms", box, err)
+	}
+
 	// A valid one leads to the result page.
 	err = chromedp.Do(bctx,
 		chromedp.SetValue(chromedp.ID("name"), "Ada Lovelace"),

@@ -99,6 +99,9 @@ func (s *Server) browserCookie(w http.ResponseWriter, r *http.Request) string {
 type formValues struct {
 	Name, Email, Birthday string
 	Consent               bool
+	// Marketing is the separate, optional answer to the marketing
+	// question: unticked unless the visitor ticks it.
+	Marketing bool
 }
 
 // fieldErrors maps a field to the key of its message.
@@ -122,7 +125,7 @@ var fieldKeys = map[string]string{
 // visitor's language.
 func (f *formValues) validate(now time.Time) fieldErrors {
 	errs := fieldErrors{}
-	in := loyalty.EnrollInput{Name: f.Name, Email: f.Email, Birthday: f.Birthday}
+	in := loyalty.Profile{Name: f.Name, Email: f.Email, Birthday: f.Birthday}
 	err := in.Validate(now, true)
 	f.Name, f.Email, f.Birthday = in.Name, in.Email, in.Birthday
 	var ve *balances.ValidationError

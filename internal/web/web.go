@@ -289,6 +289,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	pg.Values = formValues{
 		Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"),
 		Birthday: r.PostForm.Get("birthday"), Consent: r.PostForm.Get("consent") == "yes",
+		Marketing: r.PostForm.Get("marketing") == "yes",
 	}
 	if errs := pg.Values.validate(s.now()); len(errs) > 0 {
 		// Nothing is stored; the same token (and nonce) stays valid.
@@ -297,7 +298,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, created, err := loyalty.Enroll(r.Context(), s.store, p, loyalty.EnrollInput{
-		Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce,
+		Profile:        loyalty.Profile{Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce},
+		MarketingOptIn: pg.Values.Marketing, Source: loyalty.ConsentJoinPage,
 	}, s.now())
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)

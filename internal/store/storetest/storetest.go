@@ -116,6 +116,10 @@ func Run(t *testing.T, open Opener) {
 		{"ProgramClassSync", testProgramClassSync},
 		{"APIKeyList", testAPIKeyList},
 		{"TouchAPIKey", testTouchAPIKey},
+		{"UpdateMember", testUpdateMember},
+		{"Consents", testConsents},
+		{"SearchMembers", testSearchMembers},
+		{"MemberMessages", testMemberMessages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +231,7 @@ func testCreateMember(t *testing.T, open Opener) {
 		PassModified: t0().Truncate(time.Second),
 	}
 	want.CreatedAt = t0().Truncate(time.Microsecond)
+	want.LastActivityAt = want.CreatedAt // no entry yet: the enrolment
 	for _, get := range []struct {
 		name string
 		fn   func() (store.MemberRow, error)
