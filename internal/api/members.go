@@ -63,7 +63,8 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 // merchantProgram answers the program of the route, which the caller must
 // be a merchant of.
 func (s *Server) merchantProgram(r *http.Request) (*loyalty.Program, error) {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	// Fresh: a programme another instance created a moment ago is loaded.
+	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,9 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p, err := s.programs.Get(m.Program)
+	// The member was read with its programme's version: the earn rules are
+	// those of that version even when another instance made the change.
+	p, err := s.programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
 	if err != nil {
 		return err
 	}
@@ -474,7 +477,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		v.Add("role", "must be pos, merchant or admin")
 	}
 	if q.Program != "" {
-		if _, err := s.programs.Get(q.Program); err != nil {
+		if _, err := s.programs.Fresh(r.Context(), q.Program, 0); err != nil {
 			v.Add("program", "no such program")
 		}
 	}

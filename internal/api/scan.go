@@ -181,7 +181,7 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (loyalty.Mem
 		return loyalty.MemberRow{}, fmt.Errorf("member erased: %w", loyalty.ErrMemberNotFound)
 	}
 	if manual {
-		prog, err := s.programs.Get(m.Program)
+		prog, err := s.programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
 		if err != nil {
 			return loyalty.MemberRow{}, err
 		}

@@ -114,7 +114,7 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 // that image, is 404. The URLs carry the template hash, so the answer may be
 // cached for long.
 func (s *Server) ProgramImage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.Programs.Get(chi.URLParam(r, "program"))
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		s.fail(w, r, http.StatusNotFound, "no such program")
 		return

@@ -231,7 +231,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Pr
 
 // program answers the program of the route, or writes a 404 page.
 func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Program, bool) {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
 		return nil, false
@@ -380,7 +380,7 @@ func dataURL(png []byte) template.URL {
 
 // logo serves the program's logo: the sharpest version the template has.
 func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		problem.Write(w, r, s.log, err)
 		return
@@ -400,7 +400,7 @@ func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 // joinQR serves a QR code of the program's enrolment page, for posters and
 // receipts.
 func (s *Server) joinQR(w http.ResponseWriter, r *http.Request) {
-	p, err := s.programs.Get(chi.URLParam(r, "program"))
+	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		problem.Write(w, r, s.log, err)
 		return
