@@ -68,18 +68,20 @@ func (s *Store) insertMembers(ctx context.Context, tx *sql.Tx, ms []loyalty.Memb
 		if m.ExternalID != "" {
 			externalID = m.ExternalID
 		}
-		members = append(members, "("+params(len(margs)+1, 10)+")")
+		members = append(members, "("+params(len(margs)+1, 13)+")")
 		margs = append(margs, m.ID, m.Program, m.Number, m.Name, m.Email, m.Birthday, externalID, m.AuthToken,
-			created.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt))
-		accounts = append(accounts, "("+params(len(aargs)+1, 1)+", $1, $2, $3, $4, $5, $6, {{next_seq}}, "+params(len(aargs)+2, 1)+")")
-		aargs = append(aargs, m.ID, m.ErasedAt != nil)
+			created.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt),
+			m.MarketingOptIn, strings.ToLower(m.Name), strings.ToLower(m.Email))
+		accounts = append(accounts, "("+params(len(aargs)+1, 1)+", $1, $2, $3, $4, $5, $6, {{next_seq}}, "+params(len(aargs)+2, 2)+")")
+		aargs = append(aargs, m.ID, m.ErasedAt != nil, created.UTC().Truncate(time.Microsecond))
 		for _, ch := range loyalty.Channels() {
 			syncs = append(syncs, "("+params(len(sargs)+1, 2)+", $1, 0, 0, $2, '', 'pending', $2, $2)")
 			sargs = append(sargs, m.ID, ch)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at)
+		INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at,
+			marketing_opt_in, name_lc, email_lc)
 		VALUES `+strings.Join(members, ", "), margs...); err != nil {
 		return fmt.Errorf("insert members: %w", err)
 	}
@@ -87,7 +89,7 @@ func (s *Store) insertMembers(ctx context.Context, tx *sql.Tx, ms []loyalty.Memb
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`
-		INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased)
+		INSERT INTO accounts (member_id, points, lifetime, qualifying, tier, pass_version, pass_modified, update_seq, erased, last_activity_at)
 		VALUES `+strings.Join(accounts, ", ")), aargs...); err != nil {
 		return fmt.Errorf("insert accounts: %w", err)
 	}
