@@ -8,7 +8,8 @@ import (
 
 // message reads the merchant message the phone's pass shows ("" for none).
 func (p *phone) message() string {
-	for _, f := range p.pass["storeCard"].(map[string]any)["backFields"].([]any) {
+	back, _ := p.pass["storeCard"].(map[string]any)["backFields"].([]any) // none: no message
+	for _, f := range back {
 		if f.(map[string]any)["key"] == "message" {
 			return f.(map[string]any)["value"].(string)
 		}
