@@ -105,7 +105,7 @@ func TestMerchantStory(t *testing.T) {
 	for name, ph := range phones {
 		waitDelivered(t, ae.apns, ph.pushToken, base[name]+1)
 	}
-	base = quiet()
+	quiet()
 	fetchAll()
 	for name, want := range map[string]string{"Ada": "rgb(0, 0, 128)", "Bob": "rgb(0, 0, 128)", "Cleo": "rgb(192, 192, 192)"} {
 		if bg := phones[name].pass["backgroundColor"]; bg != want {
