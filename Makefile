@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short bench lint fuzz clean
+.PHONY: run build test test-short bench lint fuzz vendor-axe clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -37,6 +37,11 @@ lint:
 FUZZTIME ?= 20s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+## vendor-axe: re-download axe-core (the browser test's accessibility check) at AXE_VERSION with npm, verify it and write its SHA256SUMS
+AXE_VERSION ?= $(shell cat internal/web/testdata/axe/VERSION)
+vendor-axe:
+	scripts/vendor-axe.sh $(AXE_VERSION)
 
 clean:
 	rm -rf bin

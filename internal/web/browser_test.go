@@ -1,8 +1,13 @@
 package web_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/passd/passd/googlewallet/wallettest"
@@ -118,8 +125,168 @@ func googleOn(t *testing.T, client *http.Client, base, memberID string) bool {
 	return on
 }
 
+// axeDir holds axe-core's built file, vendored by `make vendor-axe` with
+// its licences, VERSION and SHA256SUMS.
+const axeDir = "testdata/axe"
+
+// readVerified reads the files SHA256SUMS (sha256sum's format) names in dir
+// and answers them by name, or an error if one is missing or its checksum
+// differs, or if SHA256SUMS names none.
+func readVerified(dir string) (map[string][]byte, error) {
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	sc := bufio.NewScanner(bytes.NewReader(sums))
+	for sc.Scan() {
+		want, name, ok := strings.Cut(sc.Text(), "  ")
+		if !ok || len(want) != sha256.Size*2 || name == "" || strings.ContainsAny(name, `/\`) {
+			return nil, fmt.Errorf("%s/SHA256SUMS: malformed line %q", dir, sc.Text())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+			return nil, fmt.Errorf("%s/%s has SHA-256 %x, SHA256SUMS says %s (run make vendor-axe)", dir, name, sum, want)
+		}
+		files[name] = b
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s/SHA256SUMS names no file", dir)
+	}
+	return files, nil
+}
+
+// loadAxe answers the vendored axe.min.js and its version, checked against
+// SHA256SUMS: a changed or truncated file fails the test.
+func loadAxe(t *testing.T) (script, version string) {
+	t.Helper()
+	files, err := readVerified(axeDir)
+	if err != nil {
+		t.Fatalf("vendored axe-core: %v", err)
+	}
+	js, ok := files["axe.min.js"]
+	if !ok {
+		t.Fatalf("%s/SHA256SUMS does not name axe.min.js", axeDir)
+	}
+	v, ok := files["VERSION"]
+	if !ok {
+		t.Fatalf("%s/SHA256SUMS does not name VERSION", axeDir)
+	}
+	return string(js), strings.TrimSpace(string(v))
+}
+
+func TestAxeChecksum(t *testing.T) {
+	files, err := readVerified(axeDir)
+	if err != nil {
+		t.Fatalf("vendored axe-core: %v", err)
+	}
+	dir := t.TempDir()
+	sums, _ := os.ReadFile(filepath.Join(axeDir, "SHA256SUMS"))
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("SHA256SUMS", sums)
+	for name, b := range files {
+		write(name, b)
+	}
+	if _, err := readVerified(dir); err != nil {
+		t.Fatalf("a faithful copy: %v", err)
+	}
+	js := bytes.Clone(files["axe.min.js"])
+	js[len(js)/2] ^= 1
+	write("axe.min.js", js)
+	if _, err := readVerified(dir); err == nil || !strings.Contains(err.Error(), "axe.min.js has SHA-256") {
+		t.Errorf("a changed axe.min.js: err = %v, want a checksum error", err)
+	}
+	os.Remove(filepath.Join(dir, "axe.min.js"))
+	if _, err := readVerified(dir); err == nil {
+		t.Error("a missing axe.min.js: no error")
+	}
+}
+
+// axeTags are the rule sets the pages must pass: WCAG 2.0 and 2.1, levels A
+// and AA.
+const axeTags = `['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']`
+
+// axeReport is what checkAxe's script answers: the violations in full, and
+// the counts of passed and incomplete ("needs review") rules.
+type axeReport struct {
+	Version    string `json:"version"`
+	Violations []struct {
+		ID     string `json:"id"`
+		Impact string `json:"impact"`
+		Help   string `json:"help"`
+		URL    string `json:"helpUrl"`
+		Nodes  []struct {
+			Target  json.RawMessage `json:"target"`
+			Summary string          `json:"summary"`
+		} `json:"nodes"`
+	} `json:"violations"`
+	Passes     int      `json:"passes"`
+	Incomplete []string `json:"incomplete"`
+}
+
+// checkAxe injects axe-core into the page through the DevTools protocol
+// (which the page's CSP does not govern; the page itself still runs no
+// script) and runs the WCAG 2.1 A and AA rules, in the light and the dark
+// colour scheme, since the stylesheet has both. Each violation fails the
+// test with its rule, impact, help and the failing elements.
+func checkAxe(t *testing.T, ctx context.Context, page, script, version string) {
+	t.Helper()
+	if loaded, err := chromedp.Run(ctx, chromedp.Evaluate[string](script+"\n;typeof axe === 'object' ? axe.version : 'missing'")); err != nil || loaded != version {
+		t.Fatalf("%s: injecting axe-core = %q, %v, want version %s", page, loaded, err, version)
+	}
+	run := `axe.run(document, {runOnly: {type: 'tag', values: ` + axeTags + `}}).then(r => ({
+		version: r.testEngine.version,
+		violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+			nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary}))})),
+		passes: r.passes.length,
+		incomplete: r.incomplete.map(v => v.id + ' (' + v.nodes.map(n => JSON.stringify(n.target)).join(', ') + ')')}))`
+	for _, scheme := range []string{"light", "dark"} {
+		if err := chromedp.Do(ctx, prefersColorScheme(scheme)); err != nil {
+			t.Fatalf("%s: emulate prefers-color-scheme %s: %v", page, scheme, err)
+		}
+		rep, err := chromedp.Run(ctx, chromedp.Evaluate[axeReport](run, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s (%s): axe.run: %v", page, scheme, err)
+		}
+		if rep.Version != version || rep.Passes == 0 {
+			t.Fatalf("%s (%s): axe-core %s passed %d rules; want version %s and some rules run", page, scheme, rep.Version, rep.Passes, version)
+		}
+		for _, v := range rep.Violations {
+			var b strings.Builder
+			for _, n := range v.Nodes {
+				fmt.Fprintf(&b, "\n\t%s: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", "\n\t\t"))
+			}
+			t.Errorf("%s (%s): axe-core %s [%s]: %s (%s)%s", page, scheme, v.ID, v.Impact, v.Help, v.URL, b.String())
+		}
+		if len(rep.Incomplete) > 0 {
+			t.Logf("%s (%s): axe-core could not decide, review by hand: %s", page, scheme, strings.Join(rep.Incomplete, "; "))
+		}
+	}
+	if err := chromedp.Do(ctx, prefersColorScheme("")); err != nil {
+		t.Fatalf("%s: reset prefers-color-scheme: %v", page, err)
+	}
+}
+
+// prefersColorScheme emulates the prefers-color-scheme media feature; ""
+// ends the emulation.
+func prefersColorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		p := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, p)
+		return chromedp.Void{}, err
+	}
+}
+
 func TestBrowserJoin(t *testing.T) {
 	chromium := chromiumPath(t)
+	axeJS, axeVersion := loadAxe(t)
 	base, front, client, dataDir := startPassd(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -143,10 +310,18 @@ func TestBrowserJoin(t *testing.T) {
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()
 
-	// An invalid form comes back with the errors next to the fields.
+	// The empty form.
 	err := chromedp.Do(bctx,
 		chromedp.Navigate(base+"/join/demo"),
 		chromedp.WaitVisible(chromedp.ID("join-form")),
+	)
+	if err != nil {
+		t.Fatalf("join form: %v", err)
+	}
+	checkAxe(t, bctx, "join form", axeJS, axeVersion)
+
+	// An invalid form comes back with the errors next to the fields.
+	err = chromedp.Do(bctx,
 		chromedp.SetValue(chromedp.ID("email"), "not-an-email"),
 		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
 		chromedp.WaitVisible(chromedp.ID("name-error")),
@@ -160,6 +335,7 @@ func TestBrowserJoin(t *testing.T) {
 			t.Errorf("text of #%s = %q, %v, want %q", id, got, err, want)
 		}
 	}
+	checkAxe(t, bctx, "form with errors", axeJS, axeVersion)
 
 	// The marketing question is its own checkbox, unticked, named by its
 	// label, apart from the terms.
@@ -227,6 +403,20 @@ func TestBrowserJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot of the result page: %s", shotPath)
+	checkAxe(t, bctx, "result page", axeJS, axeVersion)
+
+	// The error pages: a program's (a result link with a wrong signature),
+	// with the program's header and a link back to its form, and passd's
+	// own (no such program).
+	for _, ep := range []struct{ name, url string }{
+		{"program error page", loc[:strings.Index(loc, "?")] + "?sig=wrong"},
+		{"error page", base + "/join/no-such-program"},
+	} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(ep.url), chromedp.WaitVisible(chromedp.ID("error-message"))); err != nil {
+			t.Fatalf("%s: %v", ep.name, err)
+		}
+		checkAxe(t, bctx, ep.name, axeJS, axeVersion)
+	}
 
 	// The Apple button's link serves a valid, signed pass.
 	res, err := client.Get(apple.Value)
