@@ -700,17 +700,50 @@ func (l *loader) check(ctx context.Context) consistencyReport {
 	return rep
 }
 
+// ledgerTries bounds how often ledger reads a member's ledger again when
+// it moved while being read.
+const ledgerTries = 5
+
 // ledger answers a member's points and the sum and number of its
-// transactions, read page by page.
+// transactions, read page by page, as one consistent view: the points are
+// read before and after the pages, and the whole is read again when they
+// differ. A write whose client gave up (an interrupted run) may still
+// commit on the server just after the run ends; without this its entry
+// could land between the reads and look like a mismatch.
 func (l *loader) ledger(ctx context.Context, id string) (points, sum, n int64, err error) {
+	before, err := l.points(ctx, id)
+	for range ledgerTries {
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		sum, n, err = l.entries(ctx, id)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		after, err2 := l.points(ctx, id)
+		if err2 == nil && after == before {
+			return after, sum, n, nil
+		}
+		before, err = after, err2
+	}
+	return 0, 0, 0, fmt.Errorf("the ledger kept moving over %d reads", ledgerTries)
+}
+
+// points reads a member's balance.
+func (l *loader) points(ctx context.Context, id string) (int64, error) {
 	a, err := l.call(ctx, http.MethodGet, "/api/v1/members/"+id, nil, "")
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, err
 	}
 	var m memberAnswer
 	if a.status != http.StatusOK || json.Unmarshal(a.body, &m) != nil {
-		return 0, 0, 0, fmt.Errorf("GET member: %s", statusError(a))
+		return 0, fmt.Errorf("GET member: %s", statusError(a))
 	}
+	return m.Points, nil
+}
+
+// entries reads the sum and number of a member's transactions, page by page.
+func (l *loader) entries(ctx context.Context, id string) (sum, n int64, err error) {
 	cursor := ""
 	for {
 		q := url.Values{"limit": {"200"}}
@@ -719,7 +752,7 @@ func (l *loader) ledger(ctx context.Context, id string) (points, sum, n int64, e
 		}
 		a, err := l.call(ctx, http.MethodGet, "/api/v1/members/"+id+"/transactions?"+q.Encode(), nil, "")
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, err
 		}
 		var page struct {
 			Items []struct {
@@ -728,17 +761,17 @@ func (l *loader) ledger(ctx context.Context, id string) (points, sum, n int64, e
 			NextCursor string `json:"next_cursor"`
 		}
 		if a.status != http.StatusOK || json.Unmarshal(a.body, &page) != nil {
-			return 0, 0, 0, fmt.Errorf("list transactions: %s", statusError(a))
+			return 0, 0, fmt.Errorf("list transactions: %s", statusError(a))
 		}
 		for _, it := range page.Items {
 			sum += it.Points
 		}
 		n += int64(len(page.Items))
 		if page.NextCursor == "" {
-			return m.Points, sum, n, nil
+			return sum, n, nil
 		}
 		if page.NextCursor == cursor || len(page.Items) == 0 {
-			return 0, 0, 0, errors.New("list transactions: the cursor does not advance")
+			return 0, 0, errors.New("list transactions: the cursor does not advance")
 		}
 		cursor = page.NextCursor
 	}
