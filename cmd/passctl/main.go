@@ -123,31 +123,24 @@ func apikeyCreate(ctx context.Context, args []string, getenv func(string) string
 	if !loyalty.ValidRole(*role) {
 		return 2, fmt.Errorf("apikey create: --role must be pos, merchant or admin: %w", errUsage)
 	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return 1, err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return 1, err
-	}
-	defer st.Close()
-	if *prog != "" {
-		if err := programExists(ctx, cfg, st, *prog); err != nil {
-			return 1, fmt.Errorf("apikey create: --program: %w", err)
+	return withStore(ctx, getenv, func(cfg config.Config, st *store.Store) error {
+		if *prog != "" {
+			if err := programExists(ctx, cfg, st, *prog); err != nil {
+				return fmt.Errorf("apikey create: --program: %w", err)
+			}
 		}
-	}
-	key, k, err := loyalty.CreateKey(ctx, st, *role, *prog, time.Now())
-	if err != nil {
-		return 1, err
-	}
-	fmt.Fprintln(stdout, key)
-	scope := k.Program
-	if scope == "" {
-		scope = "all programs"
-	}
-	fmt.Fprintf(stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
-	return 0, nil
+		key, k, err := loyalty.CreateKey(ctx, st, *role, *prog, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, key)
+		scope := k.Program
+		if scope == "" {
+			scope = "all programs"
+		}
+		fmt.Fprintf(stderr, "created API key %s (role %s, %s); it is shown only this once\n", k.ID, k.Role, scope)
+		return nil
+	})
 }
 
 // programExists reports whether program id is in the database or, for a
@@ -166,7 +159,7 @@ func programExists(ctx context.Context, cfg config.Config, st *store.Store, id s
 }
 
 // withStore runs fn on passd's configured database.
-func withStore(ctx context.Context, getenv func(string) string, fn func(*store.Store) error) (int, error) {
+func withStore(ctx context.Context, getenv func(string) string, fn func(config.Config, *store.Store) error) (int, error) {
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return 1, err
@@ -176,7 +169,7 @@ func withStore(ctx context.Context, getenv func(string) string, fn func(*store.S
 		return 1, err
 	}
 	defer st.Close()
-	if err := fn(st); err != nil {
+	if err := fn(cfg, st); err != nil {
 		return 1, err
 	}
 	return 0, nil
@@ -184,7 +177,7 @@ func withStore(ctx context.Context, getenv func(string) string, fn func(*store.S
 
 // apikeyList prints every API key as a table, never the keys.
 func apikeyList(ctx context.Context, getenv func(string) string, stdout io.Writer) (int, error) {
-	return withStore(ctx, getenv, func(st *store.Store) error {
+	return withStore(ctx, getenv, func(_ config.Config, st *store.Store) error {
 		keys, err := st.APIKeys(ctx)
 		if err != nil {
 			return err
@@ -208,7 +201,7 @@ func apikeyList(ctx context.Context, getenv func(string) string, stdout io.Write
 // apikeyRevoke revokes one key; keys are checked against the database on
 // every request, so every instance refuses it from the next request on.
 func apikeyRevoke(ctx context.Context, id string, getenv func(string) string, stderr io.Writer) (int, error) {
-	return withStore(ctx, getenv, func(st *store.Store) error {
+	return withStore(ctx, getenv, func(_ config.Config, st *store.Store) error {
 		if err := st.RevokeAPIKey(ctx, id); err != nil {
 			return fmt.Errorf("apikey revoke %s: %w", id, err)
 		}
@@ -218,18 +211,11 @@ func apikeyRevoke(ctx context.Context, id string, getenv func(string) string, st
 }
 
 func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) (int, error) {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return 1, err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return 1, err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return 1, err
-	}
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
-	return 0, nil
+	return withStore(ctx, getenv, func(_ config.Config, st *store.Store) error {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
+		return nil
+	})
 }
