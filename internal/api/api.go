@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -18,10 +17,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -29,21 +27,11 @@ const MaxBodyBytes = 1 << 20
 
 // Config holds the Server's dependencies.
 type Config struct {
-	Store    *store.Store
-	Programs *loyalty.Catalog
-	// Secret keys barcode MACs.
-	Secret []byte
-	Links  *links.Signer
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Deps are what every surface that shows a member needs; Store,
+	// Programs, Links and Secret are required.
+	surface.Deps
 	// BootstrapAdminKey, when set, is an admin key that exists while configured.
 	BootstrapAdminKey string
-	// GoogleSaveURL answers a member's "Add to Google Wallet" link; nil when
-	// Google Wallet is off.
-	GoogleSaveURL func(memberID string) (string, error)
-	// OnChange, when set, is called after a change that made cards dirty, so
-	// the sync engine can look at once instead of at its next poll.
-	OnChange func()
 	// ScanFailureLimit bounds failed scans per API key; zero takes
 	// DefaultScanFailureLimit.
 	ScanFailureLimit RateLimit
@@ -54,15 +42,8 @@ type Config struct {
 
 // Server is the JSON API.
 type Server struct {
-	store         *store.Store
-	programs      *loyalty.Catalog
-	secret        []byte
-	links         *links.Signer
-	log           *slog.Logger
-	now           func() time.Time
+	surface.Deps
 	bootstrapHash string
-	googleSaveURL func(string) (string, error)
-	onChange      func()
 	scans         *failureLimiter
 	keyUses       *keyUses
 	programEditor ProgramEditor
@@ -70,28 +51,13 @@ type Server struct {
 
 // New returns the JSON API server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Programs == nil || cfg.Links == nil {
-		return nil, errors.New("api: store, programs and links are required")
+	deps, err := surface.Complete("api", cfg.Deps)
+	if err != nil {
+		return nil, err
 	}
-	if len(cfg.Secret) == 0 {
-		return nil, errors.New("api: secret is required")
-	}
-	s := &Server{
-		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
-		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
-		programEditor: cfg.ProgramEditor,
-	}
+	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor}
 	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
 	s.keyUses = &keyUses{last: map[string]time.Time{}}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.onChange == nil {
-		s.onChange = func() {}
-	}
 	if cfg.BootstrapAdminKey != "" {
 		s.bootstrapHash = loyalty.HashKey(cfg.BootstrapAdminKey)
 	}
@@ -150,7 +116,7 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	problem.Write(w, r, s.log, err)
+	problem.Write(w, r, s.Logger, err)
 }
 
 func limitBody(next http.Handler) http.Handler {

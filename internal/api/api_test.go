@@ -9,19 +9,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/templates"
 )
 
@@ -38,29 +37,31 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...func(*api.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.OpenSQLite(t, store.Options{})
 	svc := seededPrograms(t, st)
 	cfg := api.Config{
-		Store: st, Programs: svc.Catalog(), Secret: secret, Links: links.New(secret, "https://passd.example"),
-		Logger: slog.New(slog.DiscardHandler), BootstrapAdminKey: adminKey, ProgramEditor: svc,
+		Deps: surface.Deps{
+			Store: st, Programs: svc.Catalog(), Secret: secret, Links: links.New(secret, "https://passd.example"),
+			Logger: slog.New(slog.DiscardHandler),
+		},
+		BootstrapAdminKey: adminKey, ProgramEditor: svc,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	e := serve(t, cfg)
+	e.programs = svc
+	return e
+}
+
+// serve runs the API of cfg under /api/v1 until the test ends.
+func serve(t *testing.T, cfg api.Config) *env {
+	t.Helper()
 	a, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := chi.NewRouter()
-	r.Mount("/api/v1", a.Handler())
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st, programs: svc}
+	return &env{t: t, srv: testkit.Serve(t, "/api/v1", a.Handler()), store: cfg.Store}
 }
 
 // seededPrograms answers the programmes service of st with the embedded

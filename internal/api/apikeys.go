@@ -45,7 +45,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
-	keys, err := s.store.APIKeys(r.Context())
+	keys, err := s.Store.APIKeys(r.Context())
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	p, _ := principalFrom(r.Context())
 	if p.Program != "" {
-		keys, err := s.store.APIKeys(r.Context())
+		keys, err := s.Store.APIKeys(r.Context())
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 			return problem.New(http.StatusNotFound, problem.CodeNotFound, "no such API key")
 		}
 	}
-	err := s.store.RevokeAPIKey(r.Context(), id)
+	err := s.Store.RevokeAPIKey(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, problem.CodeNotFound, "no such API key")
 	}
@@ -119,11 +119,11 @@ func (u *keyUses) due(id string, now time.Time) bool {
 // touchKey records the key's use at most once a minute. A failure to
 // record it never fails the request; it is logged.
 func (s *Server) touchKey(ctx context.Context, id string) {
-	now := s.now()
+	now := s.Now()
 	if !s.keyUses.due(id, now) {
 		return
 	}
-	if err := s.store.TouchAPIKey(ctx, id, now); err != nil && ctx.Err() == nil {
-		s.log.WarnContext(ctx, "record api key use", "key_id", id, "err", err)
+	if err := s.Store.TouchAPIKey(ctx, id, now); err != nil && ctx.Err() == nil {
+		s.Logger.WarnContext(ctx, "record api key use", "key_id", id, "err", err)
 	}
 }

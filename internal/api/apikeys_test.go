@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/testkit"
 )
 
 func keyItem(t *testing.T, a answer, id string) map[string]any {
@@ -21,7 +22,7 @@ func keyItem(t *testing.T, a answer, id string) map[string]any {
 
 func TestAPIKeyListAndRevoke(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
 	e := newEnv(t, func(c *api.Config) { c.Now = clk.Now })
 	created := e.do("POST", "/api/v1/apikeys", adminKey, map[string]any{"role": "pos", "program": "demo"}).want(t, 201, "")
 	pos, posID := created.body["key"].(string), created.body["id"].(string)

@@ -47,7 +47,7 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if s.bootstrapHash != "" && subtle.ConstantTimeCompare([]byte(loyalty.HashKey(key)), []byte(s.bootstrapHash)) == 1 {
 		return Principal{KeyID: "bootstrap", Role: loyalty.RoleAdmin}, nil
 	}
-	k, err := s.store.APIKeyByHash(r.Context(), loyalty.HashKey(key))
+	k, err := s.Store.APIKeyByHash(r.Context(), loyalty.HashKey(key))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != nil) {
 		return Principal{}, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "unknown or revoked API key")
 	}

@@ -44,14 +44,14 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		ID: m.ID, Program: m.Program, Number: m.Number, Name: m.Name, Email: m.Email,
 		Birthday: m.Birthday, ExternalID: m.ExternalID,
 		Points: m.Account.Points, LifetimePoints: m.Account.Lifetime, Tier: m.Account.Tier,
-		Barcode:        loyalty.BarcodeToken(s.secret, m.Number),
-		ApplePassURL:   s.links.PassURL(m.ID),
+		Barcode:        loyalty.BarcodeToken(s.Secret, m.Number),
+		ApplePassURL:   s.Links.PassURL(m.ID),
 		CreatedAt:      m.CreatedAt.UTC(),
 		MarketingOptIn: m.MarketingOptIn,
 		LastActivityAt: m.LastActivityAt.UTC(),
 	}
-	if s.googleSaveURL != nil {
-		u, err := s.googleSaveURL(m.ID)
+	if s.GoogleSaveURL != nil {
+		u, err := s.GoogleSaveURL(m.ID)
 		if err != nil {
 			return MemberJSON{}, fmt.Errorf("google save url: %w", err)
 		}
@@ -64,7 +64,7 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 // be a merchant of.
 func (s *Server) merchantProgram(r *http.Request) (*loyalty.Program, error) {
 	// Fresh: a programme another instance created a moment ago is loaded.
-	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (s *Server) liveMember(r *http.Request, role string) (loyalty.MemberRow, er
 	if _, err := uuid.Parse(id); err != nil {
 		return loyalty.MemberRow{}, fmt.Errorf("member %q: %w", id, loyalty.ErrMemberNotFound)
 	}
-	m, err := s.store.Member(r.Context(), id)
+	m, err := s.Store.Member(r.Context(), id)
 	if err != nil {
 		return loyalty.MemberRow{}, err
 	}
@@ -118,14 +118,14 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		Profile:        loyalty.Profile{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID},
 		MarketingOptIn: q.MarketingOptIn, Source: loyalty.ConsentAPI,
 	}
-	if err := in.Validate(s.now(), false); err != nil {
+	if err := in.Validate(s.Now(), false); err != nil {
 		return err
 	}
-	m, created, err := loyalty.Enroll(r.Context(), s.store, p, in, s.now())
+	m, created, err := loyalty.Enroll(r.Context(), s.Store, p, in, s.Now())
 	if err != nil {
 		return err
 	}
-	s.onChange()
+	s.OnChange()
 	status := http.StatusCreated
 	if !created {
 		status = http.StatusOK
@@ -230,16 +230,16 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The member was read with its programme's version: the earn rules are
 	// those of that version even when another instance made the change.
-	p, err := s.programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
+	p, err := s.Programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
 	if err != nil {
 		return err
 	}
-	res, err := s.store.Post(r.Context(), m.ID, key, requestHash(req), req, p.Rules())
+	res, err := s.Store.Post(r.Context(), m.ID, key, requestHash(req), req, p.Rules())
 	if err != nil {
 		return err
 	}
 	if !res.Replayed {
-		s.onChange()
+		s.OnChange()
 	} else {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
@@ -278,7 +278,7 @@ func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error 
 		}
 		limit = n
 	}
-	entries, next, err := s.store.Entries(r.Context(), m.ID, r.URL.Query().Get("cursor"), limit)
+	entries, next, err := s.Store.Entries(r.Context(), m.ID, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -295,10 +295,10 @@ func (s *Server) refreshMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.TouchMember(r.Context(), m.ID); err != nil {
+	if _, err := s.Store.TouchMember(r.Context(), m.ID); err != nil {
 		return err
 	}
-	s.onChange()
+	s.OnChange()
 	problem.JSON(w, http.StatusAccepted, map[string]any{"member_id": m.ID})
 	return nil
 }
@@ -326,14 +326,14 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	var cards int64
 	if in.Tier != "" {
-		cards, err = s.store.PostTierMessage(r.Context(), p.ID, in.Tier, in.Text)
+		cards, err = s.Store.PostTierMessage(r.Context(), p.ID, in.Tier, in.Text)
 	} else {
-		cards, err = s.store.PostProgramMessage(r.Context(), p.ID, in.Text)
+		cards, err = s.Store.PostProgramMessage(r.Context(), p.ID, in.Text)
 	}
 	if err != nil {
 		return err
 	}
-	s.onChange()
+	s.OnChange()
 	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": cards})
 	return nil
 }
@@ -354,10 +354,10 @@ func (s *Server) postMemberMessage(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(nil); err != nil {
 		return err
 	}
-	if err := s.store.PostMemberMessage(r.Context(), m.ID, in.Text); err != nil {
+	if err := s.Store.PostMemberMessage(r.Context(), m.ID, in.Text); err != nil {
 		return err
 	}
-	s.onChange()
+	s.OnChange()
 	problem.JSON(w, http.StatusAccepted, map[string]any{"cards": 1})
 	return nil
 }
@@ -412,7 +412,7 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ex, err := s.store.Export(r.Context(), m.ID)
+	ex, err := s.Store.Export(r.Context(), m.ID)
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.now().UTC(),
+	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.Now().UTC(),
 		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{},
 		Consents: []ConsentJSON{}}
 	for _, e := range ex.Entries {
@@ -453,10 +453,10 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.EraseMember(r.Context(), m.ID); err != nil {
+	if err := s.Store.EraseMember(r.Context(), m.ID); err != nil {
 		return err
 	}
-	s.onChange()
+	s.OnChange()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -477,7 +477,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		v.Add("role", "must be pos, merchant or admin")
 	}
 	if q.Program != "" {
-		if _, err := s.programs.Fresh(r.Context(), q.Program, 0); err != nil {
+		if _, err := s.Programs.Fresh(r.Context(), q.Program, 0); err != nil {
 			v.Add("program", "no such program")
 		}
 	}
@@ -488,7 +488,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if p.Program != "" && q.Program != p.Program {
 		return problem.New(http.StatusForbidden, problem.CodeForbidden, "a program-scoped key can only create keys for its own program")
 	}
-	key, k, err := loyalty.CreateKey(r.Context(), s.store, q.Role, q.Program, s.now())
+	key, k, err := loyalty.CreateKey(r.Context(), s.Store, q.Role, q.Program, s.Now())
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/surface"
 	"github.com/passd/passd/templates"
 )
 
@@ -36,7 +37,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Store: newEnv(t).store, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example")})
+	s, err := api.New(api.Config{Deps: surface.Deps{Store: newEnv(t).store, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example")}})
 	if err != nil {
 		t.Fatal(err)
 	}

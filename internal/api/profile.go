@@ -34,18 +34,18 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if patch, err = patch.Apply(m.Member, s.now()); err != nil {
+	if patch, err = patch.Apply(m.Member, s.Now()); err != nil {
 		return err
 	}
 	if patch.Empty() {
 		return s.writeMember(w, http.StatusOK, m)
 	}
-	row, err := s.store.UpdateMember(r.Context(), m.ID, patch, loyalty.ConsentAPIPatch)
+	row, err := s.Store.UpdateMember(r.Context(), m.ID, patch, loyalty.ConsentAPIPatch)
 	if err != nil {
 		return err
 	}
 	if patch.ChangesCard() {
-		s.onChange()
+		s.OnChange()
 	}
 	return s.writeMember(w, http.StatusOK, row)
 }

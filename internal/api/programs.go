@@ -47,7 +47,7 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	who, _ := principalFrom(r.Context())
-	recs, err := s.store.Programs(r.Context())
+	recs, err := s.Store.Programs(r.Context())
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) error {
 		if !who.CanSee(rec.ID) {
 			continue
 		}
-		p, err := s.programs.Fresh(r.Context(), rec.ID, rec.Version)
+		p, err := s.Programs.Fresh(r.Context(), rec.ID, rec.Version)
 		if err != nil {
 			return err
 		}
@@ -72,14 +72,14 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
 	if err := authorize(r.Context(), loyalty.RolePOS, id); err != nil {
 		return err
 	}
-	rec, err := s.store.Program(r.Context(), id)
+	rec, err := s.Store.Program(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("program %q: %w", id, loyalty.ErrProgramNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	p, err := s.programs.Fresh(r.Context(), id, rec.Version)
+	p, err := s.Programs.Fresh(r.Context(), id, rec.Version)
 	if err != nil {
 		return err
 	}

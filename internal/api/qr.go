@@ -20,7 +20,7 @@ func (s *Server) barcodePNG(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, err := cards.QRPNG(loyalty.BarcodeToken(s.secret, m.Number), size)
+	data, err := cards.QRPNG(loyalty.BarcodeToken(s.Secret, m.Number), size)
 	if err != nil {
 		return err
 	}

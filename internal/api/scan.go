@@ -118,7 +118,7 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
-	if ok, wait := s.scans.take(p.KeyID, s.now()); !ok {
+	if ok, wait := s.scans.take(p.KeyID, s.Now()); !ok {
 		pr := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed scans with this API key; retry after the Retry-After delay")
 		pr.RetryAfter = max(1, int(math.Ceil(wait.Seconds()-epsilon)))
 		return pr
@@ -167,13 +167,13 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (loyalty.Mem
 			return loyalty.MemberRow{}, fmt.Errorf("typed number: %w", loyalty.ErrInvalidBarcode)
 		}
 	} else {
-		n, err := loyalty.VerifyBarcode(s.secret, code)
+		n, err := loyalty.VerifyBarcode(s.Secret, code)
 		if err != nil {
 			return loyalty.MemberRow{}, err
 		}
 		number = n
 	}
-	m, err := s.store.MemberByNumber(r.Context(), number)
+	m, err := s.Store.MemberByNumber(r.Context(), number)
 	if err != nil {
 		return loyalty.MemberRow{}, err
 	}
@@ -181,7 +181,7 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (loyalty.Mem
 		return loyalty.MemberRow{}, fmt.Errorf("member erased: %w", loyalty.ErrMemberNotFound)
 	}
 	if manual {
-		prog, err := s.programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
+		prog, err := s.Programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
 		if err != nil {
 			return loyalty.MemberRow{}, err
 		}
@@ -221,11 +221,11 @@ func typedNumber(code string) (string, bool) {
 // manualEntryPossible reports whether any program the key may act on
 // accepts typed member numbers.
 func (s *Server) manualEntryPossible(p Principal) bool {
-	for _, id := range s.programs.IDs() {
+	for _, id := range s.Programs.IDs() {
 		if !p.CanSee(id) {
 			continue
 		}
-		if prog, err := s.programs.Get(id); err == nil && prog.AllowManualEntry {
+		if prog, err := s.Programs.Get(id); err == nil && prog.AllowManualEntry {
 			return true
 		}
 	}

@@ -1,42 +1,21 @@
 package api_test
 
 import (
-	"context"
 	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/templates"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // manualProgram is a program that accepts typed member numbers.
 var manualProgram = fstest.MapFS{
@@ -52,31 +31,21 @@ var manualProgram = fstest.MapFS{
 
 // newScanEnv is newEnv with a test clock, a scan failure limit and a second
 // program ("manual") that allows manual entry.
-func newScanEnv(t *testing.T, clk *clock, limit api.RateLimit) *env {
+func newScanEnv(t *testing.T, clk *testkit.Clock, limit api.RateLimit) *env {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.OpenSQLite(t, store.Options{})
 	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."},
 		loyalty.TemplateSource{Name: "test", FS: manualProgram, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{
-		Store: st, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example"),
-		Logger: slog.New(slog.DiscardHandler), BootstrapAdminKey: adminKey, Now: clk.Now,
-		ScanFailureLimit: limit,
+	return serve(t, api.Config{
+		Deps: surface.Deps{
+			Store: st, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example"),
+			Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
+		},
+		BootstrapAdminKey: adminKey, ScanFailureLimit: limit,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	r.Mount("/api/v1", a.Handler())
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st}
 }
 
 func (e *env) scan(key, code string) answer {
@@ -102,7 +71,7 @@ func forge(token string) string {
 
 func TestScan(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	e := newScanEnv(t, clk, api.RateLimit{PerMinute: 600, Burst: 100})
 	m := e.enroll("Ada")
 	token := m["barcode"].(string)
@@ -149,7 +118,7 @@ func TestScan(t *testing.T) {
 
 func TestScanManualEntry(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	e := newScanEnv(t, clk, api.RateLimit{PerMinute: 600, Burst: 100})
 	demo := e.enroll("Ada")
 	manual := e.do("POST", "/api/v1/programs/manual/members", adminKey, map[string]any{"name": "Grace"}).want(t, 201, "").body
@@ -181,7 +150,7 @@ func TestScanManualEntry(t *testing.T) {
 
 func TestScanRateLimit(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	e := newScanEnv(t, clk, api.RateLimit{PerMinute: 10, Burst: 20})
 	token := e.enroll("Ada")["barcode"].(string)
 	pos, other := e.newKey("pos", ""), e.newKey("pos", "")

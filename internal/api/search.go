@@ -18,11 +18,11 @@ func (s *Server) searchMembers(w http.ResponseWriter, r *http.Request) error {
 	q, err := loyalty.SearchInput{
 		Q: v.Get("q"), Email: v.Get("email"), ExternalID: v.Get("external_id"), Tier: v.Get("tier"),
 		InactiveDays: v.Get("inactive_days"), Limit: v.Get("limit"), Cursor: v.Get("cursor"),
-	}.Search(p, s.now())
+	}.Search(p, s.Now())
 	if err != nil {
 		return err
 	}
-	rows, next, err := s.store.SearchMembers(r.Context(), q)
+	rows, next, err := s.Store.SearchMembers(r.Context(), q)
 	if err != nil {
 		return err
 	}

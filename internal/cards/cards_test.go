@@ -16,6 +16,7 @@ import (
 
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/templates"
 )
 
@@ -151,16 +152,11 @@ func TestCacheBuildsOncePerKey(t *testing.T) {
 		}()
 	}
 	// Let every goroutine reach the cache before the build ends.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Poll(5*time.Second, func() bool {
 		c.mu.Lock()
-		waiting := len(c.inflight)
-		c.mu.Unlock()
-		if waiting == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer c.mu.Unlock()
+		return len(c.inflight) == 1
+	})
 	close(release)
 	wg.Wait()
 	if n := builds.Load(); n != 1 {

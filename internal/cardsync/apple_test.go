@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/passkit/apns"
 )
 
@@ -71,7 +70,7 @@ func tok(n int) string { return fmt.Sprintf("%064x", n) }
 // outcome from its own devices only.
 func TestAppleBatchOutcomesPerCard(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	ok, retry, dead, twoPasses, twoDevices, none, refused, moved := enroll(t, st), enroll(t, st), enroll(t, st), enroll(t, st), enroll(t, st), enroll(t, st), enroll(t, st), enroll(t, st)
 	register(t, st, ok, "d1", tok(1))
@@ -153,7 +152,7 @@ func TestAppleBatchOutcomesPerCard(t *testing.T) {
 // TestAppleBatchRegistrationsFail: a failed lookup retries every card.
 func TestAppleBatchRegistrationsFail(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	a, b := enroll(t, st), enroll(t, st)
 	register(t, st, a, "d1", tok(1))
@@ -181,7 +180,7 @@ func (failingRegs) RegistrationsForMembers(context.Context, []string) (map[strin
 // once, each card delivered once and recorded.
 func TestRunPipelinesBatches(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	const n = 60
 	for i := range n {
@@ -210,10 +209,7 @@ func TestRunPipelinesBatches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for waiting(t, st) > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(20*time.Second, func() bool { return waiting(t, st) == 0 })
 	cancel()
 	<-done
 	if w := waiting(t, st); w != 0 {
@@ -257,12 +253,7 @@ func (f DeliverBatchFunc) DeliverBatch(ctx context.Context, jobs []loyalty.SyncJ
 // engine wakes itself when the debounce ends.
 func TestRunWakesWhenDebounceEnds(t *testing.T) {
 	t.Parallel()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "p.db"),
-		store.Options{Logger: slog.New(slog.DiscardHandler), SyncDebounce: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.OpenSQLite(t, store.Options{SyncDebounce: 300 * time.Millisecond})
 	id := enroll(t, st)
 	rec := &recorder{}
 	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: rec}, Poll: time.Hour})
@@ -275,19 +266,13 @@ func TestRunWakesWhenDebounceEnds(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	waitCount := func(n int) time.Time {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for rec.count() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d deliveries, want %d", rec.count(), n)
-			}
-			time.Sleep(2 * time.Millisecond)
+		if !testkit.Poll(testkit.Deadline, func() bool { return rec.count() >= n }) {
+			t.Fatalf("%d deliveries, want %d", rec.count(), n)
 		}
 		return time.Now()
 	}
 	waitCount(1) // the new card, at the first look
-	for waiting(t, st) > 0 {
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.WaitFor(t, func() bool { return waiting(t, st) == 0 })
 	changed := time.Now()
 	earn(t, st, id, "k1")
 	e.Wake()
@@ -318,7 +303,7 @@ func (o oneByOne) RegistrationsFor(ctx context.Context, memberID string) ([]loya
 // that card only.
 func TestAppleBatchWithoutBatchLookup(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	a, b, c := enroll(t, st), enroll(t, st), enroll(t, st)
 	register(t, st, a, "d1", tok(1))

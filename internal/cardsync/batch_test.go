@@ -9,6 +9,7 @@ import (
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // batchStore is a store that records deliveries in batches (delegating
@@ -46,7 +47,7 @@ func (b *batchStore) CompleteMany(ctx context.Context, jobs []loyalty.SyncJob) e
 
 func TestBatchCompleterRecordsABatchAtOnce(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	bs := &batchStore{Store: st}
 	var ids []string

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,32 +13,14 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 var rules = balances.Rules{Tiers: []balances.Tier{{Name: "Bronze"}}}
 
-func newStore(t *testing.T, clk *clock) *store.Store {
+func newStore(t *testing.T, clk *testkit.Clock) *store.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "p.db"),
-		store.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return testkit.OpenSQLite(t, store.Options{Now: clk.Now})
 }
 
 func enroll(t *testing.T, st *store.Store) string {
@@ -79,7 +59,7 @@ func (r *recorder) Deliver(_ context.Context, j loyalty.SyncJob) error {
 
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.jobs) }
 
-func newEngine(t *testing.T, st *store.Store, clk *clock, d Deliverer) *Engine {
+func newEngine(t *testing.T, st *store.Store, clk *testkit.Clock, d Deliverer) *Engine {
 	t.Helper()
 	e, err := New(Config{Store: st, Channels: map[string]Deliverer{loyalty.ChannelApple: d}, Now: clk.Now,
 		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Minute, Poll: 10 * time.Millisecond})
@@ -106,7 +86,7 @@ func state(t *testing.T, st *store.Store, id, channel string) loyalty.SyncState 
 
 func TestBurstCoalesces(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	id := enroll(t, st)
 	for i := range 10 {
@@ -131,7 +111,7 @@ func TestBurstCoalesces(t *testing.T) {
 
 func TestRetryWithBackoffThenErrorState(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	id := enroll(t, st)
 	rec := &recorder{fail: func(loyalty.SyncJob) error { return &RetryError{Err: errors.New("apns 503")} }}
@@ -150,14 +130,14 @@ func TestRetryWithBackoffThenErrorState(t *testing.T) {
 			if n, _ := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 0 {
 				t.Fatalf("attempt %d: claimed again before the backoff ended", attempt)
 			}
-			clk.Advance(time.Duration(1<<attempt) * time.Second * 2)
+			clk.Add(time.Duration(1<<attempt) * time.Second * 2)
 		}
 	}
 	s := state(t, st, id, loyalty.ChannelApple)
 	if s.State != loyalty.SyncError {
 		t.Fatalf("after 3 failures state = %+v, want error", s)
 	}
-	clk.Advance(time.Hour)
+	clk.Add(time.Hour)
 	if n, _ := e.RunOnce(ctx, loyalty.ChannelApple, rec); n != 0 {
 		t.Errorf("a card in error state was claimed")
 	}
@@ -174,7 +154,7 @@ func TestRetryWithBackoffThenErrorState(t *testing.T) {
 
 func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	id := enroll(t, st)
 	rec := &recorder{fail: func(loyalty.SyncJob) error { return fmt.Errorf("bad topic: %w", ErrPermanent) }}
@@ -187,17 +167,17 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	enroll(t, st)
 	rec := &recorder{fail: func(loyalty.SyncJob) error { return &RetryError{Err: errors.New("403"), After: 10 * time.Minute} }}
 	e := newEngine(t, st, clk, rec)
 	e.RunOnce(context.Background(), loyalty.ChannelApple, rec)
-	clk.Advance(9 * time.Minute)
+	clk.Add(9 * time.Minute)
 	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 0 {
 		t.Errorf("retried before Retry-After")
 	}
-	clk.Advance(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 1 {
 		t.Errorf("not retried after Retry-After")
 	}
@@ -205,7 +185,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestCrashedWorkerLeaseExpires(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	id := enroll(t, st)
 	// A worker claims and dies before recording anything.
@@ -218,7 +198,7 @@ func TestCrashedWorkerLeaseExpires(t *testing.T) {
 	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 0 {
 		t.Fatalf("a leased job was claimed twice")
 	}
-	clk.Advance(time.Minute + time.Second)
+	clk.Add(time.Minute + time.Second)
 	if n, _ := e.RunOnce(context.Background(), loyalty.ChannelApple, rec); n != 1 || rec.jobs[0].MemberID != id {
 		t.Fatalf("after the lease the job was not delivered: %d %v", n, rec.jobs)
 	}
@@ -226,7 +206,7 @@ func TestCrashedWorkerLeaseExpires(t *testing.T) {
 
 func TestRunDeliversOnWake(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := newStore(t, clk)
 	rec := &recorder{}
 	e := newEngine(t, st, clk, rec)
@@ -238,10 +218,7 @@ func TestRunDeliversOnWake(t *testing.T) {
 		ids[enroll(t, st)] = true
 	}
 	e.Wake()
-	deadline := time.Now().Add(10 * time.Second)
-	for rec.count() < 5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(10*time.Second, func() bool { return rec.count() >= 5 })
 	cancel()
 	<-done
 	if rec.count() != 5 {

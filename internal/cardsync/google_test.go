@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,7 +20,7 @@ import (
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
-	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/templates"
 )
 
@@ -36,7 +35,7 @@ type googleEnv struct {
 	store    *store.Store
 	programs *loyalty.Catalog
 	demo     *loyalty.Program
-	clock    *storetest.Clock
+	clock    *testkit.Clock
 	client   *googlewallet.Client
 	g        *cardsync.Google
 	retries  *atomic.Int64
@@ -47,19 +46,15 @@ func newGoogleEnv(t *testing.T) *googleEnv {
 	ctx := context.Background()
 	e := &googleEnv{
 		fake:    wallettest.New(t),
-		clock:   storetest.NewClock(time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)),
+		clock:   testkit.NewClock(time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)),
 		retries: &atomic.Int64{},
 	}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	e.store = testkit.OpenSQLite(t, store.Options{Now: e.clock.Now, Logger: log})
 	var err error
-	e.store, err = store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{Now: e.clock.Now, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.store.Close() })
 	if e.programs, err = loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."}); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +261,7 @@ func TestGoogleMerchantMessage(t *testing.T) {
 	m := e.enroll(t, "Ada")
 	e.mustDeliver(t, m)
 
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if _, err := e.store.PostProgramMessage(context.Background(), "demo", "Double points this weekend!"); err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +358,7 @@ func TestGoogleNotificationBudget(t *testing.T) {
 		return out
 	}
 	for i, text := range []string{"one", "two", "three", "four"} {
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		if _, err := e.store.PostProgramMessage(context.Background(), "demo", text); err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +373,7 @@ func TestGoogleNotificationBudget(t *testing.T) {
 	}
 
 	// 24 hours after the first notification the budget has room again.
-	e.clock.Advance(21*time.Hour + time.Second)
+	e.clock.Add(21*time.Hour + time.Second)
 	if _, err := e.store.PostProgramMessage(context.Background(), "demo", "five"); err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +431,7 @@ func TestGoogleRetries(t *testing.T) {
 		t.Errorf("sync state while Google is down = %+v, want pending after 1 attempt with the 503", st)
 	}
 	e.fake.SetUnavailable(false)
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if n, err := eng.RunOnce(ctx, loyalty.ChannelGoogle, e.g); n != 1 || err != nil {
 		t.Fatalf("RunOnce() = %d, %v, want 1 card", n, err)
 	}
@@ -481,7 +476,7 @@ func TestGoogleClassRetriedAfterFailedStart(t *testing.T) {
 	if !errors.As(err, &re) || len(reqs) != 0 {
 		t.Fatalf("Deliver() right after a failed class upsert = %v with %q, want a *RetryError and no call", err, lines(reqs))
 	}
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	e.mustDeliver(t, m)
 	if e.fake.Class(classID) == nil || e.fake.Object(objectID(m)) == nil {
 		t.Error("class or object missing once Google answered again")

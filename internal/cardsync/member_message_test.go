@@ -18,11 +18,11 @@ func TestGoogleMemberMessage(t *testing.T) {
 	e.mustDeliver(t, ada)
 	e.mustDeliver(t, bob)
 
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if _, err := e.store.PostProgramMessage(context.Background(), "demo", "Closed Monday"); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if err := e.store.PostMemberMessage(context.Background(), ada.ID, "Your cake is ready"); err != nil {
 		t.Fatal(err)
 	}

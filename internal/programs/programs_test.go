@@ -17,6 +17,7 @@ import (
 	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 	"github.com/passd/passd/templates"
 )
@@ -316,11 +317,7 @@ func TestRefreshFollowsAnotherInstance(t *testing.T) {
 func TestCreateStartsWithThePlaceholder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.OpenSQLite(t, store.Options{})
 	icon := pngOf(t, 29, 29)
 	svc := newService(t, st, programs.Config{Placeholder: map[string][]byte{"icon.png": icon}})
 	body := []byte(bakery)

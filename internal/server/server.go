@@ -31,6 +31,7 @@ import (
 	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
@@ -216,19 +217,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
+	// The API and the pages show the same members: one set of
+	// dependencies serves both.
+	deps := surface.Deps{
+		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
+		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake,
+	}
 	apiSrv, err := api.New(api.Config{
-		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links,
-		Logger: log, Now: s.now, BootstrapAdminKey: cfg.BootstrapAdminKey, OnChange: s.Engine.Wake,
-		GoogleSaveURL: saveURL, ProgramEditor: s.ProgramService,
+		Deps: deps, BootstrapAdminKey: cfg.BootstrapAdminKey, ProgramEditor: s.ProgramService,
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	webSrv, err := web.New(web.Config{
-		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
-		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake, PublicURL: cfg.PublicURL,
-	})
+	webSrv, err := web.New(web.Config{Deps: deps, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/server/servertest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/passkit"
 )
 
@@ -53,16 +54,11 @@ func start(t *testing.T, env map[string]string, opts server.Options) *started {
 	return &started{Server: s, dataDir: dir, url: s.URL(), stop: stop}
 }
 
-// waitFor polls cond until it holds, failing the test after 10 s.
+// waitFor polls cond until it holds, failing the test after
+// testkit.Deadline; the package's tests call it by this name.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, cond)
 }
 
 func call(t *testing.T, method, url string, body any, hdr ...string) (*http.Response, []byte) {

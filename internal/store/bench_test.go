@@ -13,6 +13,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // BenchmarkPostEarn measures Post (an earn with a fresh idempotency key on a
@@ -24,7 +25,7 @@ func BenchmarkPostEarn(b *testing.B) {
 		name string
 		open func(b *testing.B) *store.Store
 	}{
-		{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
+		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
 		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
 	}
 	for _, o := range openers {

@@ -11,11 +11,12 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 )
 
 func TestGoogleCardSQLite(t *testing.T) {
 	t.Parallel()
-	testGoogleCard(t, func(t *testing.T, o store.Options) *store.Store { return openSQLite(t, o) })
+	testGoogleCard(t, func(t *testing.T, o store.Options) *store.Store { return testkit.OpenSQLite(t, o) })
 }
 
 func TestGoogleCardPostgres(t *testing.T) {
@@ -25,7 +26,7 @@ func TestGoogleCardPostgres(t *testing.T) {
 
 func testGoogleCard(t *testing.T, open storetest.Opener) {
 	t0 := time.Date(2030, 5, 17, 9, 30, 15, 123456789, time.UTC)
-	clock := storetest.NewClock(t0)
+	clock := testkit.NewClock(t0)
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := storetest.NewMember(t, s, "demo")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 )
 
@@ -15,7 +16,7 @@ import (
 // database's own CPU per read (pg-cpu-us/op): on one machine both sides of
 // the query share the cores with signing.
 func BenchmarkMemberRead(b *testing.B) {
-	b.Run("store=sqlite", func(b *testing.B) { benchMemberRead(b, openSQLite(b, store.Options{})) })
+	b.Run("store=sqlite", func(b *testing.B) { benchMemberRead(b, testkit.OpenSQLite(b, store.Options{})) })
 	b.Run("store=postgres", func(b *testing.B) {
 		benchMemberRead(b, openPostgresAt(b, testpg.FreshSchema(b), store.Options{MaxConns: 20}))
 	})

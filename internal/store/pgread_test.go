@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 )
 
@@ -67,7 +67,7 @@ func TestPostgresMemberPipeline(t *testing.T) {
 	// The others queue in order behind the held batch.
 	for i := 1; i < len(ids); i++ {
 		read(i)
-		waitUntil(t, func() bool { return s.PendingMemberReads() == i })
+		testkit.WaitFor(t, func() bool { return s.PendingMemberReads() == i })
 	}
 	close(release)
 	wg.Wait()
@@ -120,7 +120,7 @@ func TestPostgresMemberReadCancelled(t *testing.T) {
 		_, err := s.Member(ctx, m.ID)
 		waiting <- err
 	}()
-	waitUntil(t, func() bool { return s.PendingMemberReads() == 1 })
+	testkit.WaitFor(t, func() bool { return s.PendingMemberReads() == 1 })
 	cancel()
 	if err := <-waiting; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled Member = %v, want context.Canceled", err)
@@ -135,18 +135,6 @@ func TestPostgresMemberReadCancelled(t *testing.T) {
 	}
 	if n := s.PendingMemberReads(); n != 0 {
 		t.Errorf("pending after = %d, want 0", n)
-	}
-}
-
-// waitUntil polls cond until it holds, for at most ten seconds.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

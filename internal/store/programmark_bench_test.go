@@ -20,6 +20,7 @@ import (
 	"github.com/passd/passd/internal/programs"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/templates"
 )
 
@@ -69,7 +70,7 @@ func BenchmarkProgramChange(b *testing.B) {
 		name string
 		open func(b *testing.B) *store.Store
 	}{
-		{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
+		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
 		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 16}) }},
 	}
 	for _, o := range openers {
@@ -345,12 +346,12 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func TestCreateMembers(t *testing.T) {
 	t.Parallel()
 	for name, open := range map[string]func(t *testing.T, opts store.Options) *store.Store{
-		"sqlite":   func(t *testing.T, opts store.Options) *store.Store { return openSQLite(t, opts) },
+		"sqlite":   func(t *testing.T, opts store.Options) *store.Store { return testkit.OpenSQLite(t, opts) },
 		"postgres": func(t *testing.T, opts store.Options) *store.Store { return openPostgres(t, opts) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			clock := storetest.NewClock(time.Date(2030, 5, 17, 9, 30, 15, 123456789, time.UTC))
+			clock := testkit.NewClock(time.Date(2030, 5, 17, 9, 30, 15, 123456789, time.UTC))
 			s := open(t, store.Options{Now: clock.Now})
 			ctx := t.Context()
 			a := balances.NewAccount(storetest.Rules)

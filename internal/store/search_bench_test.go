@@ -15,6 +15,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // searchMembers is the size of the program BenchmarkSearchMembers searches.
@@ -30,7 +31,7 @@ var benchStores = []struct {
 	name string
 	open func(b *testing.B) *store.Store
 }{
-	{"sqlite", func(b *testing.B) *store.Store { return openSQLite(b, store.Options{}) }},
+	{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
 	{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{}) }},
 }
 

@@ -15,13 +15,14 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // onBothStores runs test in parallel on a fresh SQLite and PostgreSQL
 // store.
 func onBothStores(t *testing.T, test func(t *testing.T, s *store.Store)) {
 	for name, open := range map[string]func(t *testing.T) *store.Store{
-		"sqlite":   func(t *testing.T) *store.Store { return openSQLite(t, store.Options{}) },
+		"sqlite":   func(t *testing.T) *store.Store { return testkit.OpenSQLite(t, store.Options{}) },
 		"postgres": func(t *testing.T) *store.Store { return openPostgres(t, store.Options{}) },
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -16,22 +16,18 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 )
 
 func TestSQLite(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T, o store.Options) *store.Store { return openSQLite(t, o) })
+	storetest.Run(t, func(t *testing.T, o store.Options) *store.Store { return testkit.OpenSQLite(t, o) })
 }
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, o store.Options) *store.Store { return openPostgres(t, o) })
-}
-
-func openSQLite(t testing.TB, opts store.Options) *store.Store {
-	t.Helper()
-	return openSQLiteAt(t, filepath.Join(t.TempDir(), "passd.db"), opts)
 }
 
 // quiet keeps the tests' output free of the store's info lines.

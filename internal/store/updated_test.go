@@ -16,6 +16,7 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 )
 
@@ -147,7 +148,7 @@ func TestPostgresUpdatedSerialsForeignTags(t *testing.T) {
 // answers every serial rather than nothing until the counter catches up.
 func TestSQLiteUpdatedSerialsFutureTag(t *testing.T) {
 	t.Parallel()
-	checkTagsListAll(t, openSQLite(t, store.Options{}), true, "999999", fmt.Sprint(int64(1)<<62))
+	checkTagsListAll(t, testkit.OpenSQLite(t, store.Options{}), true, "999999", fmt.Sprint(int64(1)<<62))
 }
 
 // checkTagsListAll registers two passes on a device and checks that each of

@@ -44,7 +44,7 @@ func randomString(n int) string {
 }
 
 func (s *Server) tokenMAC(program, cookie, nonce, issued string) string {
-	m := hmac.New(sha256.New, s.secret)
+	m := hmac.New(sha256.New, s.Secret)
 	for _, part := range []string{tokenDomain, program, cookie, nonce, issued} {
 		m.Write([]byte(part))
 		m.Write([]byte{0})
@@ -55,7 +55,7 @@ func (s *Server) tokenMAC(program, cookie, nonce, issued string) string {
 // newToken issues a form token for the browser holding cookie.
 func (s *Server) newToken(program, cookie string) string {
 	nonce := randomString(16)
-	issued := strconv.FormatInt(s.now().Unix(), 10)
+	issued := strconv.FormatInt(s.Now().Unix(), 10)
 	return nonce + "." + issued + "." + s.tokenMAC(program, cookie, nonce, issued)
 }
 
@@ -74,7 +74,7 @@ func (s *Server) checkToken(program, cookie, token string) (string, error) {
 	if err != nil {
 		return "", errBadToken
 	}
-	age := s.now().Sub(time.Unix(sec, 0))
+	age := s.Now().Sub(time.Unix(sec, 0))
 	if age > FormTTL || age < -time.Minute {
 		return "", errBadToken
 	}

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -31,7 +30,7 @@ import (
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
-	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
 )
 
 // MaxFormBytes bounds an enrolment form body.
@@ -45,21 +44,11 @@ var baseCSS string
 
 // Config holds the Server's dependencies.
 type Config struct {
-	Store    *store.Store
-	Programs *loyalty.Catalog
-	// Secret keys barcode MACs and form tokens.
-	Secret []byte
-	// Links signs result-page links and makes absolute URLs under the
-	// public URL (the QR codes a phone scans).
-	Links  *links.Signer
-	Logger *slog.Logger
-	Now    func() time.Time
-	// GoogleSaveURL answers a member's "Add to Google Wallet" link; nil when
-	// Google Wallet is off (the page then shows no Google button).
-	GoogleSaveURL func(memberID string) (string, error)
-	// OnChange, when set, is called after an enrolment, so the sync engine
-	// looks at the new card at once.
-	OnChange func()
+	// Deps are what every surface that shows a member needs; Store,
+	// Programs, Links and Secret are required. Secret also keys the
+	// form tokens; without GoogleSaveURL the result page shows no Google
+	// button.
+	surface.Deps
 	// PublicURL is passd's external base URL; when it is https the form
 	// cookie is marked Secure.
 	PublicURL string
@@ -67,14 +56,7 @@ type Config struct {
 
 // Server serves the public pages.
 type Server struct {
-	store         *store.Store
-	programs      *loyalty.Catalog
-	secret        []byte
-	links         *links.Signer
-	log           *slog.Logger
-	now           func() time.Time
-	googleSaveURL func(string) (string, error)
-	onChange      func()
+	surface.Deps
 	secureCookies bool
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
@@ -82,23 +64,14 @@ type Server struct {
 
 // New returns the pages server; it parses the templates.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Programs == nil || cfg.Links == nil || len(cfg.Secret) == 0 {
-		return nil, errors.New("web: store, programs, links and secret are required")
+	deps, err := surface.Complete("web", cfg.Deps)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
-		store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret, links: cfg.Links,
-		log: cfg.Logger, now: cfg.Now, googleSaveURL: cfg.GoogleSaveURL, onChange: cfg.OnChange,
+		Deps:          deps,
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), crossOrigin: http.NewCrossOriginProtection(),
 		pages: map[string]*template.Template{},
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.onChange == nil {
-		s.onChange = func() {}
 	}
 	for _, page := range []string{"form", "result", "error"} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
@@ -200,7 +173,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	sum := sha256.Sum256([]byte(css))
 	var b bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&b, "layout", pg); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "page", name, "request_id", problem.RequestID(r), "err", err)
+		s.Logger.ErrorContext(r.Context(), "render page", "page", name, "request_id", problem.RequestID(r), "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -231,7 +204,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Pr
 
 // program answers the program of the route, or writes a 404 page.
 func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Program, bool) {
-	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
 		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
 		return nil, false
@@ -252,7 +225,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, pg *page, st
 	pg.Title = fmt.Sprintf(pg.T.Get("join_title"), pg.Texts.ProgramName)
 	pg.Action = "/join/" + pg.Program.ID
 	pg.Token = token
-	pg.MaxDate = s.now().UTC().Format(time.DateOnly)
+	pg.MaxDate = s.Now().UTC().Format(time.DateOnly)
 	s.render(w, r, "form", status, pg)
 }
 
@@ -291,27 +264,27 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Birthday: r.PostForm.Get("birthday"), Consent: r.PostForm.Get("consent") == "yes",
 		Marketing: r.PostForm.Get("marketing") == "yes",
 	}
-	if errs := pg.Values.validate(s.now()); len(errs) > 0 {
+	if errs := pg.Values.validate(s.Now()); len(errs) > 0 {
 		// Nothing is stored; the same token (and nonce) stays valid.
 		pg.Errors = errs
 		s.renderForm(w, r, pg, http.StatusUnprocessableEntity, token)
 		return
 	}
-	m, created, err := loyalty.Enroll(r.Context(), s.store, p, loyalty.EnrollInput{
+	m, created, err := loyalty.Enroll(r.Context(), s.Store, p, loyalty.EnrollInput{
 		Profile:        loyalty.Profile{Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce},
 		MarketingOptIn: pg.Values.Marketing, Source: loyalty.ConsentJoinPage,
-	}, s.now())
+	}, s.Now())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)
+		s.Logger.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
 	if created {
-		s.onChange()
-		s.log.InfoContext(r.Context(), "member joined on the web", "program", p.ID, "member_id", m.ID)
+		s.OnChange()
+		s.Logger.InfoContext(r.Context(), "member joined on the web", "program", p.ID, "member_id", m.ID)
 	}
 	// Post/redirect/get: a reload of the result does not post again.
-	http.Redirect(w, r, s.links.JoinResultPath(p.ID, m.ID), http.StatusSeeOther)
+	http.Redirect(w, r, s.Links.JoinResultPath(p.ID, m.ID), http.StatusSeeOther)
 }
 
 // refuseForm answers a POST whose form token or origin does not check out
@@ -328,14 +301,14 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if _, err := uuid.Parse(id); err != nil || !s.links.Verify(links.KindJoinResult, id, r.URL.Query().Get("sig")) {
+	if _, err := uuid.Parse(id); err != nil || !s.Links.Verify(links.KindJoinResult, id, r.URL.Query().Get("sig")) {
 		s.errorPage(w, r, p, http.StatusNotFound, "err_not_found")
 		return
 	}
-	m, err := s.store.Member(r.Context(), id)
+	m, err := s.Store.Member(r.Context(), id)
 	if err != nil || m.Erased() || m.Program != p.ID {
 		if err != nil && !errors.Is(err, loyalty.ErrMemberNotFound) {
-			s.log.ErrorContext(r.Context(), "load member", "request_id", problem.RequestID(r), "err", err)
+			s.Logger.ErrorContext(r.Context(), "load member", "request_id", problem.RequestID(r), "err", err)
 			s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 			return
 		}
@@ -344,28 +317,28 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 	}
 	pg := s.newPage(r, p)
 	pg.Title = pg.T.Get("result_title")
-	barcode, err := cards.QRPNG(loyalty.BarcodeToken(s.secret, m.Number), 256)
+	barcode, err := cards.QRPNG(loyalty.BarcodeToken(s.Secret, m.Number), 256)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "render barcode", "request_id", problem.RequestID(r), "err", err)
+		s.Logger.ErrorContext(r.Context(), "render barcode", "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
-	handoff, err := cards.QRPNG(s.links.JoinResultURL(p.ID, m.ID), 320)
+	handoff, err := cards.QRPNG(s.Links.JoinResultURL(p.ID, m.ID), 320)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "render handoff code", "request_id", problem.RequestID(r), "err", err)
+		s.Logger.ErrorContext(r.Context(), "render handoff code", "request_id", problem.RequestID(r), "err", err)
 		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
 		return
 	}
 	pg.Card = &cardView{Name: m.Name, Number: m.Number, Tier: p.Localize(pg.Lang, m.Account.Tier, m.Account.Tier),
 		Points: m.Account.Points, Barcode: dataURL(barcode)}
 	pg.Handoff = dataURL(handoff)
-	pg.AppleURL = s.links.PassURL(m.ID)
-	if s.googleSaveURL != nil {
-		u, err := s.googleSaveURL(m.ID)
+	pg.AppleURL = s.Links.PassURL(m.ID)
+	if s.GoogleSaveURL != nil {
+		u, err := s.GoogleSaveURL(m.ID)
 		if err != nil {
 			// The card is still usable with Apple Wallet; say so in the log
 			// and leave the Google button out rather than fail the page.
-			s.log.WarnContext(r.Context(), "google save link", "member_id", m.ID, "request_id", problem.RequestID(r), "err", err)
+			s.Logger.WarnContext(r.Context(), "google save link", "member_id", m.ID, "request_id", problem.RequestID(r), "err", err)
 		} else {
 			pg.GoogleURL = u
 		}
@@ -380,9 +353,9 @@ func dataURL(png []byte) template.URL {
 
 // logo serves the program's logo: the sharpest version the template has.
 func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
-	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
-		problem.Write(w, r, s.log, err)
+		problem.Write(w, r, s.Logger, err)
 		return
 	}
 	for _, name := range []string{"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"} {
@@ -394,25 +367,25 @@ func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	problem.Write(w, r, s.log, problem.Status(http.StatusNotFound, "the program has no logo"))
+	problem.Write(w, r, s.Logger, problem.Status(http.StatusNotFound, "the program has no logo"))
 }
 
 // joinQR serves a QR code of the program's enrolment page, for posters and
 // receipts.
 func (s *Server) joinQR(w http.ResponseWriter, r *http.Request) {
-	p, err := s.programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
 	if err != nil {
-		problem.Write(w, r, s.log, err)
+		problem.Write(w, r, s.Logger, err)
 		return
 	}
 	size, err := cards.QRSize(r)
 	if err != nil {
-		problem.Write(w, r, s.log, err)
+		problem.Write(w, r, s.Logger, err)
 		return
 	}
-	data, err := cards.QRPNG(s.links.JoinURL(p.ID), size)
+	data, err := cards.QRPNG(s.Links.JoinURL(p.ID), size)
 	if err != nil {
-		problem.Write(w, r, s.log, err)
+		problem.Write(w, r, s.Logger, err)
 		return
 	}
 	cards.WritePNG(w, data, "public, max-age=86400")

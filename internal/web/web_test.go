@@ -8,23 +8,20 @@ import (
 	"html"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/surface"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/web"
 	"github.com/passd/passd/templates"
 )
@@ -33,53 +30,28 @@ var secret = []byte("web-test-secret-web-test-secret-0123")
 
 const publicURL = "https://passd.example"
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *store.Store
 	links *links.Signer
-	clock *clock
+	clock *testkit.Clock
 }
 
 func newEnv(t *testing.T, google func(string) (string, error)) *env {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "passd.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.OpenSQLite(t, store.Options{})
 	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	l := links.New(secret, publicURL)
-	w, err := web.New(web.Config{Store: st, Programs: cat, Secret: secret, Links: l, Now: clk.Now, GoogleSaveURL: google})
+	w, err := web.New(web.Config{Deps: surface.Deps{Store: st, Programs: cat, Secret: secret, Links: l, Now: clk.Now, GoogleSaveURL: google}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := chi.NewRouter()
-	r.Mount("/join", w.Handler())
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st, links: l, clock: clk}
+	return &env{t: t, srv: testkit.Serve(t, "/join", w.Handler()), store: st, links: l, clock: clk}
 }
 
 // browser is an HTTP client with its own cookie jar that does not follow

@@ -9,12 +9,13 @@ import (
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // API keys listed, and their last use (store/apikeys_list.go).
 
 func testAPIKeyList(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if ks, err := s.APIKeys(ctx); err != nil || len(ks) != 0 {
@@ -30,7 +31,7 @@ func testAPIKeyList(t *testing.T, open Opener) {
 		}
 		k.CreatedAt = clock.Now().Truncate(time.Microsecond)
 		want = append(want, k)
-		clock.Advance(time.Second)
+		clock.Add(time.Second)
 	}
 	if err := s.RevokeAPIKey(ctx, "key-b"); err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func testAPIKeyList(t *testing.T, open Opener) {
 }
 
 func testTouchAPIKey(t *testing.T, open Opener) {
-	s := open(t, store.Options{Now: NewClock(t0()).Now})
+	s := open(t, store.Options{Now: testkit.NewClock(t0()).Now})
 	ctx := context.Background()
 	if err := s.CreateAPIKey(ctx, store.APIKey{ID: "key1", Hash: "aa11", Role: loyalty.RolePOS}); err != nil {
 		t.Fatal(err)

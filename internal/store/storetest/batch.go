@@ -12,12 +12,13 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // The sync engine's batch methods (store/batch.go).
 
 func testCompleteMany(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: time.Minute})
 	ctx := context.Background()
 	if err := s.CompleteMany(ctx, nil); err != nil {
@@ -34,7 +35,7 @@ func testCompleteMany(t *testing.T, open Opener) {
 	// While the batch is out, one card changes again and one is not
 	// delivered at all.
 	moved := post(t, s, ids[1], balances.Earn, 1)
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	var done []store.SyncJob
 	for _, j := range jobs {
 		if j.MemberID != ids[3] {
@@ -92,7 +93,7 @@ func testCompleteMany(t *testing.T, open Opener) {
 }
 
 func testRegistrationsForMembers(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if got, err := s.RegistrationsForMembers(ctx, nil); err != nil || len(got) != 0 {
@@ -107,7 +108,7 @@ func testRegistrationsForMembers(t *testing.T, open Opener) {
 		}
 		r.CreatedAt = clock.Now().Truncate(time.Microsecond)
 		r.UpdatedAt = r.CreatedAt
-		clock.Advance(time.Second)
+		clock.Add(time.Second)
 		return r
 	}
 	a2 := reg("dev2", "tok2", a.ID)
@@ -134,7 +135,7 @@ func testRegistrationsForMembers(t *testing.T, open Opener) {
 }
 
 func testNextDue(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	if _, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || ok {
@@ -157,7 +158,7 @@ func testNextDue(t *testing.T, open Opener) {
 		t.Errorf("NextDue(all delivered) = %v, %v; want none", ok, err)
 	}
 	// A change is due when its debounce ends.
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	post(t, s, m.ID, balances.Earn, 1)
 	debounced := clock.Now().Truncate(time.Microsecond).Add(2 * time.Second)
 	if due, ok, err := s.NextDue(ctx, loyalty.ChannelApple); err != nil || !ok || !due.Equal(debounced) {
@@ -185,7 +186,7 @@ func testNextDue(t *testing.T, open Opener) {
 // time; batches come in the dialect's fixed order (PostgreSQL: by member;
 // SQLite: by creation, see ClaimDue), each card once.
 func testClaimInOrder(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	const n = 25

@@ -12,6 +12,7 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // Members part two: profile edits, consents, search, member messages.
@@ -21,7 +22,7 @@ func set(v string) loyalty.Field { return loyalty.Field{Set: true, Value: v} }
 var null = loyalty.Field{Set: true, Null: true}
 
 func testUpdateMember(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -35,7 +36,7 @@ func testUpdateMember(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	before := mustMember(t, s, m.ID)
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 
 	got, err := s.UpdateMember(ctx, m.ID, loyalty.ProfilePatch{Name: set("Ada King"), Birthday: null, ExternalID: set("crm-3")}, loyalty.ConsentAPIPatch)
 	if err != nil {
@@ -103,7 +104,7 @@ func testUpdateMember(t *testing.T, open Opener) {
 }
 
 func testConsents(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -115,11 +116,11 @@ func testConsents(t *testing.T, open Opener) {
 		t.Errorf("Member.MarketingOptIn = false, want true as enrolled")
 	}
 	no, yes := false, true
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	if _, err := s.UpdateMember(ctx, m.ID, loyalty.ProfilePatch{MarketingOptIn: &no}, loyalty.ConsentAPIPatch); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	// The same answer again is no change and is not recorded.
 	if _, err := s.UpdateMember(ctx, m.ID, loyalty.ProfilePatch{MarketingOptIn: &no}, loyalty.ConsentAPIPatch); err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func testConsents(t *testing.T, open Opener) {
 	if _, err := s.UpdateMember(ctx, m.ID, loyalty.ProfilePatch{MarketingOptIn: &yes}, "console"); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	if err := s.EraseMember(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func searchIDs(t *testing.T, s *store.Store, q loyalty.MemberSearch) []string {
 }
 
 func testSearchMembers(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	mk := func(name, email, ext string) loyalty.Member {
@@ -183,7 +184,7 @@ func testSearchMembers(t *testing.T, open Opener) {
 		if err := s.CreateMember(ctx, m, balances.NewAccount(Rules)); err != nil {
 			t.Fatal(err)
 		}
-		clock.Advance(time.Hour)
+		clock.Add(time.Hour)
 		return m
 	}
 	// Enrolled an hour apart, oldest first.
@@ -202,7 +203,7 @@ func testSearchMembers(t *testing.T, open Opener) {
 	}
 	// Grace earns today and reaches Silver; the others were last active at
 	// enrolment.
-	clock.Advance(10 * 24 * time.Hour)
+	clock.Add(10 * 24 * time.Hour)
 	post(t, s, grace.ID, balances.Earn, 150)
 	now := clock.Now()
 
@@ -284,7 +285,7 @@ func testSearchMembers(t *testing.T, open Opener) {
 }
 
 func testMemberMessages(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	// Two members per transaction, so a tier of five takes three.
 	s := open(t, store.Options{Now: clock.Now, MessageBatch: 2})
 	ctx := context.Background()
@@ -315,7 +316,7 @@ func testMemberMessages(t *testing.T, open Opener) {
 		}
 	}
 
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	if err := s.PostMemberMessage(ctx, ada.ID, "Happy birthday, Ada!"); err != nil {
 		t.Fatalf("PostMemberMessage = %v", err)
 	}
@@ -338,7 +339,7 @@ func testMemberMessages(t *testing.T, open Opener) {
 	unchanged(append([]loyalty.Member{bob, gone, elsewhere}, silver...)...)
 	before[ada.ID] = got
 
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	n, err := s.PostTierMessage(ctx, "demo", "Silver", "Silver night on Friday")
 	if err != nil || n != 5 {
 		t.Fatalf("PostTierMessage(Silver) = %d, %v; want 5", n, err)
@@ -362,14 +363,14 @@ func testMemberMessages(t *testing.T, open Opener) {
 
 	// A later program message is newer than the member's own: the card
 	// shows it.
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	if _, err := s.PostProgramMessage(ctx, "demo", "Closed Monday"); err != nil {
 		t.Fatal(err)
 	}
 	if text, _ := mustMember(t, s, ada.ID).CardMessage(); text != "Closed Monday" {
 		t.Errorf("CardMessage after a newer program message = %q, want it", text)
 	}
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	if err := s.PostMemberMessage(ctx, bob.ID, "Your table is ready"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // Programmes as versioned rows (store/programs.go).
@@ -46,7 +47,7 @@ func setDefinition(def string) func(store.ProgramRecord) (store.ProgramUpdate, e
 }
 
 func testPrograms(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if _, err := s.Program(ctx, "demo"); !errors.Is(err, store.ErrNotFound) {
@@ -71,7 +72,7 @@ func testPrograms(t *testing.T, open Opener) {
 		t.Errorf("Program(seeded) (-want +got):\n%s", diff)
 	}
 	// A second seed, as at every start, changes nothing.
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	created, err = s.SeedProgram(ctx, store.ProgramRecord{ID: "demo", Definition: json.RawMessage(`{"name": "Template"}`),
 		Images: map[string][]byte{"icon": []byte("other"), "logo": []byte("logo")}})
 	if err != nil || created {
@@ -105,7 +106,7 @@ func testPrograms(t *testing.T, open Opener) {
 }
 
 func testUpdateProgram(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if _, err := s.SeedProgram(ctx, store.ProgramRecord{ID: "demo", Definition: json.RawMessage(`{"name":"v1"}`),
@@ -121,7 +122,7 @@ func testUpdateProgram(t *testing.T, open Opener) {
 		t.Errorf("Member(programme without a row).ProgramVersion = %d, want 0", got)
 	}
 
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	var seen store.ProgramRecord
 	got, err := s.UpdateProgram(ctx, "demo", 1, func(cur store.ProgramRecord) (store.ProgramUpdate, error) {
 		seen = cur
@@ -184,7 +185,7 @@ func testUpdateProgram(t *testing.T, open Opener) {
 	}
 
 	// An image is a change like any other; ifVersion 0 asks for none.
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	got, err = s.PutProgramImage(ctx, "demo", 2, "logo", []byte("logo1"))
 	if err != nil || got.Version != 3 || string(got.Definition) != `{"name":"v2"}` || !got.UpdatedAt.Equal(clock.Now().Truncate(time.Microsecond)) {
 		t.Errorf("PutProgramImage(logo) = %+v, %v; want version 3, same definition, updated now", got, err)
@@ -326,7 +327,7 @@ func markAll(t *testing.T, s *store.Store, program string, limit int) (total int
 }
 
 func testMarkProgramCards(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: time.Second})
 	ctx := context.Background()
 	var demo []loyalty.Member
@@ -348,7 +349,7 @@ func testMarkProgramCards(t *testing.T, open Opener) {
 		t.Errorf("ProgramsToMark(seeded) = %v, %v; want none", ids, err)
 	}
 	settle(t, s)
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	untouched := rowsOf(t, s, []loyalty.Member{erased, other})
 	before := rowsOf(t, s, demo)
 	if _, err := s.UpdateProgram(ctx, "demo", 0, setDefinition(`{"name":"v2"}`)); err != nil {

@@ -20,34 +20,12 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // Opener opens a fresh, empty, migrated store for one test with the given
 // options, and closes it when the test ends.
 type Opener func(t *testing.T, opts store.Options) *store.Store
-
-// Clock is a settable clock for Options.Now.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock answers a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now answers the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // Rules are the loyalty rules the suite posts with: Bronze from 0, Silver
 // from 100, Gold from 1000 qualifying points. Read only.
@@ -216,7 +194,7 @@ func testMigrate(t *testing.T, open Opener) {
 }
 
 func testCreateMember(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -371,7 +349,7 @@ func testConcurrentMemberReads(t *testing.T, open Opener) {
 }
 
 func testPost(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -723,7 +701,7 @@ func testTierChangeEvent(t *testing.T, open Opener) {
 }
 
 func testPassVersionAndModified(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -746,7 +724,7 @@ func testPassVersionAndModified(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	seq = check("touch", 4, sec.Add(3*time.Second), seq)
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	post(t, s, m.ID, balances.Earn, 1)
 	check("post a minute later", 5, sec.Add(time.Minute), seq)
 }
@@ -829,7 +807,7 @@ func testEntriesBadCursor(t *testing.T, open Opener) {
 }
 
 func testEraseMember(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := memberFor(t, "demo")
@@ -850,7 +828,7 @@ func testEraseMember(t *testing.T, open Opener) {
 		}
 	}
 	before := mustMember(t, s, m.ID)
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	erasedAt := clock.Now()
 	if err := s.EraseMember(ctx, m.ID); err != nil {
 		t.Fatalf("EraseMember = %v", err)
@@ -945,7 +923,7 @@ func testTouchMember(t *testing.T, open Opener) {
 }
 
 func testTouchProgramAndMessages(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	var demo []loyalty.Member
@@ -968,7 +946,7 @@ func testTouchProgramAndMessages(t *testing.T, open Opener) {
 	if err != nil || n != 3 {
 		t.Fatalf("TouchProgram = %d, %v; want 3", n, err)
 	}
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	n, err = s.PostProgramMessage(ctx, "demo", "Double points this weekend")
 	if err != nil || n != 3 {
 		t.Fatalf("PostProgramMessage = %d, %v; want 3", n, err)
@@ -1050,7 +1028,7 @@ func testExport(t *testing.T, open Opener) {
 }
 
 func testAPIKeys(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	k := store.APIKey{ID: "key1", Hash: "aa11", Role: loyalty.RoleMerchant, Program: "demo"}
@@ -1074,12 +1052,12 @@ func testAPIKeys(t *testing.T, open Opener) {
 	if _, err := s.APIKeyByHash(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("APIKeyByHash(unknown) = %v, want ErrNotFound", err)
 	}
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	if err := s.RevokeAPIKey(ctx, "key1"); err != nil {
 		t.Fatal(err)
 	}
 	revokedAt := clock.Now().Truncate(time.Microsecond)
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	if err := s.RevokeAPIKey(ctx, "key1"); err != nil {
 		t.Errorf("RevokeAPIKey(again) = %v", err)
 	}
@@ -1093,7 +1071,7 @@ func testAPIKeys(t *testing.T, open Opener) {
 }
 
 func testRegistrations(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1102,7 +1080,7 @@ func testRegistrations(t *testing.T, open Opener) {
 	if err != nil || !created {
 		t.Fatalf("Register = %v, %v; want created", created, err)
 	}
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	r.PushToken = "tok2"
 	created, err = s.Register(ctx, r)
 	if err != nil || created {
@@ -1230,7 +1208,7 @@ func SettledTag(t testing.TB, s *store.Store, deviceID, passTypeID, tag string) 
 }
 
 func testDirtyMarks(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1256,14 +1234,14 @@ func testDirtyMarks(t *testing.T, open Opener) {
 }
 
 func testBurstsCoalesce(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
 	var last store.PostResult
 	for range 10 {
 		last = post(t, s, m.ID, balances.Earn, 1)
-		clock.Advance(100 * time.Millisecond)
+		clock.Add(100 * time.Millisecond)
 	}
 	for _, ch := range []string{loyalty.ChannelApple, loyalty.ChannelGoogle} {
 		jobs, err := s.ClaimDue(ctx, ch, 10, time.Minute)
@@ -1280,7 +1258,7 @@ func testBurstsCoalesce(t *testing.T, open Opener) {
 }
 
 func testDebounce(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: 2 * time.Second})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1292,12 +1270,12 @@ func testDebounce(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	post(t, s, m.ID, balances.Earn, 1)
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	res := post(t, s, m.ID, balances.Earn, 1) // keeps the first due time
 	if jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute); err != nil || len(jobs) != 0 {
 		t.Errorf("ClaimDue(within debounce) = %+v, %v; want nothing", jobs, err)
 	}
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].WantedVersion != res.Account.PassVersion {
 		t.Errorf("ClaimDue(debounce over) = %+v, %v; want one job at version %d", jobs, err, res.Account.PassVersion)
@@ -1305,7 +1283,7 @@ func testDebounce(t *testing.T, open Opener) {
 }
 
 func testConcurrentClaimers(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	const n = 60
 	for range n {
@@ -1345,7 +1323,7 @@ func testConcurrentClaimers(t *testing.T, open Opener) {
 }
 
 func testLeaseExpiry(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1354,11 +1332,11 @@ func testLeaseExpiry(t *testing.T, open Opener) {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
 	// The worker dies. Until the lease ends, nobody else gets the job.
-	clock.Advance(29 * time.Second)
+	clock.Add(29 * time.Second)
 	if jobs, err := s.ClaimDue(ctx, loyalty.ChannelApple, 10, 30*time.Second); err != nil || len(jobs) != 0 {
 		t.Errorf("ClaimDue(leased) = %+v, %v; want nothing", jobs, err)
 	}
-	clock.Advance(2 * time.Second)
+	clock.Add(2 * time.Second)
 	jobs, err = s.ClaimDue(ctx, loyalty.ChannelApple, 10, 30*time.Second)
 	if err != nil || len(jobs) != 1 || jobs[0].MemberID != m.ID {
 		t.Errorf("ClaimDue(lease over) = %+v, %v; want the job again", jobs, err)
@@ -1366,7 +1344,7 @@ func testLeaseExpiry(t *testing.T, open Opener) {
 }
 
 func testCompleteWithNewerVersion(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now, SyncDebounce: time.Minute})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1375,7 +1353,7 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 		t.Fatalf("ClaimDue = %+v, %v", jobs, err)
 	}
 	res := post(t, s, m.ID, balances.Earn, 1) // while the job is out
-	clock.Advance(time.Second)
+	clock.Add(time.Second)
 	if err := s.Complete(ctx, jobs[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -1404,7 +1382,7 @@ func testCompleteWithNewerVersion(t *testing.T, open Opener) {
 }
 
 func testFailAndGiveUp(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	m := NewMember(t, s, "demo")
@@ -1423,7 +1401,7 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 	if jobs, _ := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
 		t.Errorf("ClaimDue(before retry time) = %+v, want nothing", jobs)
 	}
-	clock.Advance(10 * time.Second)
+	clock.Add(10 * time.Second)
 	jobs, err = s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 {
 		t.Fatalf("ClaimDue(retry) = %+v, %v; want the job with 1 attempt", jobs, err)
@@ -1435,7 +1413,7 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 	if st.State != loyalty.SyncError || st.Attempts != 2 {
 		t.Errorf("after giving up: %+v, want error with 2 attempts", st)
 	}
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	if jobs, _ := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); len(jobs) != 0 {
 		t.Errorf("ClaimDue(in error) = %+v, want nothing", jobs)
 	}
@@ -1488,16 +1466,16 @@ func testFailAndGiveUp(t *testing.T, open Opener) {
 }
 
 func testSyncStats(t *testing.T, open Opener) {
-	clock := NewClock(t0())
+	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
 	ctx := context.Background()
 	if w, o, e, err := s.SyncStats(ctx, loyalty.ChannelApple); err != nil || w != 0 || o != 0 || e != 0 {
 		t.Errorf("SyncStats(empty) = %d, %v, %d, %v; want zeros", w, o, e, err)
 	}
 	NewMember(t, s, "demo")
-	clock.Advance(5 * time.Second)
+	clock.Add(5 * time.Second)
 	NewMember(t, s, "demo")
-	clock.Advance(5 * time.Second)
+	clock.Add(5 * time.Second)
 	w, o, e, err := s.SyncStats(ctx, loyalty.ChannelApple)
 	if err != nil || w != 2 || o != 10*time.Second || e != 0 {
 		t.Errorf("SyncStats = %d, %v, %d, %v; want 2 waiting, oldest 10s", w, o, e, err)
