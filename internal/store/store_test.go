@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/passd/passd/balances"
@@ -250,7 +251,10 @@ func TestPostgresPostCancelledLeavesPoolClean(t *testing.T) {
 // transaction before its connection goes back to the pool, so no session
 // sits idle in a transaction holding the member's lock.
 func TestPostgresPostEndsItsTransaction(t *testing.T) {
-	dsn := testpg.FreshSchema(t)
+	// The store's connections carry a name of this test's own, so that the
+	// count below sees them alone, not other packages' tests on the server.
+	app := "passd-post-ends-" + uuid.NewString()[:8]
+	dsn := testpg.FreshSchema(t) + "&application_name=" + app
 	s := openPostgresAt(t, dsn, store.Options{MaxConns: 2})
 	m := storetest.NewMember(t, s, "demo")
 	admin, err := sql.Open("pgx", dsn)
@@ -283,7 +287,8 @@ func TestPostgresPostEndsItsTransaction(t *testing.T) {
 		var open int
 		if err := admin.QueryRow(`
 			SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'
+			  AND application_name = $1`, app).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
 		if open != 0 {
