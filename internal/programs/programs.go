@@ -88,7 +88,7 @@ type Service struct {
 // a programme's cards are marked: on SQLite every batch holds the one
 // writer, and at 500 cards the earns' p99 was 150-260 ms, at 100 cards
 // under 40 ms, for about a tenth fewer cards marked a second
-// (store.BenchmarkProgramChange, README "Benchmarks").
+// (store.BenchmarkProgramChange, docs/benchmarks.md).
 const (
 	DefaultBatch = 100
 	DefaultPoll  = 2 * time.Second

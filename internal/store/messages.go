@@ -13,7 +13,7 @@ import (
 // the tills' locks (SQLite's write lock, PostgreSQL's account rows) for
 // long: on SQLite, with 25,000 of 100,000 members addressed, a till's earn
 // p99 was 83-131 ms at 1,000 members a transaction and 39 ms at 200
-// (BenchmarkPostTierMessage, README "Benchmarks").
+// (BenchmarkPostTierMessage, docs/benchmarks.md).
 const DefaultMessageBatch = 200
 
 // messageData is a "message" event's data.
