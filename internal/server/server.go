@@ -76,8 +76,9 @@ type Options struct {
 	// BackoffBase is the first retry delay of a failed delivery.
 	BackoffBase time.Duration
 	// PruneEvery is how often idempotency keys older than
-	// IdempotencyRetention, and the device registrations of members erased
-	// more than ErasedRegistrationRetention ago, are deleted (hourly when
+	// IdempotencyRetention, the device registrations of members erased
+	// more than ErasedRegistrationRetention ago, and Google callback nonces
+	// older than GoogleCallbackNonceRetention are deleted (hourly when
 	// zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
