@@ -51,6 +51,8 @@ func (c *Client) buildClass(p Program) (*walletobjects.LoyaltyClass, error) {
 		return nil, fmt.Errorf("googlewallet: program %s square logo url %q must be https: %w", p.ID, p.SquareLogoURL, ErrInvalid)
 	case p.HeroURL != "" && !strings.HasPrefix(p.HeroURL, "https://"):
 		return nil, fmt.Errorf("googlewallet: program %s hero url %q must be https: %w", p.ID, p.HeroURL, ErrInvalid)
+	case p.CallbackURL != "" && !strings.HasPrefix(p.CallbackURL, "https://"):
+		return nil, fmt.Errorf("googlewallet: program %s callback url %q must be https: %w", p.ID, p.CallbackURL, ErrInvalid)
 	case p.BackgroundColor != "" && !validHexColor(p.BackgroundColor):
 		return nil, fmt.Errorf("googlewallet: program %s background colour %q must be #rrggbb: %w", p.ID, p.BackgroundColor, ErrInvalid)
 	}
@@ -72,6 +74,9 @@ func (c *Client) buildClass(p Program) (*walletobjects.LoyaltyClass, error) {
 		// automatically and must be sent again on every update.
 		ReviewStatus:                           reviewUnderReview,
 		MultipleDevicesAndHoldersAllowedStatus: "ONE_USER_ALL_DEVICES",
+	}
+	if p.CallbackURL != "" {
+		cl.CallbackOptions = &walletobjects.CallbackOptions{Url: p.CallbackURL}
 	}
 	if p.HeroURL != "" {
 		cl.HeroImage = &walletobjects.Image{
@@ -147,6 +152,9 @@ func classView(cl *walletobjects.LoyaltyClass) *walletobjects.LoyaltyClass {
 		HeroImage:                              stripImage(cl.HeroImage),
 		HexBackgroundColor:                     strings.ToLower(cl.HexBackgroundColor),
 		MultipleDevicesAndHoldersAllowedStatus: cl.MultipleDevicesAndHoldersAllowedStatus,
+	}
+	if cl.CallbackOptions != nil && cl.CallbackOptions.Url != "" {
+		v.CallbackOptions = &walletobjects.CallbackOptions{Url: cl.CallbackOptions.Url}
 	}
 	// Approved or pending classes are fine; a DRAFT (or REJECTED) class is
 	// pushed again with UNDER_REVIEW.

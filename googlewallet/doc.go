@@ -40,6 +40,12 @@
 //     a wide one loses its sides.
 //   - Save links reference objects by id only ("skinny JWT") so they stay
 //     within 1,800 characters ([MaxSaveURLLength]).
+//   - Google posts save and delete events of a class's objects to the
+//     class's callbackOptions.url (Program.CallbackURL), signed with the
+//     ECv2SigningOnly scheme of Google Pay minus decryption.
+//     [CallbackVerifier] checks them with the root keys Google publishes
+//     ([DefaultCallbackKeysURL]). Delivery is best effort with retries, so
+//     the same nonce can arrive twice.
 //
 // Which environment enables Google Wallet is the caller's decision: an empty
 // issuer id means off. [ConfigFromEnvValues] turns the PASSD_GOOGLE_*
@@ -48,5 +54,9 @@
 // Reference: https://developers.google.com/wallet/reference/rest (Wallet
 // Objects REST API), https://developers.google.com/wallet/retail/loyalty-cards
 // (loyalty cards guide), https://developers.google.com/wallet/reference/rest/v1/Jwt
-// (save JWT).
+// (save JWT),
+// https://developers.google.com/wallet/retail/loyalty-cards/use-cases/use-callbacks-for-saves-and-deletions
+// (callbacks) and
+// https://developers.google.com/pay/api/android/guides/resources/payment-data-cryptography
+// (the signed-string format).
 package googlewallet

@@ -188,3 +188,23 @@ func ExampleCheckSquareLogo() {
 	// true
 	// googlewallet: invalid image: square logo is 1280x400 px; want a square of 660x660 px up to 1980x1980 px
 }
+
+func ExampleCallbackVerifier() {
+	verifier, err := googlewallet.NewCallbackVerifier(googlewallet.CallbackConfig{
+		IssuerID: os.Getenv("PASSD_GOOGLE_ISSUER_ID"),
+		// KeysURL empty: Google's published root keys.
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var body []byte // the POST body Google sent to the class's callback URL
+	cb, err := verifier.Verify(context.Background(), body)
+	switch {
+	case errors.Is(err, googlewallet.ErrCallbackInvalid):
+		// Not from Google, altered or expired: answer 400 and change nothing.
+	case errors.Is(err, googlewallet.ErrCallbackKeys):
+		// Google's keys are unreachable: answer 503 so Google retries.
+	case err == nil:
+		fmt.Println(cb.EventType, cb.ObjectID) // deduplicate on cb.Nonce
+	}
+}

@@ -105,6 +105,7 @@ func testProgram() googlewallet.Program {
 		IssuerName:      "Demo Coffee",
 		LogoURL:         "https://cdn.passd.example/demo/logo.png",
 		HeroURL:         "https://cdn.passd.example/demo/hero.png",
+		CallbackURL:     "https://passd.example/google/callbacks",
 		BackgroundColor: "#1A73E8",
 		Language:        "en",
 		Names:           map[string]string{"de": "Demo Prämien", "fr": "Récompenses Démo"},

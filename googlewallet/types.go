@@ -38,6 +38,10 @@ type Program struct {
 	// Labels translates the class's fixed headers; only Labels.Terms is
 	// used on the class.
 	Labels Labels
+	// CallbackURL is an optional public https URL Google posts save and
+	// delete events of the class's objects to (callbackOptions.url); see
+	// CallbackVerifier. Empty sends no callbackOptions.
+	CallbackURL string
 }
 
 // Labels holds the texts of the fixed labels and headers on a card, each

@@ -11,6 +11,10 @@
 // sent as null, PUT replacing the whole resource, addMessage appending to
 // the object's messages, no DELETE, and a bearer token required on every
 // call.
+//
+// [CallbackSigner] plays Google's other role: it publishes root signing
+// keys and signs save and delete callbacks, for tests of
+// googlewallet.CallbackVerifier and of the service that receives them.
 package wallettest
 
 import (

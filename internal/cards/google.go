@@ -11,6 +11,11 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 )
 
+// GoogleCallbackPath is the path, below the public URL, where Google posts
+// the save and delete events of a program's cards (the class's
+// callbackOptions.url).
+const GoogleCallbackPath = "/google/callbacks"
+
 // Program images served for Google Wallet, which fetches them from a public
 // URL (PASSD_PUBLIC_URL + GoogleImagePath) rather than from a bundle.
 const (
@@ -69,7 +74,8 @@ func GoogleImage(p *loyalty.Program, name string) ([]byte, bool) {
 // default locale's program name (and the other locales' as translations),
 // the organization as issuer name, the background colour, the terms, and
 // the logo (the square one when the program has google-logo.png) and hero
-// served by passd under publicURL. The image URLs carry
+// served by passd under publicURL, and Google posts the class's save and
+// delete events to publicURL + GoogleCallbackPath. The image URLs carry
 // the template hash, so a changed template changes the class and Google
 // fetches the new images.
 func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
@@ -86,6 +92,7 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 	}
 	base := strings.TrimRight(publicURL, "/")
 	gp.LogoURL = base + GoogleImagePath(p.ID, GoogleLogo) + "?v=" + p.Hash
+	gp.CallbackURL = base + GoogleCallbackPath
 	if _, ok := GoogleImage(p, GoogleSquareLogo); ok {
 		gp.SquareLogoURL = base + GoogleImagePath(p.ID, GoogleSquareLogo) + "?v=" + p.Hash
 	}

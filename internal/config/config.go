@@ -22,33 +22,38 @@ const (
 	DefaultTeamID     = "PASSDDEV01"
 	DefaultAPNSURL    = "https://api.push.apple.com"
 	DefaultGoogleURL  = "https://walletobjects.googleapis.com/"
+	// DefaultGoogleCallbackKeysURL is where Google publishes the keys that
+	// sign save and delete callbacks.
+	DefaultGoogleCallbackKeysURL = "https://pay.google.com/gp/m/issuer/keys"
 	// MinSecretLen is the shortest accepted PASSD_SECRET, in bytes.
 	MinSecretLen = 32
 )
 
 // Config is passd's whole configuration.
 type Config struct {
-	Addr               string
-	PublicURL          string
-	DataDir            string
-	DatabaseURL        string
-	TemplatesDir       string
-	Secret             string
-	BootstrapAdminKey  string
-	ApplePassTypeID    string
-	AppleTeamID        string
-	AppleCert          string
-	AppleKey           string
-	AppleP12           string
-	AppleP12Password   string
-	AppleWWDR          string
-	APNSURL            string
-	APNSCA             string
-	GoogleIssuerID     string
-	GoogleCredentials  string
-	GoogleAPIURL       string
-	LogLevel           slog.Level
-	passTypeIDExplicit bool
+	Addr              string
+	PublicURL         string
+	DataDir           string
+	DatabaseURL       string
+	TemplatesDir      string
+	Secret            string
+	BootstrapAdminKey string
+	ApplePassTypeID   string
+	AppleTeamID       string
+	AppleCert         string
+	AppleKey          string
+	AppleP12          string
+	AppleP12Password  string
+	AppleWWDR         string
+	APNSURL           string
+	APNSCA            string
+	GoogleIssuerID    string
+	GoogleCredentials string
+	GoogleAPIURL      string
+	// GoogleCallbackKeysURL serves the root keys of Google's callbacks.
+	GoogleCallbackKeysURL string
+	LogLevel              slog.Level
+	passTypeIDExplicit    bool
 }
 
 // Error is a configuration problem naming its variable.
@@ -69,25 +74,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		Addr:              get("PASSD_ADDR", DefaultAddr),
-		PublicURL:         strings.TrimRight(get("PASSD_PUBLIC_URL", DefaultPublicURL), "/"),
-		DataDir:           get("PASSD_DATA_DIR", DefaultDataDir),
-		DatabaseURL:       get("PASSD_DATABASE_URL", ""),
-		TemplatesDir:      get("PASSD_TEMPLATES_DIR", ""),
-		Secret:            getenv("PASSD_SECRET"),
-		BootstrapAdminKey: getenv("PASSD_BOOTSTRAP_ADMIN_KEY"),
-		ApplePassTypeID:   get("PASSD_APPLE_PASS_TYPE_ID", DefaultPassTypeID),
-		AppleTeamID:       get("PASSD_APPLE_TEAM_ID", DefaultTeamID),
-		AppleCert:         get("PASSD_APPLE_CERT", ""),
-		AppleKey:          get("PASSD_APPLE_KEY", ""),
-		AppleP12:          get("PASSD_APPLE_P12", ""),
-		AppleP12Password:  getenv("PASSD_APPLE_P12_PASSWORD"),
-		AppleWWDR:         get("PASSD_APPLE_WWDR", ""),
-		APNSURL:           strings.TrimRight(get("PASSD_APNS_URL", DefaultAPNSURL), "/"),
-		APNSCA:            get("PASSD_APNS_CA", ""),
-		GoogleIssuerID:    get("PASSD_GOOGLE_ISSUER_ID", ""),
-		GoogleCredentials: get("PASSD_GOOGLE_CREDENTIALS", ""),
-		GoogleAPIURL:      get("PASSD_GOOGLE_API_URL", DefaultGoogleURL),
+		Addr:                  get("PASSD_ADDR", DefaultAddr),
+		PublicURL:             strings.TrimRight(get("PASSD_PUBLIC_URL", DefaultPublicURL), "/"),
+		DataDir:               get("PASSD_DATA_DIR", DefaultDataDir),
+		DatabaseURL:           get("PASSD_DATABASE_URL", ""),
+		TemplatesDir:          get("PASSD_TEMPLATES_DIR", ""),
+		Secret:                getenv("PASSD_SECRET"),
+		BootstrapAdminKey:     getenv("PASSD_BOOTSTRAP_ADMIN_KEY"),
+		ApplePassTypeID:       get("PASSD_APPLE_PASS_TYPE_ID", DefaultPassTypeID),
+		AppleTeamID:           get("PASSD_APPLE_TEAM_ID", DefaultTeamID),
+		AppleCert:             get("PASSD_APPLE_CERT", ""),
+		AppleKey:              get("PASSD_APPLE_KEY", ""),
+		AppleP12:              get("PASSD_APPLE_P12", ""),
+		AppleP12Password:      getenv("PASSD_APPLE_P12_PASSWORD"),
+		AppleWWDR:             get("PASSD_APPLE_WWDR", ""),
+		APNSURL:               strings.TrimRight(get("PASSD_APNS_URL", DefaultAPNSURL), "/"),
+		APNSCA:                get("PASSD_APNS_CA", ""),
+		GoogleIssuerID:        get("PASSD_GOOGLE_ISSUER_ID", ""),
+		GoogleCredentials:     get("PASSD_GOOGLE_CREDENTIALS", ""),
+		GoogleAPIURL:          get("PASSD_GOOGLE_API_URL", DefaultGoogleURL),
+		GoogleCallbackKeysURL: get("PASSD_GOOGLE_CALLBACK_KEYS_URL", DefaultGoogleCallbackKeysURL),
 	}
 	c.passTypeIDExplicit = strings.TrimSpace(getenv("PASSD_APPLE_PASS_TYPE_ID")) != ""
 	if err := c.parse(get("PASSD_LOG_LEVEL", "info")); err != nil {
@@ -165,6 +171,9 @@ func (c *Config) parse(level string) error {
 	}
 	if err := checkURL(c.GoogleAPIURL, "https", "http"); err != nil {
 		return &Error{"PASSD_GOOGLE_API_URL", err.Error()}
+	}
+	if err := checkURL(c.GoogleCallbackKeysURL, "https", "http"); err != nil {
+		return &Error{"PASSD_GOOGLE_CALLBACK_KEYS_URL", err.Error()}
 	}
 	if c.GoogleIssuerID != "" {
 		if strings.Trim(c.GoogleIssuerID, "0123456789") != "" {

@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "data" || c.DatabaseURL != "" ||
-		c.APNSURL != "https://api.push.apple.com" || c.GoogleEnabled() || !c.DevCertificates() || c.LogLevel != slog.LevelInfo {
+		c.APNSURL != "https://api.push.apple.com" || c.GoogleEnabled() ||
+		c.GoogleCallbackKeysURL != "https://pay.google.com/gp/m/issuer/keys" || !c.DevCertificates() || c.LogLevel != slog.LevelInfo {
 		t.Errorf("FromEnv(empty) = %+v, want the documented defaults", c)
 	}
 }
@@ -50,6 +51,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PASSD_APNS_CA": "/nonexistent/ca.pem"}, "PASSD_APNS_CA"},
 		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "abc"}, "PASSD_GOOGLE_ISSUER_ID"},
 		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "3388000000012345"}, "PASSD_GOOGLE_CREDENTIALS"},
+		{map[string]string{"PASSD_GOOGLE_CALLBACK_KEYS_URL": "pay.google.com/keys"}, "PASSD_GOOGLE_CALLBACK_KEYS_URL"},
 		{map[string]string{"PASSD_TEMPLATES_DIR": "/nonexistent"}, "PASSD_TEMPLATES_DIR"},
 	} {
 		_, err := FromEnv(env(tc.env))

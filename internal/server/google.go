@@ -23,6 +23,8 @@ type googleChannel struct {
 	Deliverer cardsync.Deliverer
 	Classes   *cardsync.Google
 	SaveURL   func(memberID string) (string, error)
+	// Callbacks receives Google's save and delete callbacks.
+	Callbacks http.Handler
 	Close     func()
 }
 
@@ -79,6 +81,13 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 		return nil, err
 	}
 
+	verifier, err := googlewallet.NewCallbackVerifier(googlewallet.CallbackConfig{
+		IssuerID: cfg.GoogleIssuerID, KeysURL: cfg.GoogleCallbackKeysURL, HTTPClient: hc, Now: s.now,
+	})
+	if err != nil {
+		return nil, &config.Error{Var: "PASSD_GOOGLE_CALLBACK_KEYS_URL", Msg: err.Error()}
+	}
+
 	uctx, cancel := context.WithTimeout(ctx, googleStartupBudget)
 	err = ch.UpsertClasses(uctx)
 	cancel()
@@ -99,7 +108,8 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 				return client.SaveURL([]string{client.ObjectID(memberID)}, []string{origin})
 			})
 		},
-		Close: hc.CloseIdleConnections,
+		Callbacks: &googleCallbacks{verifier: verifier, store: s.Store, issuerID: cfg.GoogleIssuerID, log: log},
+		Close:     hc.CloseIdleConnections,
 	}, nil
 }
 

@@ -30,16 +30,26 @@ const googlePublicURL = "https://passd.example"
 // change its options.
 func startWithGoogle(t *testing.T, fake *wallettest.Server, tweaks ...func(*server.Options)) *started {
 	t.Helper()
+	return startWithGoogleEnv(t, fake, nil, tweaks...)
+}
+
+// startWithGoogleEnv is startWithGoogle with more environment.
+func startWithGoogleEnv(t *testing.T, fake *wallettest.Server, env map[string]string, tweaks ...func(*server.Options)) *started {
+	t.Helper()
 	opts := server.Options{GoogleHTTPClient: fake.HTTPClient(), SyncPoll: 100 * time.Millisecond, SyncDebounce: 10 * time.Millisecond}
 	for _, tw := range tweaks {
 		tw(&opts)
 	}
-	return start(t, map[string]string{
+	full := map[string]string{
 		"PASSD_PUBLIC_URL":         googlePublicURL,
 		"PASSD_GOOGLE_ISSUER_ID":   wallettest.IssuerID,
 		"PASSD_GOOGLE_CREDENTIALS": fake.WriteCredentials(t),
 		"PASSD_GOOGLE_API_URL":     fake.URL,
-	}, opts)
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	return start(t, full, opts)
 }
 
 func earnPoints(t *testing.T, s *started, memberID string, points int) {

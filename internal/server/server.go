@@ -76,8 +76,9 @@ type Options struct {
 	// BackoffBase is the first retry delay of a failed delivery.
 	BackoffBase time.Duration
 	// PruneEvery is how often idempotency keys older than
-	// IdempotencyRetention, and the device registrations of members erased
-	// more than ErasedRegistrationRetention ago, are deleted (hourly when
+	// IdempotencyRetention, the device registrations of members erased
+	// more than ErasedRegistrationRetention ago, and Google callback nonces
+	// older than GoogleCallbackNonceRetention are deleted (hourly when
 	// zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
@@ -195,6 +196,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	closers = append(closers, s.apns.Close)
 	channels := map[string]cardsync.Deliverer{}
 	var saveURL func(string) (string, error)
+	var googleCallbacks http.Handler
 	gw, err := newGoogle(ctx, cfg, s, log)
 	if err != nil {
 		return nil, err
@@ -203,6 +205,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		channels[loyalty.ChannelGoogle] = gw.Deliverer
 		s.googleClasses = gw.Classes
 		saveURL = gw.SaveURL
+		googleCallbacks = gw.Callbacks
 		closers = append(closers, gw.Close)
 		s.closeGoogle = gw.Close
 	}
@@ -244,6 +247,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	r.Get("/openapi.json", api.OpenAPIHandler().ServeHTTP)
 	r.Mount("/join", webSrv.Handler())
 	r.Get("/programs/{program}/{image}", s.ProgramImage)
+	if googleCallbacks != nil {
+		r.Post(cards.GoogleCallbackPath, googleCallbacks.ServeHTTP)
+	}
 	r.Mount(cards.WebServicePath, webservice.New(webservice.Config{
 		Backend: s.Cards.Backend(), PassTypeID: cfg.ApplePassTypeID, Prefix: cards.WebServicePath, Logger: log, Now: s.now,
 	}))
@@ -423,8 +429,9 @@ func (s *Server) checkAPNs(ctx context.Context) {
 	}
 }
 
-// prune deletes, now and then until ctx ends, expired idempotency keys and
-// the device registrations of members erased long enough ago.
+// prune deletes, now and then until ctx ends, expired idempotency keys, the
+// device registrations of members erased long enough ago and old Google
+// callback nonces.
 func (s *Server) prune(ctx context.Context) {
 	every := s.opts.PruneEvery
 	if every <= 0 {
@@ -438,6 +445,8 @@ func (s *Server) prune(ctx context.Context) {
 		s.logPrune(ctx, "idempotency keys", n, err)
 		n, err = s.Store.PruneErasedRegistrations(ctx, now.Add(-ErasedRegistrationRetention))
 		s.logPrune(ctx, "erased members' registrations", n, err)
+		n, err = s.Store.PruneGoogleCallbackNonces(ctx, now.Add(-GoogleCallbackNonceRetention))
+		s.logPrune(ctx, "google callback nonces", n, err)
 		select {
 		case <-ctx.Done():
 			return

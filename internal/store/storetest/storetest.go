@@ -98,6 +98,8 @@ func Run(t *testing.T, open Opener) {
 		{"Consents", testConsents},
 		{"SearchMembers", testSearchMembers},
 		{"MemberMessages", testMemberMessages},
+		{"GoogleCallbacks", testGoogleCallbacks},
+		{"ConcurrentGoogleCallbacks", testConcurrentGoogleCallbacks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
