@@ -128,6 +128,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			}
 		}
 	}()
+	// Bind first: a port in use fails start-up before anything is written
+	// (data folder, secret, database, development certificates).
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("PASSD_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	closers = append(closers, func() { s.ln.Close() })
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("PASSD_DATA_DIR: %s: %w", cfg.DataDir, err)
 	}
@@ -265,9 +271,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("PASSD_ADDR: listen on %s: %w", cfg.Addr, err)
 	}
 	return s, nil
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -249,12 +251,18 @@ func TestBadConfigurationStopsStart(t *testing.T) {
 func TestBusyPortFailsStart(t *testing.T) {
 	t.Parallel()
 	s := start(t, nil, server.Options{})
+	// The data folder does not exist yet: a busy port must fail start-up
+	// before passd writes anything there.
+	dataDir := filepath.Join(t.TempDir(), "data")
 	cfg, _ := config.FromEnv(func(k string) string {
-		return map[string]string{"PASSD_ADDR": s.Addr().String(), "PASSD_DATA_DIR": t.TempDir()}[k]
+		return map[string]string{"PASSD_ADDR": s.Addr().String(), "PASSD_DATA_DIR": dataDir}[k]
 	})
 	_, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "PASSD_ADDR: ") {
 		t.Errorf("New(busy port) = %v, want a PASSD_ADDR error", err)
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after a busy port the data folder exists (%v): start-up wrote before binding", err)
 	}
 }
 
