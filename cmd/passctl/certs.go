@@ -1,10 +1,14 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/passd/passd/internal/config"
@@ -82,6 +86,35 @@ func verify(args []string, stdout io.Writer) (int, error) {
 		fmt.Fprintf(stdout, "%s: %d problem(s)\n", file, len(problems))
 		return 1, nil
 	}
+	// Warnings: what Verify could not check, or what works here but not
+	// on an iPhone.
+	if opts.WWDR == nil {
+		fmt.Fprintf(stdout, "warning: the signer's certificate chain was not checked; give --wwdr WWDR.pem to check it\n")
+	}
+	if u := webServiceURL(data); u != "" && !strings.HasPrefix(u, "https://") {
+		fmt.Fprintf(stdout, "warning: webServiceURL %q is not https: iPhones refuse it, so this card will never update\n", u)
+	}
 	fmt.Fprintf(stdout, "%s: ok\n", file)
 	return 0, nil
+}
+
+// webServiceURL reads pass.json's webServiceURL from a .pkpass ("" when
+// it has none or cannot be read; Verify reports unreadable bundles).
+func webServiceURL(pkpass []byte) string {
+	zr, err := zip.NewReader(bytes.NewReader(pkpass), int64(len(pkpass)))
+	if err != nil {
+		return ""
+	}
+	f, err := zr.Open("pass.json")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var p struct {
+		WebServiceURL string `json:"webServiceURL"`
+	}
+	if json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&p) != nil {
+		return ""
+	}
+	return p.WebServiceURL
 }

@@ -138,8 +138,29 @@ func TestCertsDevAndVerify(t *testing.T) {
 	}
 	wwdr := filepath.Join(dir, passkit.DevWWDRFile)
 	code, out, err = runCtl(t, nil, "verify", good, "--wwdr", wwdr)
-	if err != nil || code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": ok") {
-		t.Errorf("verify good = %d, %q, %v", code, out, err)
+	if err != nil || code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": ok") || strings.Contains(out, "warning") {
+		t.Errorf("verify good = %d, %q, %v, want ok without warnings", code, out, err)
+	}
+	// Without --wwdr the chain is not checked, and passctl says so.
+	code, out, err = runCtl(t, nil, "verify", good)
+	if err != nil || code != 0 || !strings.Contains(out, "warning: the signer's certificate chain was not checked") {
+		t.Errorf("verify without --wwdr = %d, %q, %v, want ok with a warning that the chain was not checked", code, out, err)
+	}
+	// A pass whose web service is plain http works nowhere: warned.
+	httpPass, err := signer.Build(&passkit.Pass{SerialNumber: "s2", OrganizationName: "O", Description: "D",
+		WebServiceURL: "http://localhost:8080/passkit", AuthenticationToken: "abcdefghijklmnopqrstuvwxyz",
+		StoreCard: &passkit.Fields{PrimaryFields: []passkit.Field{{Key: "p", Value: passkit.IntValue(5)}}}},
+		map[string][]byte{"icon.png": icon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpFile := filepath.Join(dir, "http.pkpass")
+	if err := os.WriteFile(httpFile, httpPass, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, err = runCtl(t, nil, "verify", httpFile, "--wwdr", wwdr)
+	if err != nil || code != 0 || !strings.Contains(out, `warning: webServiceURL "http://localhost:8080/passkit" is not https`) {
+		t.Errorf("verify http web service = %d, %q, %v, want ok with an https warning", code, out, err)
 	}
 	// A tampered bundle: flip a byte inside the archive.
 	bad := append([]byte(nil), pkpass...)
