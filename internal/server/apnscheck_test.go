@@ -70,3 +70,21 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestStartAdvisesAdminKey: a passd with no admin key says at start how to
+// make one; with a bootstrap key it does not.
+func TestStartAdvisesAdminKey(t *testing.T) {
+	t.Parallel()
+	const advice = "no admin API key yet"
+	logs := runLogged(t, map[string]string{"PASSD_DATA_DIR": t.TempDir()})
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "passd started") })
+	waitFor(t, func() bool { return strings.Contains(logs.String(), advice) })
+	if !strings.Contains(logs.String(), "passctl apikey create --role admin") {
+		t.Errorf("start-up log lacks how to make an admin key:\n%s", logs)
+	}
+	withKey := runLogged(t, map[string]string{"PASSD_DATA_DIR": t.TempDir(), "PASSD_BOOTSTRAP_ADMIN_KEY": "bootstrap-admin-key-0123456789"})
+	waitFor(t, func() bool { return strings.Contains(withKey.String(), "enrollment page") })
+	if strings.Contains(withKey.String(), advice) {
+		t.Errorf("with a bootstrap admin key the log still says %q", advice)
+	}
+}

@@ -275,6 +275,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	return s, nil
 }
 
+// adviseAdminKey says at start how to get an admin API key when none
+// exists, so a newcomer is not left with an API that answers 401.
+func (s *Server) adviseAdminKey(ctx context.Context) {
+	if s.cfg.BootstrapAdminKey != "" {
+		return
+	}
+	keys, err := s.Store.APIKeys(ctx)
+	if err != nil {
+		s.log.Warn("list API keys", "err", err)
+		return
+	}
+	for _, k := range keys {
+		if k.Role == loyalty.RoleAdmin && k.RevokedAt == nil {
+			return
+		}
+	}
+	s.log.Info("no admin API key yet: set PASSD_BOOTSTRAP_ADMIN_KEY, or run: go run ./cmd/passctl apikey create --role admin")
+}
+
 // newAPNS makes the APNs client: the pass certificate (with the WWDR
 // intermediate) as TLS client certificate, topic = pass type identifier.
 func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error) {
@@ -372,6 +391,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
+	s.adviseAdminKey(ctx) // before the enrolment pages, which end the start-up lines
 	for _, id := range s.Programs.IDs() {
 		s.log.Info("enrollment page", "program", id, "url", s.cfg.PublicURL+"/join/"+id)
 	}
