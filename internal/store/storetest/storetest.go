@@ -98,6 +98,10 @@ func Run(t *testing.T, open Opener) {
 		{"Consents", testConsents},
 		{"SearchMembers", testSearchMembers},
 		{"MemberMessages", testMemberMessages},
+		{"Rewards", testRewards},
+		{"Redeem", testRedeem},
+		{"ConcurrentRedemptions", testConcurrentRedemptions},
+		{"UseVoucher", testUseVoucher},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
