@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/passd/passd/googlewallet/wallettest"
 )
 
 // field reads the value of the pass field key in the storeCard group
@@ -91,4 +93,52 @@ func TestRewardVoucherReachesThePhone(t *testing.T) {
 	if res.StatusCode != 409 || !strings.Contains(string(b), `"code":"voucher_used"`) {
 		t.Errorf("use again = %d %s, want 409 voucher_used", res.StatusCode, b)
 	}
+}
+
+// voucherModule reads the vouchers text module of a Google object ("" for
+// none).
+func voucherModule(fake *wallettest.Server, objectID string) string {
+	mods, _ := fake.Object(objectID)["textModulesData"].([]any)
+	for _, m := range mods {
+		if m, _ := m.(map[string]any); m["id"] == "vouchers" {
+			h, _ := m["header"].(string)
+			b, _ := m["body"].(string)
+			return h + ": " + b
+		}
+	}
+	return ""
+}
+
+// TestRewardVoucherOnGoogleWallet: the Google object of a member who bought
+// a reward shows it as a text module, which goes once the voucher is used.
+func TestRewardVoucherOnGoogleWallet(t *testing.T) {
+	t.Parallel()
+	fake := wallettest.New(t)
+	s := startWithGoogle(t, fake)
+	id := enroll(t, s, "Ada Lovelace")["id"].(string)
+	objectID := wallettest.IssuerID + "." + id
+	earnPoints(t, s, id, 200)
+	waitFor(t, func() bool { got, _ := balanceAt(fake, objectID); return got == 200 })
+
+	res, b := call(t, "POST", s.url+"/api/v1/programs/demo/rewards", map[string]any{"name": "Free coffee", "cost_points": 150})
+	var reward map[string]any
+	if res.StatusCode != 201 || json.Unmarshal(b, &reward) != nil {
+		t.Fatalf("POST rewards = %d %s", res.StatusCode, b)
+	}
+	res, b = call(t, "POST", s.url+"/api/v1/members/"+id+"/redemptions", map[string]any{"reward_id": reward["id"]}, "Idempotency-Key", "buy-1")
+	var bought struct {
+		Voucher struct{ Code string } `json:"voucher"`
+	}
+	if res.StatusCode != 201 || json.Unmarshal(b, &bought) != nil {
+		t.Fatalf("POST redemptions = %d %s", res.StatusCode, b)
+	}
+	waitFor(t, func() bool { got, _ := balanceAt(fake, objectID); return got == 50 })
+	if got := voucherModule(fake, objectID); !strings.HasPrefix(got, "1 reward ready: ") || !strings.Contains(got, bought.Voucher.Code) {
+		t.Errorf("vouchers module = %q, want \"1 reward ready\" with the code %s", got, bought.Voucher.Code)
+	}
+	res, b = call(t, "POST", s.url+"/api/v1/vouchers/"+bought.Voucher.Code+"/use", nil, "Idempotency-Key", "use-1")
+	if res.StatusCode != 200 {
+		t.Fatalf("use = %d %s", res.StatusCode, b)
+	}
+	waitFor(t, func() bool { return voucherModule(fake, objectID) == "" })
 }
