@@ -147,6 +147,13 @@ func (s *Store) Vouchers(ctx context.Context, memberID string) ([]loyalty.Vouche
 	return out, nil
 }
 
+// voucherEvent is the data of the "voucher_issued" and "voucher_used"
+// events, which the export lists (and webhooks will carry).
+type voucherEvent struct {
+	Code     string `json:"code"`
+	RewardID string `json:"reward_id"`
+}
+
 // errVoucherCodeTaken is a unique violation on a new voucher's code: Redeem
 // draws another and tries again.
 var errVoucherCodeTaken = errors.New("voucher code taken")
@@ -154,8 +161,8 @@ var errVoucherCodeTaken = errors.New("voucher code taken")
 // Redeem buys reward for a member of program p in one transaction, under
 // the member's lock and idemKey: a redeem entry of the reward's cost
 // (reference "reward:<id>"), the account, the idempotency key, the dirty
-// marks (as Post writes them), and a voucher expiring valid_days later,
-// listed on the account for the card.
+// marks (as Post writes them), a voucher expiring valid_days later,
+// listed on the account for the card, and a "voucher_issued" event.
 //
 // A key already used with the same requestHash answers the stored entry,
 // its voucher and the current account with Replayed set, and writes
@@ -246,6 +253,9 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 		if err != nil {
 			return fmt.Errorf("insert voucher: %w", err)
 		}
+		if err := addEvent(ctx, tx, memberID, "voucher_issued", voucherEvent{v.Code, v.RewardID}, now); err != nil {
+			return err
+		}
 		return s.listOpenVouchers(ctx, tx, memberID, now)
 	})
 	return res, err
@@ -253,7 +263,7 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 
 // UseVoucher marks the voucher code used, under its member's lock, and
 // changes the card (pass version, dirty marks, the account's open
-// vouchers) in the same transaction. idemKey makes it safe to retry: the
+// vouchers) and records a "voucher_used" event in the same transaction. idemKey makes it safe to retry: the
 // voucher used with the same key answers it again with replayed set and
 // writes nothing. Used with another key it is loyalty.ErrVoucherUsed, past
 // its expires_at loyalty.ErrVoucherExpired; an unknown code ErrNotFound,
@@ -294,6 +304,9 @@ func (s *Store) UseVoucher(ctx context.Context, code, idemKey string) (v loyalty
 		}
 		v.Status, v.UsedAt = loyalty.VoucherUsed, &now
 		if err := s.touchAccount(ctx, tx, memberID, now, false); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, memberID, "voucher_used", voucherEvent{v.Code, v.RewardID}, now); err != nil {
 			return err
 		}
 		return s.listOpenVouchers(ctx, tx, memberID, now)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -266,6 +267,24 @@ func testUseVoucher(t *testing.T, open Opener) {
 	}
 	if got := mustMember(t, s, m.ID).Account.PassVersion; got != after.Account.PassVersion {
 		t.Errorf("a replay and a refusal moved the pass version to %d, want %d", got, after.Account.PassVersion)
+	}
+	evs, err := s.Events(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		if strings.HasPrefix(e.Kind, "voucher_") {
+			kinds = append(kinds, e.Kind+" "+e.Data)
+		}
+	}
+	wantKinds := []string{
+		`voucher_issued {"code":"` + first.Code + `","reward_id":"` + r.ID + `"}`,
+		`voucher_issued {"code":"` + second.Code + `","reward_id":"` + r.ID + `"}`,
+		`voucher_used {"code":"` + first.Code + `","reward_id":"` + r.ID + `"}`,
+	}
+	if diff := cmp.Diff(wantKinds, kinds); diff != "" {
+		t.Errorf("voucher events (-want +got):\n%s", diff)
 	}
 	if _, _, err := s.UseVoucher(ctx, "ZZZZZZZZZZ", "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UseVoucher(unknown) = %v, want ErrNotFound", err)
