@@ -282,6 +282,13 @@ func (c *Client) buildObject(card Card, forPatch bool) (*walletobjects.LoyaltyOb
 			Body:            m.Body,
 		})
 	}
+	for _, m := range card.Modules {
+		obj.TextModulesData = append(obj.TextModulesData, &walletobjects.TextModuleData{
+			Id:     moduleID(m.ID),
+			Header: m.Header,
+			Body:   m.Body,
+		})
+	}
 	if card.Notify {
 		obj.NotifyPreference = notifyOnUpdate
 	}

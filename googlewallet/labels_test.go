@@ -208,3 +208,31 @@ func TestObjectHeroImage(t *testing.T) {
 		t.Errorf("PatchObject(http hero) = %v, want ErrInvalid", err)
 	}
 }
+
+// TestObjectModules: the card's extra text modules follow its message, and
+// a patch without them sends the modules whole, so they are removed.
+func TestObjectModules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.withClass(t)
+	id := wallettest.IssuerID + ".m-0005"
+	card := testCard("m-0005")
+	card.Message = &googlewallet.Message{ID: "message", Header: "Message", Body: "Hello"}
+	card.Modules = []googlewallet.Message{{ID: "vouchers", Header: "1 reward ready", Body: "ABCDEFGH23 - Free coffee"}}
+	if err := e.c.InsertObject(t.Context(), card); err != nil {
+		t.Fatalf("InsertObject() = %v", err)
+	}
+	mods, _ := dig(e.fake.Object(id), "textModulesData").([]any)
+	if len(mods) != 2 || dig(mods[1], "id") != "vouchers" || dig(mods[1], "header") != "1 reward ready" || dig(mods[1], "body") != "ABCDEFGH23 - Free coffee" {
+		t.Fatalf("inserted textModulesData = %v, want the message then the vouchers", mods)
+	}
+	e.seen()
+	card.Modules = nil
+	if err := e.c.PatchObject(t.Context(), card); err != nil {
+		t.Fatalf("PatchObject() = %v", err)
+	}
+	sent, _ := body(t, e.seen()[0])["textModulesData"].([]any)
+	if len(sent) != 1 || dig(sent[0], "id") != "message" {
+		t.Errorf("patch textModulesData = %v, want the message only", sent)
+	}
+}

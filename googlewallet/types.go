@@ -179,6 +179,9 @@ type Card struct {
 	// message to the message list (optionally with a push notification) use
 	// Client.AddMessage instead.
 	Message *Message
+	// Modules are more text modules shown after Message (the member's
+	// vouchers), sent whole like it: a module left out is removed.
+	Modules []Message
 	// Notify asks Google to push a notification for this update
 	// (notifyPreference NOTIFY_ON_UPDATE). The preference is not stored by
 	// Google and must be set on every update that should notify; Google only

@@ -104,6 +104,12 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/programs/{program}", s.handle(s.getProgram))
 	r.Patch("/programs/{program}", s.handle(s.patchProgram))
 	r.Put("/programs/{program}/images/{name}", s.handle(s.putProgramImage))
+	r.Post("/programs/{program}/rewards", s.handle(s.createReward))
+	r.Get("/programs/{program}/rewards", s.handle(s.listRewards))
+	r.Patch("/rewards/{id}", s.handle(s.patchReward))
+	r.Post("/members/{id}/redemptions", s.handle(s.redeemReward))
+	r.Get("/members/{id}/vouchers", s.handle(s.listVouchers))
+	r.Post("/vouchers/{code}/use", s.handle(s.useVoucher))
 }
 
 // handle adapts a handler that returns an error.

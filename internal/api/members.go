@@ -36,6 +36,8 @@ type MemberJSON struct {
 	CreatedAt      time.Time `json:"created_at"`
 	MarketingOptIn bool      `json:"marketing_opt_in"`
 	LastActivityAt time.Time `json:"last_activity_at"`
+	// VouchersAvailable counts the member's unused, unexpired vouchers.
+	VouchersAvailable int `json:"vouchers_available"`
 }
 
 // memberJSON renders a member row.
@@ -49,6 +51,8 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		CreatedAt:      m.CreatedAt.UTC(),
 		MarketingOptIn: m.MarketingOptIn,
 		LastActivityAt: m.LastActivityAt.UTC(),
+
+		VouchersAvailable: len(loyalty.ShownVouchers(m.Vouchers, s.Now())),
 	}
 	if s.GoogleSaveURL != nil {
 		u, err := s.GoogleSaveURL(m.ID)
@@ -193,17 +197,27 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
-func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
+// keyedMemberRequest reads what a pos write on a member needs: the live
+// member, the Idempotency-Key and the body decoded into q.
+func (s *Server) keyedMemberRequest(r *http.Request, q any) (loyalty.MemberRow, string, error) {
 	m, err := s.liveMember(r, loyalty.RolePOS)
 	if err != nil {
-		return err
+		return loyalty.MemberRow{}, "", err
 	}
 	key, err := idempotencyKey(r)
 	if err != nil {
-		return err
+		return loyalty.MemberRow{}, "", err
 	}
+	if err := decode(r, q); err != nil {
+		return loyalty.MemberRow{}, "", err
+	}
+	return m, key, nil
+}
+
+func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 	var q transactionRequest
-	if err := decode(r, &q); err != nil {
+	m, key, err := s.keyedMemberRequest(r, &q)
+	if err != nil {
 		return err
 	}
 	req := balances.Request{Type: q.Type, Reference: q.Reference}

@@ -44,6 +44,10 @@ var codeStatus = map[string]int{
 	problem.CodeInternal:               http.StatusInternalServerError,
 	problem.CodeVersionMismatch:        http.StatusPreconditionFailed,
 	problem.CodeInvalidImage:           http.StatusUnprocessableEntity,
+	problem.CodeTierRequired:           http.StatusConflict,
+	problem.CodeRewardUnavailable:      http.StatusConflict,
+	problem.CodeVoucherUsed:            http.StatusConflict,
+	problem.CodeVoucherExpired:         http.StatusConflict,
 }
 
 var codeWhen = map[string]string{
@@ -65,6 +69,10 @@ var codeWhen = map[string]string{
 	problem.CodeInternal:               "an unexpected error; it is logged with the request id",
 	problem.CodeVersionMismatch:        "`If-Match` names a program version that is no longer the current one; nothing was written",
 	problem.CodeInvalidImage:           "an uploaded image is not a PNG or is outside the sizes of its slot (the detail says which)",
+	problem.CodeTierRequired:           "the member's tier is below the reward's `min_tier`; nothing is written",
+	problem.CodeRewardUnavailable:      "the reward is inactive; nothing is written",
+	problem.CodeVoucherUsed:            "the voucher was used already (with another `Idempotency-Key`)",
+	problem.CodeVoucherExpired:         "the voucher is past its `expires_at`",
 }
 
 var (
@@ -328,6 +336,7 @@ func openAPI() obj {
 		}},
 	}
 	maps.Copy(paths, programPaths())
+	maps.Copy(paths, rewardPaths())
 	outPaths := obj{}
 	for p, methods := range paths {
 		m := obj{}
@@ -363,7 +372,7 @@ func openAPI() obj {
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			}, programParameters()),
 			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
-			"schemas": merge(schemas(), programSchemas()),
+			"schemas": merge(merge(schemas(), programSchemas()), rewardSchemas()),
 		},
 	}
 }
@@ -408,24 +417,25 @@ func schemas() obj {
 		},
 		"Member": obj{
 			"type":     "object",
-			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at"},
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at", "vouchers_available"},
 			"properties": obj{
-				"id":               obj{"type": "string", "format": "uuid"},
-				"program":          obj{"type": "string"},
-				"number":           obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
-				"name":             obj{"type": "string"},
-				"email":            obj{"type": "string"},
-				"birthday":         obj{"type": "string", "format": "date"},
-				"external_id":      obj{"type": "string"},
-				"points":           obj{"type": "integer"},
-				"lifetime_points":  obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
-				"tier":             obj{"type": "string"},
-				"barcode":          str("The exact message encoded in the card's barcode."),
-				"apple_pass_url":   obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
-				"google_save_url":  obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
-				"created_at":       dateTime,
-				"marketing_opt_in": obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
-				"last_activity_at": obj{"type": "string", "format": "date-time", "description": "The latest transaction, or the enrolment before any."},
+				"id":                 obj{"type": "string", "format": "uuid"},
+				"program":            obj{"type": "string"},
+				"number":             obj{"type": "string", "pattern": "^[0-9]{10}$", "description": "The human-readable member number, with a Luhn check digit."},
+				"name":               obj{"type": "string"},
+				"email":              obj{"type": "string"},
+				"birthday":           obj{"type": "string", "format": "date"},
+				"external_id":        obj{"type": "string"},
+				"points":             obj{"type": "integer"},
+				"lifetime_points":    obj{"type": "integer", "description": "All points ever earned; redemptions never lower it."},
+				"tier":               obj{"type": "string"},
+				"barcode":            str("The exact message encoded in the card's barcode."),
+				"apple_pass_url":     obj{"type": "string", "format": "uri", "description": "Absolute, signed URL of the member's .pkpass; needs no key."},
+				"google_save_url":    obj{"type": "string", "format": "uri", "description": "The \"Add to Google Wallet\" link; absent when Google Wallet is off."},
+				"created_at":         dateTime,
+				"marketing_opt_in":   obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
+				"last_activity_at":   obj{"type": "string", "format": "date-time", "description": "The latest transaction, or the enrolment before any."},
+				"vouchers_available": obj{"type": "integer", "minimum": 0, "description": "The member's unused vouchers not yet past `expires_at`."},
 			},
 		},
 		"MemberList": obj{

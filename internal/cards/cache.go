@@ -11,6 +11,7 @@ type cacheKey struct {
 	serial   string
 	version  int64
 	template string
+	vouchers int // the vouchers the pass shows
 }
 
 // Cache keeps signed passes, bounded by total bytes, least recently used

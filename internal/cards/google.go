@@ -143,6 +143,19 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 	return c
 }
 
+// GoogleVouchers is the text module of the member's vouchers shown at now
+// (none when there are none): "N rewards ready" and, one a line, each
+// code, reward and last day, as on the back of the Apple card.
+func GoogleVouchers(m loyalty.MemberRow, p *loyalty.Program, now time.Time) []googlewallet.Message {
+	vs := loyalty.ShownVouchers(m.Vouchers, now)
+	if len(vs) == 0 || m.Erased() {
+		return nil
+	}
+	lang := p.DefaultLocale
+	ready := RewardsReady(len(vs), func(k, def string) string { return p.Localize(lang, k, def) })
+	return []googlewallet.Message{{ID: "vouchers", Header: ready, Body: voucherLines(vs)}}
+}
+
 // GoogleMerchantMessage is the object message for a merchant message (the
 // program's or the member's own); its id comes from the posting time, so a
 // retried delivery adds it once.

@@ -25,6 +25,9 @@ type Card struct {
 	// Message is the latest merchant message of the member's card: the
 	// program's or the member's own, whichever is newer (may be empty).
 	Message string
+	// Vouchers are the member's unused vouchers the card shows: those not
+	// past expires_at when the card was built.
+	Vouchers []loyalty.OpenVoucher
 }
 
 // WebServicePath is where the PassKit web service lives under the public URL.
@@ -49,6 +52,40 @@ var defaultStrings = map[string]string{
 	"message_label": "MESSAGE",
 	"how_label":     "HOW IT WORKS",
 	"terms_label":   "TERMS",
+	// The count of unused vouchers on the front, and their codes on the
+	// back. "%d" is the count.
+	"rewards_label":     "REWARDS",
+	"rewards_ready_one": "1 reward ready",
+	"rewards_ready":     "%d rewards ready",
+	"vouchers_label":    "VOUCHERS",
+}
+
+// RewardsChange is the change message of the front field of vouchers.
+const RewardsChange = "%@"
+
+// RewardsReady is the front text of n unused vouchers ("" for none),
+// through localize (a program's strings in one language, with def as the
+// English default). pass.strings has no plurals and no numbers, so the
+// text is rendered by passd, in the program's default language, rather
+// than by the phone.
+func RewardsReady(n int, localize func(key, def string) string) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n == 1:
+		return localize("rewards_ready_one", defaultStrings["rewards_ready_one"])
+	}
+	return strings.ReplaceAll(localize("rewards_ready", defaultStrings["rewards_ready"]), "%d", strconv.Itoa(n))
+}
+
+// voucherLines are the back-of-card lines of vouchers: code, reward and
+// the last day it can be used (UTC).
+func voucherLines(vs []loyalty.OpenVoucher) string {
+	lines := make([]string, len(vs))
+	for i, v := range vs {
+		lines[i] = v.Code + " - " + v.Reward + " (until " + v.ExpiresAt.UTC().Format("2006-01-02") + ")"
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Pass renders the pass.json of a card. secret keys the barcode token. The
@@ -100,6 +137,17 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 		ChangeMessage: PointsChange, NumberStyle: passkit.PKNumberStyleDecimal}}
 	sc.SecondaryFields = []passkit.Field{{Key: "name", Label: "member_label", Value: passkit.StringValue(m.Name)}}
 	sc.AuxiliaryFields = []passkit.Field{{Key: "number", Label: "number_label", Value: passkit.StringValue(m.Number)}}
+	if n := len(c.Vouchers); n > 0 {
+		// A count, localized as a whole: pass.strings has no plurals, so
+		// the front text is rendered here in the program's default
+		// language.
+		lang, _ := p.Text()
+		ready := RewardsReady(n, func(k, def string) string { return p.Localize(lang, k, def) })
+		sc.AuxiliaryFields = append(sc.AuxiliaryFields, passkit.Field{Key: "rewards", Label: "rewards_label",
+			Value: passkit.StringValue(ready), ChangeMessage: RewardsChange})
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "vouchers", Label: "vouchers_label",
+			Value: passkit.StringValue(voucherLines(c.Vouchers))})
+	}
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
 			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})

@@ -23,6 +23,7 @@ type Service struct {
 	secret    []byte
 	publicURL string
 	cache     *Cache
+	now       func() time.Time
 
 	filesMu sync.Mutex
 	files   map[string]programFileSets // by program id
@@ -45,6 +46,8 @@ type Config struct {
 	Secret     []byte
 	PublicURL  string
 	CacheBytes int
+	// Now is the clock (which vouchers have expired); time.Now when nil.
+	Now func() time.Time
 }
 
 // New returns a card Service.
@@ -52,8 +55,11 @@ func New(cfg Config) *Service {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Service{signer: cfg.Signer, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
-		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]programFileSets{}}
+		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]programFileSets{}, now: cfg.Now}
 }
 
 // Cache exposes the signed-pass cache (for metrics).
@@ -68,12 +74,12 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 	if err != nil {
 		return Card{}, err
 	}
-	return card(m, p), nil
+	return card(m, p, s.now()), nil
 }
 
-// card is what m's pass shows in program p.
-func card(m loyalty.MemberRow, p *loyalty.Program) Card {
-	c := Card{Member: m, Program: p}
+// card is what m's pass shows in program p at now.
+func card(m loyalty.MemberRow, p *loyalty.Program, now time.Time) Card {
+	c := Card{Member: m, Program: p, Vouchers: loyalty.ShownVouchers(m.Vouchers, now)}
 	c.Message, _ = m.CardMessage()
 	return c
 }
@@ -89,10 +95,15 @@ func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash}
+	c := card(m, p, s.now())
+	// The vouchers shown are in the key: a voucher that expired since the
+	// pass was signed drops out of the next bundle built. (Its phone
+	// learns of it only at the card's next change, until expiry is
+	// time-driven work that bumps the pass.)
+	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash, vouchers: len(c.Vouchers)}
 	data, err := s.cache.get(k, func() ([]byte, error) {
 		// Rendered from p, the program the key names, not a fresher one.
-		pass := Pass(card(m, p), s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
+		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
 		fs, err := s.programFiles(p, passTier(m))
 		if err != nil {
 			return nil, err

@@ -44,6 +44,10 @@ type MemberRow struct {
 	// LastActivityAt is when the member's latest ledger entry was posted,
 	// or when they enrolled before any.
 	LastActivityAt time.Time
+	// Vouchers are the member's unused vouchers, oldest first, read with
+	// the member (one read builds a card); some may be past their
+	// expires_at: see ShownVouchers.
+	Vouchers []OpenVoucher
 }
 
 // CardMessage is the merchant message the member's cards show, and when it

@@ -59,6 +59,10 @@ const (
 	CodeInternal               = "internal"
 	CodeVersionMismatch        = "version_mismatch"
 	CodeInvalidImage           = "invalid_image"
+	CodeTierRequired           = "tier_required"
+	CodeRewardUnavailable      = "reward_unavailable"
+	CodeVoucherUsed            = "voucher_used"
+	CodeVoucherExpired         = "voucher_expired"
 )
 
 var titles = map[string]string{
@@ -80,6 +84,10 @@ var titles = map[string]string{
 	CodeInternal:               "Internal server error",
 	CodeVersionMismatch:        "Version mismatch",
 	CodeInvalidImage:           "Invalid image",
+	CodeTierRequired:           "Tier required",
+	CodeRewardUnavailable:      "Reward unavailable",
+	CodeVoucherUsed:            "Voucher used",
+	CodeVoucherExpired:         "Voucher expired",
 }
 
 // Codes lists every code passd answers, sorted.
@@ -124,6 +132,14 @@ func From(err error) *Problem {
 		return New(http.StatusUnprocessableEntity, CodeInvalidBarcode, "the barcode does not verify: it was mistyped, damaged or forged")
 	case errors.Is(err, loyalty.ErrExternalIDTaken):
 		return New(http.StatusConflict, CodeExternalIDTaken, "another member of the program already has this external_id")
+	case errors.Is(err, loyalty.ErrTierRequired):
+		return New(http.StatusConflict, CodeTierRequired, "the member's tier is below the reward's min_tier; nothing was written")
+	case errors.Is(err, loyalty.ErrRewardUnavailable):
+		return New(http.StatusConflict, CodeRewardUnavailable, "the reward is not active; nothing was written")
+	case errors.Is(err, loyalty.ErrVoucherUsed):
+		return New(http.StatusConflict, CodeVoucherUsed, "the voucher was used already")
+	case errors.Is(err, loyalty.ErrVoucherExpired):
+		return New(http.StatusConflict, CodeVoucherExpired, "the voucher is past its expires_at")
 	case errors.Is(err, balances.ErrInsufficientPoints):
 		return New(http.StatusConflict, CodeInsufficientPoints, err.Error())
 	case errors.Is(err, balances.ErrIdempotencyConflict):

@@ -91,7 +91,7 @@ const memberSelect = `
 	       COALESCE(pm.text, ''),
 	       m.marketing_opt_in, a.last_activity_at,
 	       m.message, m.message_at, pm.created_at,
-	       COALESCE(p.version, 0)
+	       COALESCE(p.version, 0), a.vouchers
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
 	LEFT JOIN programs p ON p.id = m.program`
@@ -99,17 +99,21 @@ const memberSelect = `
 func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	var r MemberRow
 	var modified int64
+	var vouchers string
 	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
 		&modified, &r.UpdateSeq, &r.ProgramMessage,
 		&r.MarketingOptIn, ts{&r.LastActivityAt},
 		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
-		&r.ProgramVersion)
+		&r.ProgramVersion, &vouchers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
 	if err != nil {
+		return MemberRow{}, err
+	}
+	if r.Vouchers, err = decodeOpenVouchers(vouchers); err != nil {
 		return MemberRow{}, err
 	}
 	r.PassModified = time.Unix(modified, 0).UTC()

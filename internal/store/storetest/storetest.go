@@ -100,6 +100,10 @@ func Run(t *testing.T, open Opener) {
 		{"MemberMessages", testMemberMessages},
 		{"GoogleCallbacks", testGoogleCallbacks},
 		{"ConcurrentGoogleCallbacks", testConcurrentGoogleCallbacks},
+		{"Rewards", testRewards},
+		{"Redeem", testRedeem},
+		{"ConcurrentRedemptions", testConcurrentRedemptions},
+		{"UseVoucher", testUseVoucher},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
