@@ -21,14 +21,7 @@ import (
 // throughput and latency percentiles. Compare the PostgreSQL figures with
 // `pgbench -N` at the same concurrency on the same server.
 func BenchmarkPostEarn(b *testing.B) {
-	openers := []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
-		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
-	}
-	for _, o := range openers {
+	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
@@ -51,14 +44,7 @@ func BenchmarkPostEarn(b *testing.B) {
 // its programme's campaigns; points earns on the same store run beside
 // them for comparison.
 func BenchmarkPostEarnAmount(b *testing.B) {
-	openers := []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
-		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
-	}
-	for _, o := range openers {
+	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			s := o.open(b)
 			ctx := context.Background()
@@ -99,6 +85,21 @@ func BenchmarkPostEarnAmount(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// ledgerStores open the stores the ledger benchmarks run on (PostgreSQL
+// with 32 connections, for 16 clients).
+func ledgerStores() []struct {
+	name string
+	open func(b *testing.B) *store.Store
+} {
+	return []struct {
+		name string
+		open func(b *testing.B) *store.Store
+	}{
+		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
+		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
 	}
 }
 
