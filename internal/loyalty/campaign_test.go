@@ -80,3 +80,15 @@ func TestCampaignEnd(t *testing.T) {
 		t.Errorf("End(ended) ends at %v, want unchanged %v", got.EndsAt, past.EndsAt)
 	}
 }
+
+// Campaign days and hours are read in the programme's zone: its rules carry it.
+func TestRulesLocation(t *testing.T) {
+	t.Parallel()
+	p := &Program{Timezone: "Europe/Paris"}
+	if got := p.Rules().Location; got == nil || got.String() != "Europe/Paris" {
+		t.Errorf("Rules().Location = %v, want Europe/Paris", got)
+	}
+	if got := (&Program{}).Rules().Location; got == nil || got.String() != "UTC" {
+		t.Errorf("Rules().Location without a timezone = %v, want UTC", got)
+	}
+}

@@ -163,3 +163,42 @@ func testPostEarnAmount(t *testing.T, open Opener) {
 	}
 	checkLedger(t, s, m.ID)
 }
+
+// testPostCampaignLocalTime: campaign days and hours are read in the
+// programme's time zone at the sale's time, not in UTC nor at the posting
+// time.
+func testPostCampaignLocalTime(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	seedProgram(t, s, "demo")
+	m := NewMember(t, s, "demo")
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := Rules
+	rules.Location = paris
+	// Saturday evenings, 17:00-19:00 in Paris (UTC+2 in May).
+	mustCampaign(t, s, loyalty.Campaign{ID: "sat-evening", Program: "demo", Name: "Saturday evening", MultiplierTenths: 30,
+		StartsAt: t0().AddDate(0, -1, 0), EndsAt: t0().AddDate(0, 1, 0), DaysOfWeek: []int{6}, FromMinute: 17 * 60, ToMinute: 19 * 60})
+	for _, tc := range []struct {
+		name     string
+		at       time.Time
+		campaign string
+		points   int64
+	}{
+		{"saturday 18:30 in Paris", time.Date(2030, 5, 11, 16, 30, 0, 0, time.UTC), "sat-evening", 30},
+		{"saturday 18:30 UTC is 20:30 in Paris", time.Date(2030, 5, 11, 18, 30, 0, 0, time.UTC), "", 10},
+		{"friday 18:30 in Paris", time.Date(2030, 5, 10, 16, 30, 0, 0, time.UTC), "", 10},
+		{"posted now (a Friday), sold on Saturday", time.Date(2030, 5, 11, 17, 0, 0, 0, paris), "sat-evening", 30},
+	} {
+		res, err := s.Post(ctx, m.ID, "k-"+tc.name, "h-"+tc.name, balances.Request{Type: balances.Earn, Amount: 1000, OccurredAt: tc.at}, rules)
+		if err != nil {
+			t.Fatalf("Post(%s) = %v", tc.name, err)
+		}
+		if res.Entry.CampaignID != tc.campaign || res.Entry.Points != tc.points || !res.Entry.OccurredAt.Equal(tc.at) {
+			t.Errorf("Post(%s) = %+v, want %d points, campaign %q, occurred at %v", tc.name, res.Entry, tc.points, tc.campaign, tc.at)
+		}
+	}
+}

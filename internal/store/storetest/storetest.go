@@ -100,6 +100,7 @@ func Run(t *testing.T, open Opener) {
 		{"MemberMessages", testMemberMessages},
 		{"Campaigns", testCampaigns},
 		{"PostEarnAmount", testPostEarnAmount},
+		{"PostCampaignLocalTime", testPostCampaignLocalTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
