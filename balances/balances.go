@@ -92,6 +92,12 @@ type Rules struct {
 	// Tiers are ordered by ascending threshold; the first has threshold 0.
 	// A program without tiers has none: members hold the tier "".
 	Tiers []Tier
+	// Location is the programme's time zone, in which campaign days and
+	// hours are read; nil is UTC.
+	Location *time.Location
+	// Campaigns are the programme's campaigns that may apply to an earn;
+	// the store loads those running at the sale's time.
+	Campaigns []Campaign
 }
 
 // Validate reports problems of the rules, naming each field.
@@ -169,16 +175,37 @@ func NewAccount(r Rules) Account {
 
 // Request is an entry a client asks to post.
 type Request struct {
-	Type      EntryType `json:"type"`
-	Points    int64     `json:"points"`
-	Reference string    `json:"reference,omitempty"`
+	Type   EntryType `json:"type"`
+	Points int64     `json:"points"`
+	// Amount is an earn's purchase amount in minor units, given instead
+	// of Points; 0 when not given.
+	Amount    int64  `json:"amount,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	// OccurredAt is the time of the sale; the store takes its clock's now
+	// when zero. Campaigns are chosen by it.
+	OccurredAt time.Time `json:"-"`
 }
 
 // Validate checks the request's fields.
 func (q Request) Validate() error {
 	v := &ValidationError{}
+	switch {
+	case q.Type == Earn && q.Amount != 0:
+		if q.Points != 0 {
+			v.Add("amount", "give either points or amount, not both")
+		}
+		if q.Amount < 1 || q.Amount > MaxAmount {
+			v.Add("amount", "must be an integer from 1 to 1000000000000 (minor units)")
+		}
+	case q.Amount != 0:
+		v.Add("amount", "only an earn takes an amount")
+	}
 	switch q.Type {
-	case Earn, Redeem:
+	case Earn:
+		if q.Amount == 0 && (q.Points < 1 || q.Points > MaxPoints) {
+			v.Add("points", "must be an integer from 1 to 1000000000")
+		}
+	case Redeem:
 		if q.Points < 1 || q.Points > MaxPoints {
 			v.Add("points", "must be an integer from 1 to 1000000000")
 		}
@@ -216,6 +243,14 @@ type Entry struct {
 	BalanceAfter int64     `json:"balance_after"`
 	Reference    string    `json:"reference"`
 	CreatedAt    time.Time `json:"created_at"`
+	// OccurredAt is the time of the sale (CreatedAt when not given).
+	OccurredAt time.Time `json:"occurred_at"`
+	// Amount, BasePoints, BonusPoints and CampaignID say how an earn's
+	// points were reached (Earning); BasePoints + BonusPoints == Points.
+	Amount      int64  `json:"amount,omitempty"`
+	BasePoints  int64  `json:"base_points"`
+	BonusPoints int64  `json:"bonus_points"`
+	CampaignID  string `json:"campaign_id,omitempty"`
 }
 
 // Outcome is what applying a request to an account yields.
@@ -224,9 +259,13 @@ type Outcome struct {
 	Delta       int64
 	TierChanged bool
 	OldTier     string
+	// Earning is how an earn's points were reached (zero for other types).
+	Earning Earning
 }
 
 // Apply computes the account after the request. It does not mutate a.
+// An earn with an amount earns what Rules.Earn answers for q.OccurredAt and
+// the member's tier before the entry.
 // Earned points and positive adjustments raise lifetime and qualifying
 // points; negative adjustments (corrections) lower qualifying points but
 // never lifetime points; redemptions lower only the balance.
@@ -234,7 +273,14 @@ func Apply(a Account, q Request, r Rules) (Outcome, error) {
 	if err := q.Validate(); err != nil {
 		return Outcome{}, err
 	}
+	earning, err := r.Earn(q, q.OccurredAt, a.Tier)
+	if err != nil {
+		return Outcome{}, err
+	}
 	d := q.Delta()
+	if q.Type == Earn {
+		d = earning.Base + earning.Bonus
+	}
 	n := a
 	n.Points += d
 	if n.Points < 0 {
@@ -249,5 +295,5 @@ func Apply(a Account, q Request, r Rules) (Outcome, error) {
 	}
 	n.Tier = r.TierFor(n.Qualifying)
 	n.PassVersion++
-	return Outcome{Account: n, Delta: d, TierChanged: n.Tier != a.Tier, OldTier: a.Tier}, nil
+	return Outcome{Account: n, Delta: d, TierChanged: n.Tier != a.Tier, OldTier: a.Tier, Earning: earning}, nil
 }

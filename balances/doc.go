@@ -1,7 +1,9 @@
 // Package balances holds passd's points ledger rules: the entry types a
 // point-of-sale or merchant may post (earn, redeem, adjust), how an entry
 // moves a member's materialized account (balance, lifetime and qualifying
-// points, tier, pass version), and the tier ladder of a program.
+// points, tier, pass version), the tier ladder of a program, and how an
+// earn's purchase amount becomes points under the best running campaign
+// (earn.go).
 //
 // The package is pure: it knows nothing of SQL or HTTP. Stores call Apply
 // inside the transaction that holds the member's account row lock, so the

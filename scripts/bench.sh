@@ -43,7 +43,7 @@ if [ -n "${PASSD_TEST_DATABASE_URL:-}" ]; then
   "$pgbench" -q -i -I d "$psql_url" >/dev/null 2>&1 || true
 fi
 
-echo "== ledger earn through the store (BenchmarkPostEarn) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
+echo "== ledger earn through the store (BenchmarkPostEarn; BenchmarkPostEarnAmount: amount earns weighing 50 campaigns) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
 go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
 
 echo "== member read, the one query of a pass fetch (16 goroutines; on PostgreSQL with the database's own CPU per read)"

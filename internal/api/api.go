@@ -1,6 +1,6 @@
 // Package api serves passd's JSON API under /api/v1: programmes,
-// enrolment, members, the points ledger, merchant messages, exports and
-// erasure, and API keys.
+// enrolment, members, the points ledger, campaigns, merchant messages,
+// exports and erasure, and API keys.
 // Routes are declared in routes; errors of every handler go through fail,
 // which maps them to RFC 9457 problem+json answers.
 package api
@@ -110,6 +110,11 @@ func (s *Server) routes(r chi.Router) {
 	r.Post("/members/{id}/redemptions", s.handle(s.redeemReward))
 	r.Get("/members/{id}/vouchers", s.handle(s.listVouchers))
 	r.Post("/vouchers/{code}/use", s.handle(s.useVoucher))
+	r.Post("/programs/{program}/campaigns", s.handle(s.createCampaign))
+	r.Get("/programs/{program}/campaigns", s.handle(s.listCampaigns))
+	r.Get("/campaigns/{id}", s.handle(s.getCampaign))
+	r.Patch("/campaigns/{id}", s.handle(s.patchCampaign))
+	r.Delete("/campaigns/{id}", s.handle(s.endCampaign))
 }
 
 // handle adapts a handler that returns an error.
@@ -154,6 +159,19 @@ func decode(r *http.Request, v any) error {
 		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// decodeObject reads a JSON object body (a merge patch) member by member;
+// anything but an object is malformed_json.
+func decodeObject(r *http.Request) (map[string]json.RawMessage, error) {
+	var raw map[string]json.RawMessage
+	if err := decode(r, &raw); err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body must be a JSON object")
+	}
+	return raw, nil
 }
 
 func malformed(err error) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -156,13 +157,92 @@ func (s *Server) writeMember(w http.ResponseWriter, status int, m loyalty.Member
 }
 
 type transactionRequest struct {
-	Type      balances.EntryType `json:"type"`
-	Points    *int64             `json:"points"`
-	Reference string             `json:"reference"`
+	Type       balances.EntryType `json:"type"`
+	Points     *int64             `json:"points"`
+	Amount     *int64             `json:"amount"`
+	Reference  string             `json:"reference"`
+	OccurredAt *string            `json:"occurred_at"`
+}
+
+// How far back a sale's time may be, by the key's role, and how far ahead
+// (a till's clock running fast).
+const (
+	// MaxOccurredBackPOS is how far back a pos key may date a transaction.
+	MaxOccurredBackPOS = 30 * 24 * time.Hour
+	// MaxOccurredBackYears is how far back a merchant key may date one.
+	MaxOccurredBackYears = 5
+	// MaxOccurredAhead is how far ahead any key may date one.
+	MaxOccurredAhead = 5 * time.Minute
+)
+
+// ledgerRequest checks q and answers the ledger request it asks for, at
+// now: points or (for an earn) amount, one of them; occurred_at within the
+// window of the caller's role. Every invalid field is named.
+func ledgerRequest(q transactionRequest, merchant bool, now time.Time) (balances.Request, error) {
+	req := balances.Request{Type: q.Type, Reference: q.Reference}
+	if q.Points != nil {
+		req.Points = *q.Points
+	}
+	if q.Amount != nil {
+		req.Amount = *q.Amount
+	}
+	v := &balances.ValidationError{}
+	if err := req.Validate(); err != nil {
+		var ve *balances.ValidationError
+		if !errors.As(err, &ve) {
+			return balances.Request{}, err
+		}
+		v.Fields = ve.Fields
+	}
+	named := func(field string) bool {
+		return slices.ContainsFunc(v.Fields, func(f balances.FieldError) bool { return f.Field == field })
+	}
+	switch {
+	case q.Points != nil && q.Amount != nil:
+		// Validate cannot tell an amount of 0 from none.
+		if !named("amount") {
+			v.Add("amount", "give either points or amount, not both")
+		}
+	case q.Amount != nil && *q.Amount == 0:
+		v.Fields = slices.DeleteFunc(v.Fields, func(f balances.FieldError) bool { return f.Field == "points" })
+		v.Add("amount", "must be an integer from 1 to 1000000000000 (minor units)")
+	case q.Points == nil && q.Amount == nil:
+		for i := range v.Fields {
+			if v.Fields[i].Field == "points" {
+				v.Fields[i].Message = "is required"
+				if q.Type == balances.Earn {
+					v.Fields[i].Message = "is required (or amount, in minor units)"
+				}
+			}
+		}
+	}
+	if q.OccurredAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *q.OccurredAt)
+		earliest, back := now.Add(-MaxOccurredBackPOS), "30 days"
+		if merchant {
+			earliest, back = now.AddDate(-MaxOccurredBackYears, 0, 0), "5 years"
+		}
+		switch {
+		case err != nil:
+			v.Add("occurred_at", "must be an RFC 3339 time")
+		case t.After(now.Add(MaxOccurredAhead)):
+			v.Add("occurred_at", "must not be more than 5 minutes ahead")
+		case t.Before(earliest):
+			v.Add("occurred_at", "must be at most "+back+" back for this key's role")
+		}
+		req.OccurredAt = t.UTC().Truncate(time.Microsecond)
+	}
+	if err := v.Err(); err != nil {
+		return balances.Request{}, err
+	}
+	return req, nil
 }
 
 // TransactionJSON is the transaction object of the JSON API. Points is
-// signed: redemptions and negative adjustments are negative.
+// signed: redemptions and negative adjustments are negative. BasePoints +
+// BonusPoints is Points; Amount and CampaignID are null when the
+// transaction had none. OccurredAt is the sale's time (CreatedAt unless
+// the till gave it).
 type TransactionJSON struct {
 	ID           string             `json:"id"`
 	MemberID     string             `json:"member_id"`
@@ -171,11 +251,24 @@ type TransactionJSON struct {
 	BalanceAfter int64              `json:"balance_after"`
 	Reference    string             `json:"reference"`
 	CreatedAt    time.Time          `json:"created_at"`
+	Amount       *int64             `json:"amount"`
+	BasePoints   int64              `json:"base_points"`
+	BonusPoints  int64              `json:"bonus_points"`
+	CampaignID   *string            `json:"campaign_id"`
+	OccurredAt   time.Time          `json:"occurred_at"`
 }
 
 func transactionJSON(e loyalty.Entry) TransactionJSON {
-	return TransactionJSON{ID: e.ID, MemberID: e.MemberID, Type: e.Type, Points: e.Points,
-		BalanceAfter: e.BalanceAfter, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC()}
+	j := TransactionJSON{ID: e.ID, MemberID: e.MemberID, Type: e.Type, Points: e.Points,
+		BalanceAfter: e.BalanceAfter, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC(),
+		BasePoints: e.BasePoints, BonusPoints: e.BonusPoints, OccurredAt: e.OccurredAt.UTC()}
+	if e.Amount != 0 {
+		j.Amount = &e.Amount
+	}
+	if e.CampaignID != "" {
+		j.CampaignID = &e.CampaignID
+	}
+	return j
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header.
@@ -220,27 +313,13 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := balances.Request{Type: q.Type, Reference: q.Reference}
-	if q.Points != nil {
-		req.Points = *q.Points
-	}
-	if err := req.Validate(); err != nil {
-		if q.Points == nil {
-			var ve *balances.ValidationError
-			if errors.As(err, &ve) {
-				for i := range ve.Fields {
-					if ve.Fields[i].Field == "points" {
-						ve.Fields[i].Message = "is required"
-					}
-				}
-			}
-		}
+	merchant := authorize(r.Context(), loyalty.RoleMerchant, m.Program) == nil
+	req, err := ledgerRequest(q, merchant, s.Now())
+	if err != nil {
 		return err
 	}
-	if req.Type == balances.Adjust {
-		if err := authorize(r.Context(), loyalty.RoleMerchant, m.Program); err != nil {
-			return err
-		}
+	if req.Type == balances.Adjust && !merchant {
+		return authorize(r.Context(), loyalty.RoleMerchant, m.Program)
 	}
 	// The member was read with its programme's version: the earn rules are
 	// those of that version even when another instance made the change.
@@ -270,9 +349,18 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 }
 
 // requestHash fingerprints what a transaction asks, to tell a replay from a
-// reuse of its idempotency key with another body.
+// reuse of its idempotency key with another body. The sale's time counts
+// as given (a default of now would differ on every retry); fields that
+// were not given leave the fingerprint as it was before they existed.
 func requestHash(q balances.Request) string {
-	b, _ := json.Marshal(q)
+	h := struct {
+		balances.Request
+		OccurredAt string `json:"occurred_at,omitempty"`
+	}{Request: q}
+	if !q.OccurredAt.IsZero() {
+		h.OccurredAt = q.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal(h)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -337,6 +337,7 @@ func openAPI() obj {
 	}
 	maps.Copy(paths, programPaths())
 	maps.Copy(paths, rewardPaths())
+	maps.Copy(paths, campaignPaths())
 	outPaths := obj{}
 	for p, methods := range paths {
 		m := obj{}
@@ -372,7 +373,7 @@ func openAPI() obj {
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			}, programParameters()),
 			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
-			"schemas": merge(merge(schemas(), programSchemas()), rewardSchemas()),
+			"schemas": merge(merge(merge(schemas(), programSchemas()), rewardSchemas()), campaignSchemas()),
 		},
 	}
 }
@@ -473,24 +474,36 @@ func schemas() obj {
 				"description": "The scanned barcode text, or a typed member number where the program allows manual entry."}},
 		},
 		"TransactionRequest": obj{
-			"type": "object", "required": []string{"type", "points"}, "additionalProperties": false,
+			"type": "object", "required": []string{"type"}, "additionalProperties": false,
 			"properties": obj{
-				"type":      obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
-				"points":    obj{"type": "integer", "description": "earn and redeem: 1 to 1,000,000,000; adjust: non-zero, either sign."},
+				"type":   obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
+				"points": obj{"type": "integer", "description": "earn and redeem: 1 to 1,000,000,000; adjust: non-zero, either sign. Required, except on an earn that gives `amount`."},
+				"amount": obj{"type": "integer", "minimum": 1, "maximum": 1_000_000_000_000,
+					"description": "earn only, instead of `points` (both, or neither: 422 naming the field): the purchase in minor units. " +
+						"Base points are floor(amount x `earn.points_per_unit` / `earn.minor_per_unit`), times the best campaign running at `occurred_at` (see the campaigns). " +
+						"A purchase too small to earn a point is an earn of 0 points, not an error; one that would earn more than 1,000,000,000 points is 422 naming `amount`."},
 				"reference": obj{"type": "string", "maxLength": 255, "description": "The till's own reference, e.g. a receipt number."},
+				"occurred_at": obj{"type": "string", "format": "date-time",
+					"description": "When the sale happened (RFC 3339), for a till that was offline; default now. A `pos` key may go at most 30 days back, a `merchant` key 5 years; never more than 5 minutes ahead (422 naming `occurred_at`). " +
+						"Campaigns are chosen by it. It is part of the request an `Idempotency-Key` stands for, as given."},
 			},
 		},
 		"Transaction": obj{
 			"type":     "object",
-			"required": []string{"id", "member_id", "type", "points", "balance_after", "reference", "created_at"},
+			"required": []string{"id", "member_id", "type", "points", "balance_after", "reference", "created_at", "amount", "base_points", "bonus_points", "campaign_id", "occurred_at"},
 			"properties": obj{
 				"id":            obj{"type": "string"},
 				"member_id":     obj{"type": "string", "format": "uuid"},
 				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
-				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative."},
+				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative. Always `base_points` + `bonus_points`."},
 				"balance_after": obj{"type": "integer"},
 				"reference":     obj{"type": "string"},
-				"created_at":    dateTime,
+				"created_at":    obj{"type": "string", "format": "date-time", "description": "When passd wrote it."},
+				"amount":        obj{"type": []string{"integer", "null"}, "description": "The purchase in minor units of an earn that gave one; null otherwise."},
+				"base_points":   obj{"type": "integer", "description": "The points before any campaign (for other types: `points`)."},
+				"bonus_points":  obj{"type": "integer", "description": "What the campaign added; 0 without one."},
+				"campaign_id":   obj{"type": []string{"string", "null"}, "description": "The campaign that applied, null for none."},
+				"occurred_at":   obj{"type": "string", "format": "date-time", "description": "When the sale happened: as the till gave it, else `created_at`."},
 			},
 		},
 		"TransactionResult": obj{

@@ -23,12 +23,9 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var raw map[string]json.RawMessage
-	if err := decode(r, &raw); err != nil {
+	raw, err := decodeObject(r)
+	if err != nil {
 		return err
-	}
-	if raw == nil {
-		return problem.New(http.StatusBadRequest, problem.CodeMalformedJSON, "the body must be a JSON object")
 	}
 	patch, err := profilePatch(raw)
 	if err != nil {

@@ -118,7 +118,7 @@ func (p *Program) Rules() balances.Rules {
 	for i, t := range p.Tiers {
 		tiers[i] = balances.Tier{Name: t.Name, Threshold: t.Threshold}
 	}
-	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers}
+	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers, Location: p.Location()}
 }
 
 // Text answers the program's texts in the first of langs it has, else in its

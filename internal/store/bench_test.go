@@ -21,14 +21,7 @@ import (
 // throughput and latency percentiles. Compare the PostgreSQL figures with
 // `pgbench -N` at the same concurrency on the same server.
 func BenchmarkPostEarn(b *testing.B) {
-	openers := []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
-		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
-	}
-	for _, o := range openers {
+	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
@@ -45,9 +38,77 @@ func BenchmarkPostEarn(b *testing.B) {
 	}
 }
 
+// BenchmarkPostEarnAmount is BenchmarkPostEarn with earns that send an
+// amount, in a programme with 50 campaigns of which 10 are running (with
+// day and hour windows and a minimum tier), so each earn loads and weighs
+// its programme's campaigns; points earns on the same store run beside
+// them for comparison.
+func BenchmarkPostEarnAmount(b *testing.B) {
+	for _, o := range ledgerStores() {
+		b.Run(o.name, func(b *testing.B) {
+			s := o.open(b)
+			ctx := context.Background()
+			if _, err := s.SeedProgram(ctx, store.ProgramRecord{ID: "bench", Definition: []byte(`{"name": "Bench"}`)}); err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			for i := range 50 {
+				c := loyalty.Campaign{ID: "c" + strconv.Itoa(i), Program: "bench", Name: "c", MultiplierTenths: int64(11 + i),
+					StartsAt: now.AddDate(0, 0, -30-i), EndsAt: now.AddDate(0, 0, -i)}
+				if i < 10 {
+					c.EndsAt = now.AddDate(0, 1, 0)
+					c.DaysOfWeek = []int{1, 2, 3, 4, 5, 6, 7}[:7-i%3]
+					c.FromMinute, c.ToMinute = 0, 1440-i
+					if i%2 == 1 {
+						c.MinTier = "Silver"
+					}
+				}
+				if _, err := s.CreateCampaign(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			members := make([]loyalty.Member, 1000)
+			for i := range members {
+				members[i] = storetest.NewMember(b, s, "bench")
+			}
+			for _, kind := range []struct {
+				name string
+				req  balances.Request
+			}{
+				{"points", balances.Request{Type: balances.Earn, Points: 10}},
+				{"amount", balances.Request{Type: balances.Earn, Amount: 1299}},
+			} {
+				for _, clients := range []int{1, 16} {
+					b.Run(kind.name+"/clients="+strconv.Itoa(clients), func(b *testing.B) {
+						benchPost(b, s, members, clients, kind.req)
+					})
+				}
+			}
+		})
+	}
+}
+
+// ledgerStores open the stores the ledger benchmarks run on (PostgreSQL
+// with 32 connections, for 16 clients).
+func ledgerStores() []struct {
+	name string
+	open func(b *testing.B) *store.Store
+} {
+	return []struct {
+		name string
+		open func(b *testing.B) *store.Store
+	}{
+		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
+		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
+	}
+}
+
 func benchPostEarn(b *testing.B, s *store.Store, members []loyalty.Member, clients int) {
+	benchPost(b, s, members, clients, balances.Request{Type: balances.Earn, Points: 10})
+}
+
+func benchPost(b *testing.B, s *store.Store, members []loyalty.Member, clients int, req balances.Request) {
 	ctx := context.Background()
-	req := balances.Request{Type: balances.Earn, Points: 10}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	benchClients(b, clients, func(i int64, w int) error {
 		m := members[(int(i)*104729+w)%len(members)]

@@ -43,6 +43,42 @@ const postLock = `
 	LEFT JOIN idempotency_keys k ON k.member_id = a.member_id AND k.key = $2
 	WHERE a.member_id = $1 {{for_update_of_a}}`
 
+// postCampaigns loads the campaigns of the member's programme running at
+// the sale's time ($2), for an earn with an amount; it goes in the lock's
+// round trip. campaigns_program_ends keeps it to the programme's campaigns
+// that have not ended, a handful of rows.
+const postCampaigns = `
+	SELECT c.id, c.multiplier, c.starts_at, c.ends_at, c.days_of_week, c.local_from, c.local_to, c.min_tier
+	FROM members m JOIN campaigns c ON c.program = m.program
+	WHERE m.id = $1 AND c.ends_at > $2 AND c.starts_at <= $2`
+
+// needsCampaigns reports whether a request's points depend on campaigns.
+func needsCampaigns(req balances.Request) bool {
+	return req.Type == balances.Earn && req.Amount != 0
+}
+
+// scanRuleCampaigns reads postCampaigns' rows.
+func scanRuleCampaigns(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]balances.Campaign, error) {
+	var out []balances.Campaign
+	for rows.Next() {
+		var c balances.Campaign
+		var days string
+		if err := rows.Scan(&c.ID, &c.MultiplierTenths, ts{&c.StartsAt}, ts{&c.EndsAt}, &days, &c.FromMinute, &c.ToMinute, &c.MinTier); err != nil {
+			return nil, fmt.Errorf("campaigns: %w", err)
+		}
+		c.DaysOfWeek = parseDays(days)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	return out, nil
+}
+
 // postWrite writes a new entry and everything that moves with it. Its
 // parameters:
 //
@@ -51,12 +87,15 @@ const postLock = `
 //	$9 qualifying    $10 tier         $11 pass version $12 pass modified (unix s)
 //	$13 idem key     $14 request hash $15 tier event data, '' for none
 //	$16 when a card that turns dirty is due
+//	$17 amount, NULL for none $18 base points $19 bonus points
+//	$20 campaign id  $21 occurred at
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = `
 	WITH e AS (
-		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
+			amount, base_points, bonus_points, campaign_id, occurred_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21)
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
 			pass_version = $11, pass_modified = $12, last_activity_at = $7,
@@ -75,8 +114,9 @@ var postWritePostgres = `
 // (SQLite has no data-modifying CTEs; statements cost no round trip).
 var postWriteSQLite = `
 	UPDATE counters SET value = value + 1 WHERE name = 'update_seq';
-	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7);
+	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
+		amount, base_points, bonus_points, campaign_id, occurred_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21);
 	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
 		pass_version = $11, pass_modified = $12, last_activity_at = $7,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
@@ -89,8 +129,8 @@ var postWriteSQLite = `
 
 // postStmts are Post's SQLite statements, prepared once.
 type postStmts struct {
-	lock   *sql.Stmt
-	writes []*sql.Stmt
+	lock, campaigns *sql.Stmt
+	writes          []*sql.Stmt
 }
 
 // preparePost prepares postLock and each statement of postWriteSQLite on
@@ -101,6 +141,10 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 	var err error
 	if p.lock, err = s.w.PrepareContext(ctx, s.q(postLock)); err != nil {
 		return nil, fmt.Errorf("prepare post lock: %w", err)
+	}
+	if p.campaigns, err = s.w.PrepareContext(ctx, postCampaigns); err != nil {
+		p.close()
+		return nil, fmt.Errorf("prepare post campaigns: %w", err)
 	}
 	for _, q := range strings.Split(postWriteSQLite, ";") {
 		if strings.TrimSpace(q) == "" {
@@ -130,6 +174,9 @@ func (p *postStmts) write(ctx context.Context, tx *sql.Tx, args []any) error {
 func (p *postStmts) close() {
 	if p.lock != nil {
 		p.lock.Close()
+	}
+	if p.campaigns != nil {
+		p.campaigns.Close()
 	}
 	for _, st := range p.writes {
 		st.Close()
@@ -176,6 +223,9 @@ type postLocked struct {
 	modified      int64
 	erased        bool
 	hash, entryID sql.NullString
+	// campaigns are the programme's campaigns running at the sale's
+	// time, loaded only when the request needs them.
+	campaigns []balances.Campaign
 }
 
 func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
@@ -208,6 +258,8 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		}
 		return postPlan{replay: l.entryID.String, res: PostResult{Account: l.account, Replayed: true}}, nil
 	}
+	req.OccurredAt = occurredAt(req, now)
+	rules.Campaigns = l.campaigns
 	out, err := balances.Apply(l.account, req, rules)
 	if err != nil {
 		return postPlan{}, err
@@ -226,6 +278,11 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		BalanceAfter: out.Account.Points,
 		Reference:    req.Reference,
 		CreatedAt:    now,
+		OccurredAt:   req.OccurredAt,
+		Amount:       out.Earning.Amount,
+		BasePoints:   out.Delta - out.Earning.Bonus,
+		BonusPoints:  out.Earning.Bonus,
+		CampaignID:   out.Earning.CampaignID,
 	}
 	var event string
 	if out.TierChanged {
@@ -240,8 +297,18 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	}
 	args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
-		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce)}
+		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
+		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt}
 	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}}, nil
+}
+
+// occurredAt is the sale's time of req: as given, or now. Stored times are
+// UTC microseconds.
+func occurredAt(req balances.Request, now time.Time) time.Time {
+	if req.OccurredAt.IsZero() {
+		return now
+	}
+	return req.OccurredAt.UTC().Truncate(time.Microsecond)
 }
 
 // writeError names a failed postWrite; a unique violation on the
@@ -264,6 +331,17 @@ func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string,
 		if err != nil {
 			return err
 		}
+		if needsCampaigns(req) && !l.hash.Valid {
+			rows, err := tx.StmtContext(ctx, s.postStmts.campaigns).QueryContext(ctx, memberID, occurredAt(req, now))
+			if err != nil {
+				return fmt.Errorf("campaigns: %w", err)
+			}
+			l.campaigns, err = scanRuleCampaigns(rows)
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
 		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
 		if err != nil {
 			return err
@@ -282,12 +360,16 @@ func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string,
 	return res, err
 }
 
-const entryCols = `id, member_id, type, points, balance_after, reference, created_at`
+// entryCols are an entry's columns; entries written before migration 0013
+// read their points as base points and their creation as the sale's time.
+const entryCols = `id, member_id, type, points, balance_after, reference, created_at,
+	COALESCE(occurred_at, created_at), COALESCE(amount, 0), COALESCE(base_points, points), bonus_points, campaign_id`
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
 	var e Entry
 	var typ string
-	dest := append([]any{&e.ID, &e.MemberID, &typ, &e.Points, &e.BalanceAfter, &e.Reference, ts{&e.CreatedAt}}, extra...)
+	dest := append([]any{&e.ID, &e.MemberID, &typ, &e.Points, &e.BalanceAfter, &e.Reference, ts{&e.CreatedAt},
+		ts{&e.OccurredAt}, &e.Amount, &e.BasePoints, &e.BonusPoints, &e.CampaignID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Entry{}, err
 	}

@@ -74,6 +74,9 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 	var b pgx.Batch
 	b.Queue("BEGIN")
 	b.Queue(s.q(postLock), memberID, idemKey)
+	if needsCampaigns(req) {
+		b.Queue(postCampaigns, memberID, occurredAt(req, now))
+	}
 	br := c.SendBatch(ctx, &b)
 	_, err := br.Exec()
 	if err != nil {
@@ -82,6 +85,13 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 	var l postLocked
 	if err == nil {
 		l, err = scanPostLocked(br.QueryRow())
+	}
+	if err == nil && needsCampaigns(req) {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			l.campaigns, err = scanRuleCampaigns(rows)
+			rows.Close()
+		}
 	}
 	if closeErr := br.Close(); err == nil && closeErr != nil {
 		err = fmt.Errorf("lock account: %w", closeErr)

@@ -104,6 +104,9 @@ func Run(t *testing.T, open Opener) {
 		{"Redeem", testRedeem},
 		{"ConcurrentRedemptions", testConcurrentRedemptions},
 		{"UseVoucher", testUseVoucher},
+		{"Campaigns", testCampaigns},
+		{"PostEarnAmount", testPostEarnAmount},
+		{"PostCampaignLocalTime", testPostCampaignLocalTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,6 +386,7 @@ func testPost(t *testing.T, open Opener) {
 		wantEntry := balances.Entry{
 			ID: res.Entry.ID, MemberID: m.ID, Type: tc.req.Type, Points: tc.wantDelta,
 			BalanceAfter: tc.wantPoints, Reference: tc.req.Reference, CreatedAt: t0().Truncate(time.Microsecond),
+			OccurredAt: t0().Truncate(time.Microsecond), BasePoints: tc.wantDelta,
 		}
 		if diff := cmp.Diff(wantEntry, res.Entry); diff != "" || res.Entry.ID == "" {
 			t.Errorf("Post(%s).Entry mismatch (-want +got):\n%s", tc.name, diff)
