@@ -100,6 +100,8 @@ func Run(t *testing.T, open Opener) {
 		{"MemberMessages", testMemberMessages},
 		{"GoogleCallbacks", testGoogleCallbacks},
 		{"ConcurrentGoogleCallbacks", testConcurrentGoogleCallbacks},
+		{"Staff", testStaff},
+		{"CountMembers", testCountMembers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
