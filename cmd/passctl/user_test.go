@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/server/servertest"
 	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/store/storetest"
 )
 
 func runUser(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, error) {
@@ -137,5 +144,39 @@ func TestUserListDisableReset(t *testing.T) {
 	}
 	if _, out, _ := runUser(t, env, "", "user", "list"); !strings.Contains(out, "pos@example.com") || strings.Contains(out, "  -\n") {
 		t.Errorf("user list after disable = %q, want the disabled time", out)
+	}
+}
+
+// TestUserSignsIn: a user made with passctl signs in to a passd on the
+// same data folder and sees the demo programme with its member count.
+func TestUserSignsIn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"PASSD_DATA_DIR": dir}
+	if code, _, err := runUser(t, env, "a long enough password\n", "user", "create", "--email", "ada@example.com", "--role", "merchant", "--program", "demo"); code != 0 || err != nil {
+		t.Fatalf("user create = %d, %v", code, err)
+	}
+	s, _ := servertest.Start(t, env, nil, server.Options{})
+	storetest.NewMember(t, s.Store, "demo")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, err := c.Get(s.URL() + "/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if res.Request.URL.Path != "/console/login" || m == nil {
+		t.Fatalf("signed out, /console ended at %s without a CSRF field", res.Request.URL.Path)
+	}
+	res, err = c.PostForm(s.URL()+"/console/login", url.Values{"csrf": {string(m[1])}, "email": {"ada@example.com"}, "password": {"a long enough password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/console" || !bytes.Contains(page, []byte("Demo Coffee Rewards")) || !bytes.Contains(page, []byte(`id="members-demo">1<`)) {
+		t.Fatalf("after sign-in: %d at %s:\n%s", res.StatusCode, res.Request.URL.Path, page)
 	}
 }
