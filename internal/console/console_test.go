@@ -177,6 +177,17 @@ func testSignIn(t *testing.T, pg bool) {
 		t.Error("the sign-in page has inline script or style attributes")
 	}
 	token := csrfField.FindStringSubmatch(page)[1]
+	req, _ := http.NewRequest("GET", p.url+"/console/login", nil)
+	req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.Header.Get("Content-Language") != "fr" {
+		t.Errorf("GET /console/login in French = %v, %v, want Content-Language fr", res, err)
+	} else {
+		fr, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(fr), "Mot de passe") {
+			t.Error("the French sign-in page lacks \"Mot de passe\"")
+		}
+	}
 
 	// A missing or forged CSRF field, or a wrong password: no session.
 	for name, form := range map[string]url.Values{
