@@ -1,9 +1,13 @@
-// Command passctl is passd's operator tool: API keys, database migrations,
+// Command passctl is passd's operator tool: API keys, console users, database migrations,
 // development certificates, checking .pkpass files and load generation.
 //
 //	passctl apikey create --role pos|merchant|admin [--program P]
 //	passctl apikey list
 //	passctl apikey revoke ID
+//	passctl user create --email E --role merchant|pos|admin [--program P] < password
+//	passctl user list
+//	passctl user disable ID|EMAIL
+//	passctl user reset ID|EMAIL
 //	passctl migrate
 //	passctl certs dev [--dir DIR]
 //	passctl verify FILE.pkpass [--wwdr WWDR.pem]
@@ -39,6 +43,12 @@ const usage = `passctl: passd's operator tool
   passctl apikey create --role pos|merchant|admin [--program P]   print a new API key once
   passctl apikey list                                              list API keys (never the keys themselves)
   passctl apikey revoke ID                                         revoke a key at once, on every instance
+  passctl user create --email E --role merchant|pos|admin [--program P]
+                                                                   add a console user; the password is read from
+                                                                   stdin, or without one a set-password link is printed
+  passctl user list                                                list console users (never their passwords)
+  passctl user disable ID|EMAIL                                    disable a user and end their sessions
+  passctl user reset ID|EMAIL                                      print a one-time set-password link
   passctl migrate                                                  apply database migrations
   passctl certs dev [--dir DIR]                                    generate development certificates
   passctl verify FILE.pkpass [--wwdr WWDR.pem]                     check a pass as iOS would
@@ -53,7 +63,7 @@ var errUsage = errors.New("usage")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code, err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code, err := runIn(ctx, os.Args[1:], os.Getenv, stdinIfPiped(), os.Stdout, os.Stderr)
 	if err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
@@ -66,8 +76,23 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes one command and answers its exit code.
+// stdinIfPiped answers os.Stdin unless it is a terminal: passctl reads
+// secrets only from a pipe or a file, never echoing them as typed.
+func stdinIfPiped() io.Reader {
+	if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice != 0 {
+		return nil
+	}
+	return os.Stdin
+}
+
+// run executes one command without stdin and answers its exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (int, error) {
+	return runIn(ctx, args, getenv, nil, stdout, stderr)
+}
+
+// runIn executes one command and answers its exit code; stdin is nil when
+// there is none to read.
+func runIn(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if len(args) == 0 {
 		return 2, fmt.Errorf("no command: %w", errUsage)
 	}
@@ -82,6 +107,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return apikeyRevoke(ctx, args[2], getenv, stderr)
 		}
 		return 2, fmt.Errorf("apikey: the commands are 'apikey create', 'apikey list' and 'apikey revoke ID': %w", errUsage)
+	case "user":
+		return user(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
 	case "certs":

@@ -25,6 +25,7 @@ import (
 	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
+	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/metrics"
@@ -77,9 +78,9 @@ type Options struct {
 	BackoffBase time.Duration
 	// PruneEvery is how often idempotency keys older than
 	// IdempotencyRetention, the device registrations of members erased
-	// more than ErasedRegistrationRetention ago, and Google callback nonces
-	// older than GoogleCallbackNonceRetention are deleted (hourly when
-	// zero).
+	// more than ErasedRegistrationRetention ago, Google callback nonces
+	// older than GoogleCallbackNonceRetention, and expired console sessions
+	// and set-password links are deleted (hourly when zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
 	// delivered (tests use it to stand for a passd killed after a commit).
@@ -244,6 +245,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
+	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.accessLog, middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
@@ -252,6 +258,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	r.Mount("/api/v1", apiSrv.Handler())
 	r.Get("/openapi.json", api.OpenAPIHandler().ServeHTTP)
 	r.Mount("/join", webSrv.Handler())
+	r.Mount("/console", consoleSrv.Handler())
 	r.Get("/programs/{program}/{image}", s.ProgramImage)
 	if googleCallbacks != nil {
 		r.Post(cards.GoogleCallbackPath, googleCallbacks.ServeHTTP)
@@ -470,6 +477,8 @@ func (s *Server) prune(ctx context.Context) {
 		s.logPrune(ctx, "erased members' registrations", n, err)
 		n, err = s.Store.PruneGoogleCallbackNonces(ctx, now.Add(-GoogleCallbackNonceRetention))
 		s.logPrune(ctx, "google callback nonces", n, err)
+		n, err = s.Store.PruneStaffSessions(ctx, now.Add(-console.IdleTimeout), now.Add(-console.AbsoluteTimeout))
+		s.logPrune(ctx, "expired console sessions", n, err)
 		select {
 		case <-ctx.Done():
 			return

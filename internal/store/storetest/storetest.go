@@ -107,6 +107,8 @@ func Run(t *testing.T, open Opener) {
 		{"Campaigns", testCampaigns},
 		{"PostEarnAmount", testPostEarnAmount},
 		{"PostCampaignLocalTime", testPostCampaignLocalTime},
+		{"Staff", testStaff},
+		{"CountMembers", testCountMembers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
