@@ -107,6 +107,9 @@ func restoreInto(ctx context.Context, file, dir string, now time.Time, stderr io
 	if err != nil {
 		return err
 	}
+	if err := store.MarkRestored(ctx, tmp); err != nil {
+		return err
+	}
 
 	kept := ""
 	if _, err := os.Stat(db); err == nil {

@@ -233,14 +233,58 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	if len(changed) == 0 {
 		t.Fatal("no card changed after the backup: the test proves nothing")
 	}
-	got, _, err := rs.UpdatedSerials(ctx, "phone", "pass.x", tag)
+	checkChanged := func(when string) {
+		t.Helper()
+		got, _, err := rs.UpdatedSerials(ctx, "phone", "pass.x", tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range changed {
+			if !slices.Contains(got, id) {
+				t.Errorf("UpdatedSerials(%q) on the restored database %s = %v; misses %s, changed after the backup", tag, when, got, id)
+			}
+		}
+	}
+	checkChanged("at once")
+	// The restored passd writes again, to one member only, until its
+	// update counter passes the phone's tag: the tag must still answer
+	// every card that changed after the backup, not only that member's.
+	// seq answers the greatest update sequence of the members' cards.
+	seq := func(s *store.Store) int64 {
+		t.Helper()
+		var top int64
+		for _, id := range ids {
+			m, err := s.Member(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			top = max(top, m.UpdateSeq)
+		}
+		return top
+	}
+	target := seq(st)
+	for i := 0; seq(rs) <= target; i++ {
+		if i > 2*len(all)+members {
+			t.Fatalf("the restored database's update counter did not pass %d", target)
+		}
+		if _, err := rs.Post(ctx, ids[0], fmt.Sprintf("after-restore-%d", i), "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkChanged("once its update counter passed the tag")
+
+	// The restored database's own tags work as ever: settled, they answer
+	// nothing, then only the card that changed.
+	_, first, err = rs.UpdatedSerials(ctx, "phone", "pass.x", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range changed {
-		if !slices.Contains(got, id) {
-			t.Errorf("UpdatedSerials(%q) on the restored database = %v; misses %s, changed after the backup", tag, got, id)
-		}
+	own := storetest.SettledTag(t, rs, "phone", "pass.x", first)
+	if _, err := rs.Post(ctx, ids[1], "after-restore-one", "h", balances.Request{Type: balances.Earn, Points: 1}, storetest.Rules); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := rs.UpdatedSerials(ctx, "phone", "pass.x", own); err != nil || !slices.Equal(got, ids[1:2]) {
+		t.Errorf("UpdatedSerials(%q) after one earn on the restored database = %v, %v; want %v", own, got, err, ids[1:2])
 	}
 }
 

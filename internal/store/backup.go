@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/url"
 	"os"
+	"strconv"
 )
 
 // ErrNotSQLite means a backup or restore was asked of the PostgreSQL store,
@@ -136,4 +139,40 @@ func CheckpointSQLiteFile(ctx context.Context, path string) error {
 		return fmt.Errorf("checkpoint %s: the database is in use", path)
 	}
 	return nil
+}
+
+// restoreEpochName is the counters row that holds the restore epoch.
+const restoreEpochName = "restore_epoch"
+
+// MarkRestored gives the SQLite database at path a new random restore
+// epoch, which UpdatedSerials puts in its tags: a phone's tag from before
+// the restore then answers every card, however far the restored database's
+// update counter gets. passctl restore calls it on the copy it installs,
+// before any passd opens it.
+func MarkRestored(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	epoch := rand.Int64N(math.MaxInt64) + 1
+	if _, err := db.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, restoreEpochName, epoch); err != nil {
+		return fmt.Errorf("mark %s restored: %w", path, err)
+	}
+	return nil
+}
+
+// readRestoreEpoch answers the database's restore epoch as it goes in
+// tags: "" when it was never restored.
+func readRestoreEpoch(ctx context.Context, q *sql.DB) (string, error) {
+	var epoch int64
+	err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, restoreEpochName).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read restore epoch: %w", err)
+	}
+	return strconv.FormatInt(epoch, 10), nil
 }
