@@ -377,6 +377,9 @@ func TestRestoreRefuses(t *testing.T) {
 			t.Errorf("%s after restore: %v; want it gone", f, err)
 		}
 	}
+	if left, _ := filepath.Glob(filepath.Join(target, "passd.db.restoring-*")); len(left) != 0 {
+		t.Errorf("restore left %v in the data folder", left)
+	}
 	kept, _ := filepath.Glob(filepath.Join(target, "passd.db.before-restore-*"))
 	kept = slices.DeleteFunc(kept, func(p string) bool { return strings.HasSuffix(p, "-wal") })
 	if len(kept) != 1 {
