@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,7 +108,7 @@ func restoreInto(ctx context.Context, file, dir string, now time.Time, stderr io
 	if err != nil {
 		return err
 	}
-	if err := store.MarkRestored(ctx, tmp); err != nil {
+	if err := store.MarkRestored(ctx, tmp, store.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		return err
 	}
 

@@ -45,8 +45,10 @@ type earn struct {
 // member's ledger is a prefix of the original's, with points equal to the
 // sum of its entries; every earn acknowledged before the backup began is
 // in it, none started after it ended is; every idempotency key of an entry
-// in it replays that entry; and a phone whose tag the original gave after
-// the backup is answered every card that changed since the copy.
+// in it replays that entry; every card is bumped and due for a push; and a
+// phone whose tag the original gave after the backup is answered every card
+// that changed since the copy, even once the restored database has written
+// past that tag.
 func TestBackupUnderLoadRestores(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -155,6 +157,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	}
 
 	restored := t.TempDir()
+	restoreAt := time.Now().Truncate(time.Second)
 	if code, _, err := runCtl(t, map[string]string{"PASSD_DATA_DIR": restored}, "restore", file); err != nil || code != 0 {
 		t.Fatalf("passctl restore = %d, %v", code, err)
 	}
@@ -163,6 +166,39 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rs.Close()
+
+	// Every card is bumped from the backup's and due for a push: a phone
+	// whose card is from after the backup must not get 304 for the
+	// restored one. (Opening the backup file as a store is for the test
+	// only: the file is not used again.)
+	bs, err := store.OpenSQLite(ctx, file, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	for _, id := range ids {
+		m, err := rs.Member(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bs.Member(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Account.PassVersion != b.Account.PassVersion+1 || m.PassModified.Before(restoreAt) || m.PassModified.Before(b.PassModified.Add(time.Second)) {
+			t.Errorf("member %s: restored card version %d, last modified %v; backup's %d, %v; want it bumped, modified at the restore (%v) or later",
+				id, m.Account.PassVersion, m.PassModified, b.Account.PassVersion, b.PassModified, restoreAt)
+		}
+		syncs, err := rs.SyncStates(ctx, id)
+		if err != nil || len(syncs) == 0 {
+			t.Fatalf("SyncStates(%s) = %v, %v", id, syncs, err)
+		}
+		for _, c := range syncs {
+			if c.WantedVersion != m.Account.PassVersion || c.SyncedVersion >= c.WantedVersion || c.State != "pending" {
+				t.Errorf("member %s: restored %s card sync = %+v, want version %d pending", id, c.Channel, c, m.Account.PassVersion)
+			}
+		}
+	}
 
 	inBackup := map[string]bool{} // entry IDs
 	var changed []string          // members whose card changed after the copy

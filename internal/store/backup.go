@@ -141,23 +141,44 @@ func CheckpointSQLiteFile(ctx context.Context, path string) error {
 	return nil
 }
 
-// restoreEpochName is the counters row that holds the restore epoch.
+// restoreEpochName is the counters row that holds the restore epoch
+// (MarkRestored).
 const restoreEpochName = "restore_epoch"
 
-// MarkRestored gives the SQLite database at path a new random restore
-// epoch, which UpdatedSerials puts in its tags: a phone's tag from before
-// the restore then answers every card, however far the restored database's
-// update counter gets. passctl restore calls it on the copy it installs,
-// before any passd opens it.
-func MarkRestored(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", path)
+// MarkRestored readies the SQLite database at path, a backup about to be
+// restored, for the phones and Google Wallet objects that saw writes made
+// after the backup and lost with the restore. In one transaction it
+//
+//   - gives the database a new random restore epoch, which UpdatedSerials
+//     puts in its tags: a phone's tag from before the restore then lists
+//     every card, however far the restored update counter gets;
+//   - bumps every live card as TouchProgram does (pass version, a
+//     Last-Modified of now at least, dirty on both channels), so that passd
+//     pushes every card once it starts, and a phone that asks with the
+//     If-Modified-Since of a lost version gets the restored card rather
+//     than 304.
+//
+// It opens path as a store, so it applies this binary's migrations first,
+// as passd would at start. passctl restore calls it on the copy it
+// installs, before any passd opens it.
+func MarkRestored(ctx context.Context, path string, opts Options) error {
+	s, err := OpenSQLite(ctx, path, opts)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	now := s.clock()
 	epoch := rand.Int64N(math.MaxInt64) + 1
-	if _, err := db.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, restoreEpochName, epoch); err != nil {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, restoreEpochName, epoch); err != nil {
+			return err
+		}
+		_, err := s.touchCards(ctx, tx, func(col string) string {
+			return col + " IN (SELECT id FROM members WHERE erased_at IS NULL AND $1 = 1)"
+		}, 1, now)
+		return err
+	})
+	if err := errors.Join(err, s.Close()); err != nil {
 		return fmt.Errorf("mark %s restored: %w", path, err)
 	}
 	return nil

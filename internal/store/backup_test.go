@@ -58,7 +58,7 @@ func TestSQLiteRestoreEpochTags(t *testing.T) {
 		if err := store.BackupSQLite(ctx, copyFile, path); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.MarkRestored(ctx, path); err != nil {
+		if err := store.MarkRestored(ctx, path, store.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		rs, err := store.OpenSQLite(ctx, path, store.Options{})
