@@ -137,6 +137,11 @@ func restoreInto(ctx context.Context, file, dir string, now time.Time, stderr io
 		}
 	}
 	if err := os.Rename(tmp, db); err != nil {
+		if kept != "" {
+			// Never leave the folder without a database: passd would
+			// start on a new, empty one.
+			err = errors.Join(err, os.Rename(kept, db))
+		}
 		return err
 	}
 	if err := syncDir(dir); err != nil {
