@@ -1,5 +1,6 @@
-// Command passctl is passd's operator tool: API keys, console users, database migrations,
-// development certificates, checking .pkpass files and load generation.
+// Command passctl is passd's operator tool: API keys, console users,
+// database migrations, development certificates, checking .pkpass files,
+// load generation, and backing up and restoring the SQLite database.
 //
 //	passctl apikey create --role pos|merchant|admin [--program P]
 //	passctl apikey list
@@ -12,6 +13,8 @@
 //	passctl certs dev [--dir DIR]
 //	passctl verify FILE.pkpass [--wwdr WWDR.pem]
 //	passctl load --key KEY [--url URL] [--duration 10s] ...
+//	passctl backup FILE
+//	passctl restore FILE
 //
 // It reads the same environment as passd (PASSD_DATABASE_URL,
 // PASSD_DATA_DIR, ...).
@@ -53,6 +56,8 @@ const usage = `passctl: passd's operator tool
   passctl certs dev [--dir DIR]                                    generate development certificates
   passctl verify FILE.pkpass [--wwdr WWDR.pem]                     check a pass as iOS would
   passctl load --key KEY [--url URL] [--duration D] [flags]        load-test a running passd (load -h: all flags)
+  passctl backup FILE                                              copy the SQLite database while passd runs
+  passctl restore FILE                                             restore a backup into the data folder (passd stopped)
 
 It reads passd's environment (PASSD_DATABASE_URL, PASSD_DATA_DIR, PASSD_APPLE_*).
 `
@@ -120,6 +125,10 @@ func runIn(ctx context.Context, args []string, getenv func(string) string, stdin
 		return verify(args[1:], stdout)
 	case "load":
 		return load(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args[1:], getenv, stderr)
+	case "restore":
+		return restore(ctx, args[1:], getenv, time.Now, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0, nil

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/console"
+	"github.com/passd/passd/internal/datalock"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/metrics"
@@ -63,7 +65,11 @@ type Server struct {
 	opts          Options
 	ln            net.Listener
 	http          *http.Server
-	started       atomic.Bool
+	// dataLock is the data folder's lock (internal/datalock), held shared
+	// while passd runs on SQLite so that passctl restore refuses; nil on
+	// PostgreSQL.
+	dataLock io.Closer
+	started  atomic.Bool
 }
 
 // Options are the test seams of New; zero values take production defaults.
@@ -156,6 +162,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if cfg.DatabaseURL != "" {
 		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
 	} else {
+		if s.dataLock, err = datalock.Shared(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("PASSD_DATA_DIR: %w (is passctl restore running?)", err)
+		}
+		closers = append(closers, func() { s.dataLock.Close() })
 		s.Store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "passd.db"), sopts)
 	}
 	if err != nil {
@@ -429,6 +439,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if err := s.Store.Close(); err != nil {
 		s.log.Warn("close database", "err", err)
+	}
+	if s.dataLock != nil {
+		s.dataLock.Close()
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)

@@ -74,7 +74,11 @@ func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID s
 // bumps the counter inside the write transaction, so sequence order is
 // commit order and the tag is the greatest sequence answered (since itself
 // when nothing changed). A tag above the counter was made before the
-// database was restored from an older copy and answers every serial.
+// database was restored from an older copy and answers every serial. So
+// does a tag made before passctl restore, even once the restored counter
+// has passed it: restore writes a new random restore epoch into the
+// database (MarkRestored), and the tag is "seq.epoch" once there is one,
+// so that a tag of another epoch reads as no tag.
 //
 // On PostgreSQL sequence values are drawn before commit, so a change can
 // become visible after a later-numbered one. The tag is "x" and the xmin of
@@ -119,11 +123,12 @@ func (s *Store) UpdatedSerials(ctx context.Context, deviceID, passTypeID, since 
 		WHERE r.device_id = $1 AND r.pass_type_id = $2
 		  AND (a.update_seq > $3 OR $3 > (SELECT value FROM counters WHERE name = 'update_seq'))
 		ORDER BY a.update_seq, r.member_id`
-		seq, err := strconv.ParseInt(since, 10, 64)
-		if err != nil || seq < 0 {
-			seq = 0 // a tag passd never made: everything
+		seq, epoch, _ := strings.Cut(since, ".")
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if err != nil || n < 0 || epoch != s.restoreEpoch {
+			n = 0 // a tag passd never made, or made before a restore: everything
 		}
-		from, tag = seq, strconv.FormatInt(seq, 10)
+		from, tag = n, strconv.FormatInt(n, 10)
 	}
 	rows, err := s.rd.QueryContext(ctx, query, deviceID, passTypeID, from)
 	if err != nil {
@@ -144,6 +149,9 @@ func (s *Store) UpdatedSerials(ctx context.Context, deviceID, passTypeID, since 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("updated serials: %w", translate(err))
+	}
+	if s.restoreEpoch != "" {
+		tag += "." + s.restoreEpoch
 	}
 	return serials, tag, nil
 }

@@ -81,6 +81,11 @@ type Store struct {
 	messageBatch int
 	// denseMatches is DefaultDenseMatches; tests lower it (export_test.go).
 	denseMatches int
+	// restoreEpoch is the SQLite database's restore epoch (MarkRestored),
+	// read at open: "" until the database was first restored. It cannot
+	// change while the store is open, since restore refuses while passd
+	// runs.
+	restoreEpoch string
 }
 
 func applyDefaults(opts Options) Options {
@@ -186,6 +191,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		return nil, err
 	}
 	if s.postStmts, err = preparePost(ctx, s); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.restoreEpoch, err = readRestoreEpoch(ctx, s.r); err != nil {
 		s.Close()
 		return nil, err
 	}
