@@ -112,6 +112,8 @@ type Rules struct {
 	// StampGoal is the stamps that fill a stamp card; 0 when the
 	// programme has no stamps.
 	StampGoal int64
+	// StampRewardID is the reward a full stamp card issues a voucher of.
+	StampRewardID string
 	// CashbackRateBP is the basis points of an earn's amount credited as
 	// cashback; 0 when the programme has no cashback.
 	CashbackRateBP int64

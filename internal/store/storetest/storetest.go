@@ -107,6 +107,8 @@ func Run(t *testing.T, open Opener) {
 		{"Campaigns", testCampaigns},
 		{"PostEarnAmount", testPostEarnAmount},
 		{"PostCampaignLocalTime", testPostCampaignLocalTime},
+		{"PostStamps", testPostStamps},
+		{"PostCashback", testPostCashback},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
