@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// stamp posts a stamp of count for a member through the API.
+func stamp(t *testing.T, s *started, id string, count int, key string) map[string]any {
+	t.Helper()
+	res, b := call(t, "POST", s.url+"/api/v1/members/"+id+"/transactions",
+		map[string]any{"type": "stamp", "count": count}, "Idempotency-Key", key)
+	var out map[string]any
+	if res.StatusCode != 201 || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("stamp %d: %d %s", count, res.StatusCode, b)
+	}
+	return out
+}
+
+// TestStampCardFillsToAVoucherOnThePhone: a merchant creates a stamp
+// programme (POST /programs, a reward, a PATCH naming it) and a member's
+// card is on a phone registered with the mock APNs. Each stamp pushes the
+// phone; the pass shows "2 / 3", and once the stamps reach the goal the
+// voucher ("1 reward ready", its code on the back) and the count back at
+// "0 / 3".
+func TestStampCardFillsToAVoucherOnThePhone(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	s := start(t, ae.env, fastSync)
+	res, b := call(t, "POST", s.url+"/api/v1/programs", map[string]any{
+		"id": "cafe", "name": "Cafe", "organization_name": "Cafe Ltd",
+		"colors":   map[string]any{"background": "#112233", "foreground": "#ffffff", "label": "#eeeeee"},
+		"currency": "EUR", "earn": map[string]any{"points_per_unit": 1},
+		"default_locale": "en", "locales": map[string]any{"en": map[string]any{"program_name": "Cafe"}},
+	})
+	if res.StatusCode != 201 {
+		t.Fatalf("POST /programs = %d %s", res.StatusCode, b)
+	}
+	res, b = call(t, "POST", s.url+"/api/v1/programs/cafe/rewards", map[string]any{"name": "Free coffee", "cost_points": 100})
+	var reward map[string]any
+	if res.StatusCode != 201 || json.Unmarshal(b, &reward) != nil {
+		t.Fatalf("POST rewards = %d %s", res.StatusCode, b)
+	}
+	if res, p := programPatch(t, s, "cafe", `{"stamps":{"goal":3,"reward_id":"`+reward["id"].(string)+`"}}`, `"1"`); res.StatusCode != 200 {
+		t.Fatalf("PATCH cafe = %d %v", res.StatusCode, p)
+	}
+
+	ph := addPass(t, s, enrollIn(t, s, "cafe", "Ada Lovelace"), "device-stamps", pushToken)
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d", got)
+	}
+	if got, _ := ph.field("primaryFields", "stamps"); got != "0 / 3" {
+		t.Fatalf("stamps on the new pass = %q, want \"0 / 3\"", got)
+	}
+
+	stamp(t, s, ph.serial, 2, "stamp-1")
+	waitDelivered(t, ae.apns, pushToken, 1)
+	settled(t, s, ph.serial)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch = %d", st)
+	}
+	if got, _ := ph.field("primaryFields", "stamps"); got != "2 / 3" {
+		t.Errorf("stamps after 2 = %q, want \"2 / 3\"", got)
+	}
+	if _, ok := ph.field("auxiliaryFields", "rewards"); ok {
+		t.Errorf("pass shows a reward before the card is full: %v", ph.pass["storeCard"])
+	}
+
+	base := delivered(ae.apns, pushToken)
+	out := stamp(t, s, ph.serial, 1, "stamp-2")
+	vs, _ := out["vouchers"].([]any)
+	if len(vs) != 1 {
+		t.Fatalf("vouchers of the stamp that filled the card = %v, want one", out["vouchers"])
+	}
+	code, _ := vs[0].(map[string]any)["code"].(string)
+	waitDelivered(t, ae.apns, pushToken, base+1)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch after the full card = %d", st)
+	}
+	if got, _ := ph.field("auxiliaryFields", "rewards"); got != "1 reward ready" {
+		t.Errorf("rewards field after the full card = %q, want \"1 reward ready\"", got)
+	}
+	if back, _ := ph.field("backFields", "vouchers"); code == "" || !strings.Contains(back, code) || !strings.Contains(back, "Free coffee") {
+		t.Errorf("vouchers back field = %q, want the code %q and the reward", back, code)
+	}
+	if got, _ := ph.field("primaryFields", "stamps"); got != "0 / 3" {
+		t.Errorf("stamps after the full card = %q, want \"0 / 3\"", got)
+	}
+}
