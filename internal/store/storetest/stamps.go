@@ -59,19 +59,25 @@ func testPostStamps(t *testing.T, open Opener) {
 		t.Errorf("replayed stamp = %+v, %v; want replayed with vouchers %+v", again.Vouchers, err, res.Vouchers)
 	}
 
-	// Several goals in one count: goal 3, 2 + 3 + ... via a smaller goal.
-	r3 := r
-	r3.StampGoal = 3
-	res, err = postReq(t, s, m.ID, "s3", balances.Request{Type: balances.Stamp, Count: 3}, r3)
+	// Several goals in one count: a count is at most the goal, but a
+	// programme may lower its goal under a card holding more. 2 + 2 on a
+	// card of 2: two vouchers in the one entry, none left.
+	r2 := r
+	r2.StampGoal = 2
+	res, err = postReq(t, s, m.ID, "s3", balances.Request{Type: balances.Stamp, Count: 2}, r2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Account.Stamps != 2 || len(res.Vouchers) != 1 {
-		t.Errorf("Post(stamp 3 on 2, goal 3) = %d stamps, %d vouchers; want 2, 1", res.Account.Stamps, len(res.Vouchers))
+	if res.Account.Stamps != 0 || len(res.Vouchers) != 2 || res.Vouchers[0].Code == res.Vouchers[1].Code ||
+		res.Vouchers[0].EntryID != res.Entry.ID || res.Vouchers[1].EntryID != res.Entry.ID {
+		t.Errorf("Post(stamp 2 on 2, goal 2) = %d stamps, vouchers %+v; want 0 and two vouchers of the entry", res.Account.Stamps, res.Vouchers)
+	}
+	if again, err := postReq(t, s, m.ID, "s3", balances.Request{Type: balances.Stamp, Count: 2}, r2); err != nil || len(again.Vouchers) != 2 {
+		t.Errorf("replay of the two-voucher stamp = %d vouchers, %v; want 2", len(again.Vouchers), err)
 	}
 	vs, err := s.Vouchers(ctx, m.ID)
-	if err != nil || len(vs) != 2 {
-		t.Errorf("Vouchers = %d, %v; want 2", len(vs), err)
+	if err != nil || len(vs) != 3 || len(mustMember(t, s, m.ID).Vouchers) != 3 {
+		t.Errorf("Vouchers = %d, %v; want 3, all on the card", len(vs), err)
 	}
 
 	// Refusals write nothing: over the goal, no stamps, the reward gone.
@@ -85,14 +91,14 @@ func testPostStamps(t *testing.T, open Opener) {
 	}
 	gone := r
 	gone.StampRewardID = "no-such-reward"
-	if _, err := postReq(t, s, m.ID, "gone", balances.Request{Type: balances.Stamp, Count: 8}, gone); !errors.Is(err, loyalty.ErrRewardUnavailable) {
+	if _, err := postReq(t, s, m.ID, "gone", balances.Request{Type: balances.Stamp, Count: 10}, gone); !errors.Is(err, loyalty.ErrRewardUnavailable) {
 		t.Errorf("Post(stamp filling the card, unknown reward) = %v, want ErrRewardUnavailable", err)
 	}
 	if diff := cmp.Diff(before, mustMember(t, s, m.ID)); diff != "" {
 		t.Errorf("refused stamps changed the member (-before +after):\n%s", diff)
 	}
 	entries, _, err := s.Entries(ctx, m.ID, "", 10)
-	if err != nil || len(entries) != 3 || entries[0].Stamps != 3 || entries[2].Stamps != 9 {
+	if err != nil || len(entries) != 3 || entries[0].Stamps != 2 || entries[1].Stamps != 3 || entries[2].Stamps != 9 {
 		t.Errorf("Entries = %+v, %v; want the three stamps with their counts", entries, err)
 	}
 }
