@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/passd/passd/googlewallet/wallettest"
 )
 
 // stamp posts a stamp of count for a member through the API.
@@ -18,6 +21,30 @@ func stamp(t *testing.T, s *started, id string, count int, key string) map[strin
 	return out
 }
 
+// stampProgramme creates the stamp programme id through the API: the
+// programme, its reward "Free coffee" and a PATCH naming it with goal.
+func stampProgramme(t *testing.T, s *started, id string, goal int) {
+	t.Helper()
+	res, b := call(t, "POST", s.url+"/api/v1/programs", map[string]any{
+		"id": id, "name": "Cafe", "organization_name": "Cafe Ltd",
+		"colors":   map[string]any{"background": "#112233", "foreground": "#ffffff", "label": "#eeeeee"},
+		"currency": "EUR", "earn": map[string]any{"points_per_unit": 1},
+		"default_locale": "en", "locales": map[string]any{"en": map[string]any{"program_name": "Cafe"}},
+	})
+	if res.StatusCode != 201 {
+		t.Fatalf("POST /programs = %d %s", res.StatusCode, b)
+	}
+	res, b = call(t, "POST", s.url+"/api/v1/programs/"+id+"/rewards", map[string]any{"name": "Free coffee", "cost_points": 100})
+	var reward map[string]any
+	if res.StatusCode != 201 || json.Unmarshal(b, &reward) != nil {
+		t.Fatalf("POST rewards = %d %s", res.StatusCode, b)
+	}
+	patch := fmt.Sprintf(`{"stamps":{"goal":%d,"reward_id":%q}}`, goal, reward["id"])
+	if res, p := programPatch(t, s, id, patch, `"1"`); res.StatusCode != 200 {
+		t.Fatalf("PATCH %s = %d %v", id, res.StatusCode, p)
+	}
+}
+
 // TestStampCardFillsToAVoucherOnThePhone: a merchant creates a stamp
 // programme (POST /programs, a reward, a PATCH naming it) and a member's
 // card is on a phone registered with the mock APNs. Each stamp pushes the
@@ -28,23 +55,7 @@ func TestStampCardFillsToAVoucherOnThePhone(t *testing.T) {
 	t.Parallel()
 	ae := newAppleEnv(t)
 	s := start(t, ae.env, fastSync)
-	res, b := call(t, "POST", s.url+"/api/v1/programs", map[string]any{
-		"id": "cafe", "name": "Cafe", "organization_name": "Cafe Ltd",
-		"colors":   map[string]any{"background": "#112233", "foreground": "#ffffff", "label": "#eeeeee"},
-		"currency": "EUR", "earn": map[string]any{"points_per_unit": 1},
-		"default_locale": "en", "locales": map[string]any{"en": map[string]any{"program_name": "Cafe"}},
-	})
-	if res.StatusCode != 201 {
-		t.Fatalf("POST /programs = %d %s", res.StatusCode, b)
-	}
-	res, b = call(t, "POST", s.url+"/api/v1/programs/cafe/rewards", map[string]any{"name": "Free coffee", "cost_points": 100})
-	var reward map[string]any
-	if res.StatusCode != 201 || json.Unmarshal(b, &reward) != nil {
-		t.Fatalf("POST rewards = %d %s", res.StatusCode, b)
-	}
-	if res, p := programPatch(t, s, "cafe", `{"stamps":{"goal":3,"reward_id":"`+reward["id"].(string)+`"}}`, `"1"`); res.StatusCode != 200 {
-		t.Fatalf("PATCH cafe = %d %v", res.StatusCode, p)
-	}
+	stampProgramme(t, s, "cafe", 3)
 
 	ph := addPass(t, s, enrollIn(t, s, "cafe", "Ada Lovelace"), "device-stamps", pushToken)
 	if got := ph.register(ph.token); got != 201 {
@@ -86,5 +97,36 @@ func TestStampCardFillsToAVoucherOnThePhone(t *testing.T) {
 	}
 	if got, _ := ph.field("primaryFields", "stamps"); got != "0 / 3" {
 		t.Errorf("stamps after the full card = %q, want \"0 / 3\"", got)
+	}
+}
+
+// module reads the text module id of a Google object ("" for none).
+func module(fake *wallettest.Server, objectID, id string) string {
+	mods, _ := fake.Object(objectID)["textModulesData"].([]any)
+	for _, m := range mods {
+		if m, _ := m.(map[string]any); m["id"] == id {
+			h, _ := m["header"].(string)
+			b, _ := m["body"].(string)
+			return h + ": " + b
+		}
+	}
+	return ""
+}
+
+// TestStampCardOnGoogleWallet: the Google object of a stamp card shows
+// the count as a text module and, once the card is full, the voucher.
+func TestStampCardOnGoogleWallet(t *testing.T) {
+	t.Parallel()
+	fake := wallettest.New(t)
+	s := startWithGoogle(t, fake)
+	stampProgramme(t, s, "cafe", 3)
+	id := enrollIn(t, s, "cafe", "Ada Lovelace")["id"].(string)
+	objectID := wallettest.IssuerID + "." + id
+	stamp(t, s, id, 2, "stamp-1")
+	waitFor(t, func() bool { return module(fake, objectID, "stamps") == "Stamps: 2 / 3" })
+	stamp(t, s, id, 2, "stamp-2")
+	waitFor(t, func() bool { return module(fake, objectID, "stamps") == "Stamps: 1 / 3" })
+	if got := voucherModule(fake, objectID); !strings.HasPrefix(got, "1 reward ready: ") || !strings.Contains(got, "Free coffee") {
+		t.Errorf("vouchers module = %q, want \"1 reward ready\" with the reward", got)
 	}
 }
