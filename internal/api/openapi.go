@@ -72,7 +72,7 @@ var codeWhen = map[string]string{
 	problem.CodeVersionMismatch:        "`If-Match` names a program version that is no longer the current one; nothing was written",
 	problem.CodeInvalidImage:           "an uploaded image is not a PNG or is outside the sizes of its slot (the detail says which)",
 	problem.CodeTierRequired:           "the member's tier is below the reward's `min_tier`; nothing is written",
-	problem.CodeRewardUnavailable:      "the reward is inactive; nothing is written",
+	problem.CodeRewardUnavailable:      "the reward is inactive, or a stamp fills a card whose programme's `stamps.reward_id` is unknown or inactive; nothing is written",
 	problem.CodeVoucherUsed:            "the voucher was used already (with another `Idempotency-Key`)",
 	problem.CodeVoucherExpired:         "the voucher is past its `expires_at`",
 }

@@ -137,7 +137,7 @@ func From(err error) *Problem {
 	case errors.Is(err, loyalty.ErrTierRequired):
 		return New(http.StatusConflict, CodeTierRequired, "the member's tier is below the reward's min_tier; nothing was written")
 	case errors.Is(err, loyalty.ErrRewardUnavailable):
-		return New(http.StatusConflict, CodeRewardUnavailable, "the reward is not active; nothing was written")
+		return New(http.StatusConflict, CodeRewardUnavailable, "the reward is not active (for a stamp card: the programme's reward is unknown or inactive); nothing was written")
 	case errors.Is(err, loyalty.ErrVoucherUsed):
 		return New(http.StatusConflict, CodeVoucherUsed, "the voucher was used already")
 	case errors.Is(err, loyalty.ErrVoucherExpired):
