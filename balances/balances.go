@@ -16,7 +16,15 @@ const (
 	Earn   EntryType = "earn"
 	Redeem EntryType = "redeem"
 	Adjust EntryType = "adjust"
+	// Stamp adds Count stamps to a stamp card.
+	Stamp EntryType = "stamp"
+	// CashbackSpend spends Amount minor units of the cashback balance.
+	CashbackSpend EntryType = "cashback_spend"
 )
+
+// MaxStampCount bounds the count of one stamp entry (a programme's goal
+// bounds it further).
+const MaxStampCount = 100
 
 // MaxPoints bounds the points of a single entry.
 const MaxPoints = 1_000_000_000
@@ -28,6 +36,9 @@ const MaxReferenceLen = 255
 var (
 	// ErrInsufficientPoints means the entry would make the balance negative.
 	ErrInsufficientPoints = errors.New("insufficient points")
+	// ErrInsufficientCashback means a cashback_spend would make the
+	// cashback balance negative.
+	ErrInsufficientCashback = errors.New("insufficient cashback")
 	// ErrIdempotencyConflict means an idempotency key was reused with another body.
 	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
 	// ErrRequestInProgress means the first request with an idempotency key is still running.
@@ -98,6 +109,14 @@ type Rules struct {
 	// Campaigns are the programme's campaigns that may apply to an earn;
 	// the store loads those running at the sale's time.
 	Campaigns []Campaign
+	// StampGoal is the stamps that fill a stamp card; 0 when the
+	// programme has no stamps.
+	StampGoal int64
+	// StampRewardID is the reward a full stamp card issues a voucher of.
+	StampRewardID string
+	// CashbackRateBP is the basis points of an earn's amount credited as
+	// cashback; 0 when the programme has no cashback.
+	CashbackRateBP int64
 }
 
 // Validate reports problems of the rules, naming each field.
@@ -166,6 +185,10 @@ type Account struct {
 	Qualifying  int64  `json:"qualifying_points"`
 	Tier        string `json:"tier"`
 	PassVersion int64  `json:"pass_version"`
+	// Stamps is the stamp card's count, always below the goal.
+	Stamps int64 `json:"stamps,omitempty"`
+	// Cashback is the cashback balance in minor units, never negative.
+	Cashback int64 `json:"cashback,omitempty"`
 }
 
 // NewAccount is the account of a member who just enrolled.
@@ -179,18 +202,21 @@ type Request struct {
 	Points int64     `json:"points"`
 	// Amount is an earn's purchase amount in minor units, given instead
 	// of Points; 0 when not given.
-	Amount    int64  `json:"amount,omitempty"`
+	Amount int64 `json:"amount,omitempty"`
+	// Count is a stamp's number of stamps; 0 for other types.
+	Count     int64  `json:"count,omitempty"`
 	Reference string `json:"reference,omitempty"`
 	// OccurredAt is the time of the sale; the store takes its clock's now
 	// when zero. Campaigns are chosen by it.
 	OccurredAt time.Time `json:"-"`
 }
 
-// Validate checks the request's fields.
+// Validate checks the request's fields. The programme's rules are checked
+// by Apply (a stamp's count against the goal).
 func (q Request) Validate() error {
 	v := &ValidationError{}
 	switch {
-	case q.Type == Earn && q.Amount != 0:
+	case (q.Type == Earn || q.Type == CashbackSpend) && q.Amount != 0:
 		if q.Points != 0 {
 			v.Add("amount", "give either points or amount, not both")
 		}
@@ -198,7 +224,10 @@ func (q Request) Validate() error {
 			v.Add("amount", "must be an integer from 1 to 1000000000000 (minor units)")
 		}
 	case q.Amount != 0:
-		v.Add("amount", "only an earn takes an amount")
+		v.Add("amount", "only an earn or a cashback_spend takes an amount")
+	}
+	if q.Count != 0 && q.Type != Stamp {
+		v.Add("count", "only a stamp takes a count")
 	}
 	switch q.Type {
 	case Earn:
@@ -213,10 +242,24 @@ func (q Request) Validate() error {
 		if q.Points == 0 || q.Points > MaxPoints || q.Points < -MaxPoints {
 			v.Add("points", "must be a non-zero integer from -1000000000 to 1000000000")
 		}
+	case Stamp:
+		if q.Count < 1 || q.Count > MaxStampCount {
+			v.Add("count", "must be an integer from 1 to the programme's stamp goal")
+		}
+		if q.Points != 0 {
+			v.Add("points", "a stamp takes a count, not points")
+		}
+	case CashbackSpend:
+		if q.Amount == 0 {
+			v.Add("amount", "must be an integer from 1 to 1000000000000 (minor units)")
+		}
+		if q.Points != 0 {
+			v.Add("points", "a cashback_spend takes an amount, not points")
+		}
 	case "":
-		v.Add("type", "is required (earn, redeem or adjust)")
+		v.Add("type", "is required (earn, redeem, adjust, stamp or cashback_spend)")
 	default:
-		v.Add("type", "must be earn, redeem or adjust")
+		v.Add("type", "must be earn, redeem, adjust, stamp or cashback_spend")
 	}
 	if len(q.Reference) > MaxReferenceLen {
 		v.Add("reference", "must be at most 255 bytes")
@@ -224,10 +267,14 @@ func (q Request) Validate() error {
 	return v.Err()
 }
 
-// Delta is the signed change the request makes to the balance.
+// Delta is the signed change the request makes to the points balance
+// (none for stamps and cashback spends).
 func (q Request) Delta() int64 {
-	if q.Type == Redeem {
+	switch q.Type {
+	case Redeem:
 		return -q.Points
+	case Stamp, CashbackSpend:
+		return 0
 	}
 	return q.Points
 }
@@ -251,6 +298,10 @@ type Entry struct {
 	BasePoints  int64  `json:"base_points"`
 	BonusPoints int64  `json:"bonus_points"`
 	CampaignID  string `json:"campaign_id,omitempty"`
+	// Stamps is a stamp's count; Cashback the signed change to the
+	// cashback balance (an earn's credit, a spend's debit).
+	Stamps   int64 `json:"stamps,omitempty"`
+	Cashback int64 `json:"cashback,omitempty"`
 }
 
 // Outcome is what applying a request to an account yields.
@@ -261,6 +312,11 @@ type Outcome struct {
 	OldTier     string
 	// Earning is how an earn's points were reached (zero for other types).
 	Earning Earning
+	// Cashback is the signed change to the cashback balance.
+	Cashback int64
+	// Vouchers is how many stamp cards the entry filled: a voucher of
+	// the stamp reward each.
+	Vouchers int64
 }
 
 // Apply computes the account after the request. It does not mutate a.
@@ -293,7 +349,61 @@ func Apply(a Account, q Request, r Rules) (Outcome, error) {
 	case q.Type == Adjust && d < 0:
 		n.Qualifying = max(0, n.Qualifying+d)
 	}
+	var cashback, vouchers int64
+	switch {
+	case q.Type == Earn && q.Amount != 0:
+		cashback = CashbackFor(q.Amount, r.CashbackRateBP)
+	case q.Type == CashbackSpend:
+		if r.CashbackRateBP == 0 {
+			return Outcome{}, typeError("this programme has no cashback")
+		}
+		cashback = -q.Amount
+		if a.Cashback+cashback < 0 {
+			return Outcome{}, fmt.Errorf("cashback %d, asked %d: %w", a.Cashback, q.Amount, ErrInsufficientCashback)
+		}
+	case q.Type == Stamp:
+		if r.StampGoal <= 0 {
+			return Outcome{}, typeError("this programme has no stamps")
+		}
+		if q.Count > r.StampGoal {
+			v := &ValidationError{}
+			v.Add("count", fmt.Sprintf("must be an integer from 1 to the programme's stamp goal (%d)", r.StampGoal))
+			return Outcome{}, v
+		}
+		n.Stamps, vouchers = AddStamps(a.Stamps, q.Count, r.StampGoal)
+	}
+	n.Cashback += cashback
 	n.Tier = r.TierFor(n.Qualifying)
 	n.PassVersion++
-	return Outcome{Account: n, Delta: d, TierChanged: n.Tier != a.Tier, OldTier: a.Tier, Earning: earning}, nil
+	return Outcome{Account: n, Delta: d, TierChanged: n.Tier != a.Tier, OldTier: a.Tier, Earning: earning,
+		Cashback: cashback, Vouchers: vouchers}, nil
+}
+
+func typeError(msg string) error {
+	v := &ValidationError{}
+	v.Add("type", msg)
+	return v
+}
+
+// AddStamps adds count stamps to a card holding have, with goal stamps to
+// a full card: it answers the count after (always below goal; the stamps
+// past a full card carry over) and how many cards were filled. A goal
+// below 1 fills nothing and keeps have.
+func AddStamps(have, count, goal int64) (after, filled int64) {
+	if goal < 1 {
+		return have, 0
+	}
+	total := have + count
+	return total % goal, total / goal
+}
+
+// CashbackFor is the cashback an amount in minor units earns at rateBP
+// basis points, rounded down to a whole minor unit (a till never owes a
+// fraction of a cent): floor(amount x rateBP / 10000). Amounts up to
+// MaxAmount and rates up to 10000 cannot overflow.
+func CashbackFor(amount, rateBP int64) int64 {
+	if amount <= 0 || rateBP <= 0 {
+		return 0
+	}
+	return amount * rateBP / 10_000
 }

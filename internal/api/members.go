@@ -39,6 +39,23 @@ type MemberJSON struct {
 	LastActivityAt time.Time `json:"last_activity_at"`
 	// VouchersAvailable counts the member's unused, unexpired vouchers.
 	VouchersAvailable int `json:"vouchers_available"`
+	// Stamps is the stamp card, for stamp programmes only.
+	Stamps *StampsJSON `json:"stamps,omitempty"`
+	// Cashback is the cashback balance, for cashback programmes only.
+	Cashback *CashbackJSON `json:"cashback,omitempty"`
+}
+
+// StampsJSON is a member's stamp card: count stamps of goal (count is
+// always below goal; a full card became a voucher).
+type StampsJSON struct {
+	Count int64 `json:"count"`
+	Goal  int64 `json:"goal"`
+}
+
+// CashbackJSON is a member's cashback balance in minor units of currency.
+type CashbackJSON struct {
+	Balance  int64  `json:"balance"`
+	Currency string `json:"currency"`
 }
 
 // memberJSON renders a member row.
@@ -54,6 +71,14 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		LastActivityAt: m.LastActivityAt.UTC(),
 
 		VouchersAvailable: len(loyalty.ShownVouchers(m.Vouchers, s.Now())),
+	}
+	if p, err := s.Programs.Get(m.Program); err == nil {
+		if p.Stamps != nil {
+			j.Stamps = &StampsJSON{Count: m.Account.Stamps, Goal: int64(p.Stamps.Goal)}
+		}
+		if p.Cashback != nil {
+			j.Cashback = &CashbackJSON{Balance: m.Account.Cashback, Currency: p.Currency}
+		}
 	}
 	if s.GoogleSaveURL != nil {
 		u, err := s.GoogleSaveURL(m.ID)
@@ -160,6 +185,7 @@ type transactionRequest struct {
 	Type       balances.EntryType `json:"type"`
 	Points     *int64             `json:"points"`
 	Amount     *int64             `json:"amount"`
+	Count      *int64             `json:"count"`
 	Reference  string             `json:"reference"`
 	OccurredAt *string            `json:"occurred_at"`
 }
@@ -186,6 +212,9 @@ func ledgerRequest(q transactionRequest, merchant bool, now time.Time) (balances
 	if q.Amount != nil {
 		req.Amount = *q.Amount
 	}
+	if q.Count != nil {
+		req.Count = *q.Count
+	}
 	v := &balances.ValidationError{}
 	if err := req.Validate(); err != nil {
 		var ve *balances.ValidationError
@@ -206,9 +235,9 @@ func ledgerRequest(q transactionRequest, merchant bool, now time.Time) (balances
 	case q.Amount != nil && *q.Amount == 0:
 		v.Fields = slices.DeleteFunc(v.Fields, func(f balances.FieldError) bool { return f.Field == "points" })
 		v.Add("amount", "must be an integer from 1 to 1000000000000 (minor units)")
-	case q.Points == nil && q.Amount == nil:
+	case q.Points == nil && q.Amount == nil && q.Count == nil:
 		for i := range v.Fields {
-			if v.Fields[i].Field == "points" {
+			if v.Fields[i].Field == "points" || v.Fields[i].Field == "amount" || v.Fields[i].Field == "count" {
 				v.Fields[i].Message = "is required"
 				if q.Type == balances.Earn {
 					v.Fields[i].Message = "is required (or amount, in minor units)"
@@ -252,10 +281,15 @@ type TransactionJSON struct {
 	Reference    string             `json:"reference"`
 	CreatedAt    time.Time          `json:"created_at"`
 	Amount       *int64             `json:"amount"`
-	BasePoints   int64              `json:"base_points"`
-	BonusPoints  int64              `json:"bonus_points"`
-	CampaignID   *string            `json:"campaign_id"`
-	OccurredAt   time.Time          `json:"occurred_at"`
+	// Count is a stamp's number of stamps; null for other types.
+	Count *int64 `json:"count"`
+	// Cashback is the signed change to the cashback balance; null when
+	// the transaction made none.
+	Cashback    *int64    `json:"cashback"`
+	BasePoints  int64     `json:"base_points"`
+	BonusPoints int64     `json:"bonus_points"`
+	CampaignID  *string   `json:"campaign_id"`
+	OccurredAt  time.Time `json:"occurred_at"`
 }
 
 func transactionJSON(e loyalty.Entry) TransactionJSON {
@@ -267,6 +301,12 @@ func transactionJSON(e loyalty.Entry) TransactionJSON {
 	}
 	if e.CampaignID != "" {
 		j.CampaignID = &e.CampaignID
+	}
+	if e.Stamps != 0 {
+		j.Count = &e.Stamps
+	}
+	if e.Cashback != 0 {
+		j.Cashback = &e.Cashback
 	}
 	return j
 }
@@ -340,11 +380,25 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request) error {
 	if !res.Replayed {
 		m.LastActivityAt = res.Entry.CreatedAt
 	}
+	if len(res.Vouchers) > 0 {
+		// A full stamp card issued vouchers: the member read lists them.
+		if m, err = s.Store.Member(r.Context(), m.ID); err != nil {
+			return err
+		}
+	}
 	mj, err := s.memberJSON(m)
 	if err != nil {
 		return err
 	}
-	problem.JSON(w, http.StatusCreated, map[string]any{"transaction": transactionJSON(res.Entry), "member": mj})
+	body := map[string]any{"transaction": transactionJSON(res.Entry), "member": mj}
+	if req.Type == balances.Stamp {
+		vs := make([]VoucherJSON, len(res.Vouchers))
+		for i, v := range res.Vouchers {
+			vs[i] = voucherJSON(v, s.Now())
+		}
+		body["vouchers"] = vs
+	}
+	problem.JSON(w, http.StatusCreated, body)
 	return nil
 }
 

@@ -35,6 +35,7 @@ var codeStatus = map[string]int{
 	problem.CodeIdempotencyConflict:    http.StatusConflict,
 	problem.CodeRequestInProgress:      http.StatusConflict,
 	problem.CodeInsufficientPoints:     http.StatusConflict,
+	problem.CodeInsufficientCashback:   http.StatusConflict,
 	problem.CodeExternalIDTaken:        http.StatusConflict,
 	problem.CodeBodyTooLarge:           http.StatusRequestEntityTooLarge,
 	problem.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
@@ -60,6 +61,7 @@ var codeWhen = map[string]string{
 	problem.CodeIdempotencyConflict:    "the `Idempotency-Key` was used with another body",
 	problem.CodeRequestInProgress:      "the first request with this key is still running (retry later; `Retry-After`)",
 	problem.CodeInsufficientPoints:     "a redeem or adjust would make the balance negative",
+	problem.CodeInsufficientCashback:   "a `cashback_spend` is more than the member's cashback balance; nothing is written",
 	problem.CodeExternalIDTaken:        "a profile edit gives a member the `external_id` another member of the program has; nothing is written",
 	problem.CodeBodyTooLarge:           "the body is over 1 MiB",
 	problem.CodeUnsupportedMediaType:   "the body is not `application/json`",
@@ -70,7 +72,7 @@ var codeWhen = map[string]string{
 	problem.CodeVersionMismatch:        "`If-Match` names a program version that is no longer the current one; nothing was written",
 	problem.CodeInvalidImage:           "an uploaded image is not a PNG or is outside the sizes of its slot (the detail says which)",
 	problem.CodeTierRequired:           "the member's tier is below the reward's `min_tier`; nothing is written",
-	problem.CodeRewardUnavailable:      "the reward is inactive; nothing is written",
+	problem.CodeRewardUnavailable:      "the reward is inactive, or a stamp fills a card whose programme's `stamps.reward_id` is unknown or inactive; nothing is written",
 	problem.CodeVoucherUsed:            "the voucher was used already (with another `Idempotency-Key`)",
 	problem.CodeVoucherExpired:         "the voucher is past its `expires_at`",
 }
@@ -259,9 +261,12 @@ func openAPI() obj {
 		},
 		"/api/v1/members/{id}/transactions": {
 			"post": {
-				id: "postTransaction", summary: "Earn, redeem or adjust points", role: loyalty.RolePOS,
+				id: "postTransaction", summary: "Earn, redeem or adjust points; collect stamps; spend cashback", role: loyalty.RolePOS,
 				params: []obj{memberID, ref("parameters", "IdempotencyKey")},
-				description: "`earn` and `redeem` need the `pos` role, `adjust` the `merchant` role. " +
+				description: "`earn`, `redeem`, `stamp` and `cashback_spend` need the `pos` role, `adjust` the `merchant` role. " +
+					"A `stamp` adds `count` stamps to a stamp programme's card; each time the stamps reach the goal, one voucher of the programme's `stamps.reward_id` is issued in the same transaction (no points taken; listed in `vouchers`) and the count carries over. " +
+					"A stamp that fills the card while that reward is unknown or inactive is 409 `reward_unavailable`, nothing written. " +
+					"A `cashback_spend` takes `amount` from the cashback balance; past it 409 `insufficient_cashback`, nothing written. " +
 					"A replay with the same `Idempotency-Key` and body answers the first answer again (same transaction id, header `Idempotent-Replayed: true`) and writes nothing; " +
 					"the same key with another body is 409 `idempotency_conflict`; while the first request still runs, 409 `request_in_progress`.",
 				body: schemaRef("TransactionRequest"),
@@ -270,7 +275,8 @@ func openAPI() obj {
 					"headers":     obj{"Idempotent-Replayed": obj{"description": "`true` when this answer repeats an earlier one.", "schema": obj{"type": "string", "enum": []string{"true"}}}},
 					"content":     obj{"application/json": obj{"schema": schemaRef("TransactionResult")}},
 				}},
-				codes: []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeIdempotencyKeyRequired, problem.CodeIdempotencyConflict, problem.CodeRequestInProgress, problem.CodeInsufficientPoints},
+				codes: []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeIdempotencyKeyRequired, problem.CodeIdempotencyConflict, problem.CodeRequestInProgress, problem.CodeInsufficientPoints,
+					problem.CodeInsufficientCashback, problem.CodeRewardUnavailable},
 			},
 			"get": {
 				id: "listTransactions", summary: "List a member's transactions, newest first", role: loyalty.RolePOS,
@@ -437,6 +443,12 @@ func schemas() obj {
 				"marketing_opt_in":   obj{"type": "boolean", "description": "Whether the member agreed to marketing messages; every change is kept (see the export's `consents`)."},
 				"last_activity_at":   obj{"type": "string", "format": "date-time", "description": "The latest transaction, or the enrolment before any."},
 				"vouchers_available": obj{"type": "integer", "minimum": 0, "description": "The member's unused vouchers not yet past `expires_at`."},
+				"stamps": obj{"type": "object", "required": []string{"count", "goal"},
+					"description": "Stamp programmes only: the card's stamps. `count` is always below `goal`: a full card became a voucher.",
+					"properties":  obj{"count": obj{"type": "integer", "minimum": 0}, "goal": obj{"type": "integer", "minimum": 1}}},
+				"cashback": obj{"type": "object", "required": []string{"balance", "currency"},
+					"description": "Cashback programmes only: the cashback balance in minor units of the programme's currency, never negative.",
+					"properties":  obj{"balance": obj{"type": "integer", "minimum": 0}, "currency": obj{"type": "string", "pattern": "^[A-Z]{3}$"}}},
 			},
 		},
 		"MemberList": obj{
@@ -476,11 +488,15 @@ func schemas() obj {
 		"TransactionRequest": obj{
 			"type": "object", "required": []string{"type"}, "additionalProperties": false,
 			"properties": obj{
-				"type":   obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
-				"points": obj{"type": "integer", "description": "earn and redeem: 1 to 1,000,000,000; adjust: non-zero, either sign. Required, except on an earn that gives `amount`."},
+				"type":   obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend"}},
+				"points": obj{"type": "integer", "description": "earn and redeem: 1 to 1,000,000,000; adjust: non-zero, either sign. Required, except on an earn that gives `amount`; not taken by stamp and cashback_spend."},
+				"count": obj{"type": "integer", "minimum": 1, "maximum": 100,
+					"description": "stamp only, required: the stamps to add, 1 to the programme's `stamps.goal` (422 naming `count` otherwise). A stamp on a programme without stamps is 422 naming `type`."},
 				"amount": obj{"type": "integer", "minimum": 1, "maximum": 1_000_000_000_000,
-					"description": "earn only, instead of `points` (both, or neither: 422 naming the field): the purchase in minor units. " +
+					"description": "earn, instead of `points` (both, or neither: 422 naming the field): the purchase in minor units. " +
 						"Base points are floor(amount x `earn.points_per_unit` / `earn.minor_per_unit`), times the best campaign running at `occurred_at` (see the campaigns). " +
+						"On a cashback programme it also credits floor(amount x `cashback.rate_bp` / 10000) minor units of cashback (rounded down: never a fraction of a minor unit). " +
+						"cashback_spend, required: the minor units of cashback to spend (a programme without cashback is 422 naming `type`). " +
 						"A purchase too small to earn a point is an earn of 0 points, not an error; one that would earn more than 1,000,000,000 points is 422 naming `amount`."},
 				"reference": obj{"type": "string", "maxLength": 255, "description": "The till's own reference, e.g. a receipt number."},
 				"occurred_at": obj{"type": "string", "format": "date-time",
@@ -490,11 +506,13 @@ func schemas() obj {
 		},
 		"Transaction": obj{
 			"type":     "object",
-			"required": []string{"id", "member_id", "type", "points", "balance_after", "reference", "created_at", "amount", "base_points", "bonus_points", "campaign_id", "occurred_at"},
+			"required": []string{"id", "member_id", "type", "points", "balance_after", "reference", "created_at", "amount", "count", "cashback", "base_points", "bonus_points", "campaign_id", "occurred_at"},
 			"properties": obj{
 				"id":            obj{"type": "string"},
 				"member_id":     obj{"type": "string", "format": "uuid"},
-				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust"}},
+				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend"}},
+				"count":         obj{"type": []string{"integer", "null"}, "description": "The stamps a `stamp` added; null for other types."},
+				"cashback":      obj{"type": []string{"integer", "null"}, "description": "The signed change to the cashback balance in minor units (an earn's credit, a spend's debit); null when none."},
 				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative. Always `base_points` + `bonus_points`."},
 				"balance_after": obj{"type": "integer"},
 				"reference":     obj{"type": "string"},
@@ -508,7 +526,9 @@ func schemas() obj {
 		},
 		"TransactionResult": obj{
 			"type": "object", "required": []string{"transaction", "member"},
-			"properties": obj{"transaction": schemaRef("Transaction"), "member": schemaRef("Member")},
+			"properties": obj{"transaction": schemaRef("Transaction"), "member": schemaRef("Member"),
+				"vouchers": obj{"type": "array", "items": schemaRef("Voucher"),
+					"description": "`stamp` only: the vouchers the stamp issued by filling the card (empty when it filled none)."}},
 		},
 		"TransactionList": obj{
 			"type": "object", "required": []string{"items", "next_cursor"},

@@ -58,6 +58,9 @@ var defaultStrings = map[string]string{
 	"rewards_ready_one": "1 reward ready",
 	"rewards_ready":     "%d rewards ready",
 	"vouchers_label":    "VOUCHERS",
+	// Stamp and cashback programmes.
+	"stamps_label":   "STAMPS",
+	"cashback_label": "CASHBACK",
 }
 
 // RewardsChange is the change message of the front field of vouchers.
@@ -136,6 +139,7 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	sc.PrimaryFields = []passkit.Field{{Key: "points", Label: "points_label", Value: passkit.IntValue(m.Account.Points),
 		ChangeMessage: PointsChange, NumberStyle: passkit.PKNumberStyleDecimal}}
 	sc.SecondaryFields = []passkit.Field{{Key: "name", Label: "member_label", Value: passkit.StringValue(m.Name)}}
+	balanceFields(sc, p, m)
 	sc.AuxiliaryFields = []passkit.Field{{Key: "number", Label: "number_label", Value: passkit.StringValue(m.Number)}}
 	if n := len(c.Vouchers); n > 0 {
 		// A count, localized as a whole: pass.strings has no plurals, so

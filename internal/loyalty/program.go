@@ -118,7 +118,14 @@ func (p *Program) Rules() balances.Rules {
 	for i, t := range p.Tiers {
 		tiers[i] = balances.Tier{Name: t.Name, Threshold: t.Threshold}
 	}
-	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers, Location: p.Location()}
+	r := balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers, Location: p.Location()}
+	if p.Stamps != nil {
+		r.StampGoal, r.StampRewardID = int64(p.Stamps.Goal), p.Stamps.RewardID
+	}
+	if p.Cashback != nil {
+		r.CashbackRateBP = p.Cashback.RateBP
+	}
+	return r
 }
 
 // Text answers the program's texts in the first of langs it has, else in its

@@ -119,6 +119,9 @@ type PostResult struct {
 	Account     Account
 	Replayed    bool // true when an idempotency key replay answered a stored result
 	TierChanged bool
+	// Vouchers are those a stamp issued by filling the card (one per
+	// goal reached), also on a replay.
+	Vouchers []Voucher
 }
 
 // Event is something that happened to a member other than a ledger entry

@@ -49,6 +49,7 @@ const (
 	CodeIdempotencyConflict    = "idempotency_conflict"
 	CodeRequestInProgress      = "request_in_progress"
 	CodeInsufficientPoints     = "insufficient_points"
+	CodeInsufficientCashback   = "insufficient_cashback"
 	CodeExternalIDTaken        = "external_id_taken"
 	CodeBodyTooLarge           = "body_too_large"
 	CodeValidationFailed       = "validation_failed"
@@ -74,6 +75,7 @@ var titles = map[string]string{
 	CodeIdempotencyConflict:    "Idempotency key reused",
 	CodeRequestInProgress:      "Request in progress",
 	CodeInsufficientPoints:     "Insufficient points",
+	CodeInsufficientCashback:   "Insufficient cashback",
 	CodeExternalIDTaken:        "External id taken",
 	CodeBodyTooLarge:           "Body too large",
 	CodeValidationFailed:       "Validation failed",
@@ -135,13 +137,15 @@ func From(err error) *Problem {
 	case errors.Is(err, loyalty.ErrTierRequired):
 		return New(http.StatusConflict, CodeTierRequired, "the member's tier is below the reward's min_tier; nothing was written")
 	case errors.Is(err, loyalty.ErrRewardUnavailable):
-		return New(http.StatusConflict, CodeRewardUnavailable, "the reward is not active; nothing was written")
+		return New(http.StatusConflict, CodeRewardUnavailable, "the reward is not active (for a stamp card: the programme's reward is unknown or inactive); nothing was written")
 	case errors.Is(err, loyalty.ErrVoucherUsed):
 		return New(http.StatusConflict, CodeVoucherUsed, "the voucher was used already")
 	case errors.Is(err, loyalty.ErrVoucherExpired):
 		return New(http.StatusConflict, CodeVoucherExpired, "the voucher is past its expires_at")
 	case errors.Is(err, balances.ErrInsufficientPoints):
 		return New(http.StatusConflict, CodeInsufficientPoints, err.Error())
+	case errors.Is(err, balances.ErrInsufficientCashback):
+		return New(http.StatusConflict, CodeInsufficientCashback, err.Error()+"; nothing was written")
 	case errors.Is(err, balances.ErrIdempotencyConflict):
 		return New(http.StatusConflict, CodeIdempotencyConflict, "this Idempotency-Key was already used with a different request body")
 	case errors.Is(err, balances.ErrRequestInProgress):

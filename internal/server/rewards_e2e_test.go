@@ -98,15 +98,7 @@ func TestRewardVoucherReachesThePhone(t *testing.T) {
 // voucherModule reads the vouchers text module of a Google object ("" for
 // none).
 func voucherModule(fake *wallettest.Server, objectID string) string {
-	mods, _ := fake.Object(objectID)["textModulesData"].([]any)
-	for _, m := range mods {
-		if m, _ := m.(map[string]any); m["id"] == "vouchers" {
-			h, _ := m["header"].(string)
-			b, _ := m["body"].(string)
-			return h + ": " + b
-		}
-	}
-	return ""
+	return module(fake, objectID, "vouchers")
 }
 
 // TestRewardVoucherOnGoogleWallet: the Google object of a member who bought

@@ -38,7 +38,7 @@ var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
 // Post retries, seeing the key.
 const postLock = `
 	SELECT a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.erased,
-	       k.request_hash, k.entry_id
+	       k.request_hash, k.entry_id, a.stamps, a.cashback
 	FROM accounts a
 	LEFT JOIN idempotency_keys k ON k.member_id = a.member_id AND k.key = $2
 	WHERE a.member_id = $1 {{for_update_of_a}}`
@@ -89,15 +89,17 @@ func scanRuleCampaigns(rows interface {
 //	$16 when a card that turns dirty is due
 //	$17 amount, NULL for none $18 base points $19 bonus points
 //	$20 campaign id  $21 occurred at
+//	$22 the entry's stamp count      $23 the entry's cashback change
+//	$24 the account's stamps         $25 the account's cashback
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = `
 	WITH e AS (
 		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
-			amount, base_points, bonus_points, campaign_id, occurred_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21)
+			amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23)
 	), a AS (
-		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
+		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
 			pass_version = $11, pass_modified = $12, last_activity_at = $7,
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
@@ -115,9 +117,9 @@ var postWritePostgres = `
 var postWriteSQLite = `
 	UPDATE counters SET value = value + 1 WHERE name = 'update_seq';
 	INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
-		amount, base_points, bonus_points, campaign_id, occurred_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21);
-	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10,
+		amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23);
+	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
 		pass_version = $11, pass_modified = $12, last_activity_at = $7,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
 	WHERE member_id = $2;
@@ -187,7 +189,9 @@ func (p *postStmts) close() {
 // member's lock: the entry, the account (balance, tier, pass version, pass
 // modified time, last activity, update sequence and, on PostgreSQL,
 // transaction id), the idempotency key, a "tier_changed" event when the
-// tier moves, and the dirty marks of both channels.
+// tier moves, and the dirty marks of both channels. A stamp that fills the
+// card also issues, in the same transaction, one voucher of
+// rules.StampRewardID per goal reached (see postTx).
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
@@ -206,7 +210,7 @@ func (s *Store) Post(ctx context.Context, memberID, idemKey, requestHash string,
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.post(ctx, memberID, idemKey, requestHash, req, rules)
-		if errors.Is(err, errIdempotencyRace) && attempt < 3 {
+		if (errors.Is(err, errIdempotencyRace) && attempt < 3) || (errors.Is(err, errVoucherCodeTaken) && attempt < 5) {
 			continue
 		}
 		if err != nil {
@@ -232,7 +236,7 @@ func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
 	var l postLocked
 	a := &l.account
 	err := row.Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased,
-		&l.hash, &l.entryID)
+		&l.hash, &l.entryID, &a.Stamps, &a.Cashback)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.erased) {
 		return postLocked{}, loyalty.ErrMemberNotFound
 	}
@@ -243,11 +247,13 @@ func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
 }
 
 // postPlan is what Post does once it holds the lock: answer a replay of
-// the entry replay, or run postWrite with args and answer res.
+// the entry replay, or run postWrite with args and answer res (and issue
+// vouchers of the stamp reward, for a stamp that filled the card).
 type postPlan struct {
-	replay string
-	args   []any
-	res    PostResult
+	replay   string
+	args     []any
+	res      PostResult
+	vouchers int64
 }
 
 // planPost decides a Post from its locked row, at time now.
@@ -283,6 +289,10 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		BasePoints:   out.Delta - out.Earning.Bonus,
 		BonusPoints:  out.Earning.Bonus,
 		CampaignID:   out.Earning.CampaignID,
+		Cashback:     out.Cashback,
+	}
+	if req.Type == balances.Stamp {
+		e.Stamps = req.Count
 	}
 	var event string
 	if out.TierChanged {
@@ -298,8 +308,9 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
-		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt}
-	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}}, nil
+		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
+		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback}
+	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}, nil
 }
 
 // occurredAt is the sale's time of req: as given, or now. Stored times are
@@ -320,56 +331,27 @@ func writeError(err error) error {
 	return fmt.Errorf("write entry: %w", err)
 }
 
+// post runs Post's transaction once: on PostgreSQL in its two-round-trip
+// pipeline, except for stamps, which may issue vouchers and so run as an
+// ordinary transaction (postTx), as every Post does on SQLite.
 func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
-	if s.dialect == DialectPostgres {
+	if s.dialect == DialectPostgres && req.Type != balances.Stamp {
 		return s.postPostgres(ctx, memberID, idemKey, requestHash, req, rules)
 	}
-	now := s.clock()
-	var res PostResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		l, err := scanPostLocked(tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey))
-		if err != nil {
-			return err
-		}
-		if needsCampaigns(req) && !l.hash.Valid {
-			rows, err := tx.StmtContext(ctx, s.postStmts.campaigns).QueryContext(ctx, memberID, occurredAt(req, now))
-			if err != nil {
-				return fmt.Errorf("campaigns: %w", err)
-			}
-			l.campaigns, err = scanRuleCampaigns(rows)
-			rows.Close()
-			if err != nil {
-				return err
-			}
-		}
-		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
-		if err != nil {
-			return err
-		}
-		if plan.replay != "" {
-			res = plan.res
-			res.Entry, err = entryByID(ctx, tx, plan.replay)
-			return err
-		}
-		if err := s.postStmts.write(ctx, tx, plan.args); err != nil {
-			return writeError(err)
-		}
-		res = plan.res
-		return nil
-	})
-	return res, err
+	return s.postTx(ctx, memberID, idemKey, requestHash, req, rules)
 }
 
 // entryCols are an entry's columns; entries written before migration 0013
 // read their points as base points and their creation as the sale's time.
 const entryCols = `id, member_id, type, points, balance_after, reference, created_at,
-	COALESCE(occurred_at, created_at), COALESCE(amount, 0), COALESCE(base_points, points), bonus_points, campaign_id`
+	COALESCE(occurred_at, created_at), COALESCE(amount, 0), COALESCE(base_points, points), bonus_points, campaign_id,
+	stamps, cashback`
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
 	var e Entry
 	var typ string
 	dest := append([]any{&e.ID, &e.MemberID, &typ, &e.Points, &e.BalanceAfter, &e.Reference, ts{&e.CreatedAt},
-		ts{&e.OccurredAt}, &e.Amount, &e.BasePoints, &e.BonusPoints, &e.CampaignID}, extra...)
+		ts{&e.OccurredAt}, &e.Amount, &e.BasePoints, &e.BonusPoints, &e.CampaignID, &e.Stamps, &e.Cashback}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Entry{}, err
 	}

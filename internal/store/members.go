@@ -91,7 +91,7 @@ const memberSelect = `
 	       COALESCE(pm.text, ''),
 	       m.marketing_opt_in, a.last_activity_at,
 	       m.message, m.message_at, pm.created_at,
-	       COALESCE(p.version, 0), a.vouchers
+	       COALESCE(p.version, 0), a.vouchers, a.stamps, a.cashback
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
 	LEFT JOIN programs p ON p.id = m.program`
@@ -106,7 +106,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		&modified, &r.UpdateSeq, &r.ProgramMessage,
 		&r.MarketingOptIn, ts{&r.LastActivityAt},
 		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
-		&r.ProgramVersion, &vouchers)
+		&r.ProgramVersion, &vouchers, &r.Account.Stamps, &r.Account.Cashback)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}

@@ -198,13 +198,7 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 	now := s.clock()
 	var res Redemption
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var row *sql.Row
-		if s.dialect == DialectPostgres {
-			row = tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey)
-		} else {
-			row = tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey)
-		}
-		l, err := scanPostLocked(row)
+		l, err := s.lockTx(ctx, tx, memberID, idemKey)
 		if err != nil {
 			return err
 		}
@@ -231,34 +225,59 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 		if err != nil {
 			return err
 		}
-		if s.dialect == DialectPostgres {
-			_, err = tx.ExecContext(ctx, postWritePostgres, plan.args...)
-		} else {
-			err = s.postStmts.write(ctx, tx, plan.args)
-		}
-		if err != nil {
-			return writeError(err)
+		if err := s.writeTx(ctx, tx, plan.args); err != nil {
+			return err
 		}
 		res.PostResult = plan.res
 		res.Voucher = loyalty.Voucher{Code: code, MemberID: memberID, Program: p.ID, RewardID: reward.ID,
 			EntryID: plan.res.Entry.ID, Status: loyalty.VoucherUnused, CreatedAt: now,
 			ExpiresAt: loyalty.VoucherExpiry(reward, now)}
-		v := res.Voucher
-		_, err = tx.ExecContext(ctx, `INSERT INTO vouchers (code, member_id, program, reward_id, entry_id, status, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			v.Code, v.MemberID, v.Program, v.RewardID, v.EntryID, v.Status, v.CreatedAt, v.ExpiresAt)
-		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "vouchers") {
-			return errVoucherCodeTaken
-		}
-		if err != nil {
-			return fmt.Errorf("insert voucher: %w", err)
-		}
-		if err := addEvent(ctx, tx, memberID, "voucher_issued", voucherEvent{v.Code, v.RewardID}, now); err != nil {
+		if err := issueVoucher(ctx, tx, res.Voucher); err != nil {
 			return err
 		}
 		return s.listOpenVouchers(ctx, tx, memberID, now)
 	})
 	return res, err
+}
+
+// lockTx runs postLock in tx: the member's lock and the key's earlier use.
+func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, memberID, idemKey string) (postLocked, error) {
+	var row *sql.Row
+	if s.dialect == DialectPostgres {
+		row = tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey)
+	} else {
+		row = tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey)
+	}
+	return scanPostLocked(row)
+}
+
+// writeTx runs postWrite with a plan's args in tx.
+func (s *Store) writeTx(ctx context.Context, tx *sql.Tx, args []any) error {
+	var err error
+	if s.dialect == DialectPostgres {
+		_, err = tx.ExecContext(ctx, postWritePostgres, args...)
+	} else {
+		err = s.postStmts.write(ctx, tx, args)
+	}
+	if err != nil {
+		return writeError(err)
+	}
+	return nil
+}
+
+// issueVoucher inserts v and its "voucher_issued" event in tx; a code
+// already taken is errVoucherCodeTaken.
+func issueVoucher(ctx context.Context, tx *sql.Tx, v loyalty.Voucher) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO vouchers (code, member_id, program, reward_id, entry_id, status, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		v.Code, v.MemberID, v.Program, v.RewardID, v.EntryID, v.Status, v.CreatedAt, v.ExpiresAt)
+	if name, ok := uniqueViolation(err); ok && strings.Contains(name, "vouchers") {
+		return errVoucherCodeTaken
+	}
+	if err != nil {
+		return fmt.Errorf("insert voucher: %w", err)
+	}
+	return addEvent(ctx, tx, v.MemberID, "voucher_issued", voucherEvent{v.Code, v.RewardID}, v.CreatedAt)
 }
 
 // UseVoucher marks the voucher code used, under its member's lock, and

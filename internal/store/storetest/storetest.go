@@ -109,6 +109,8 @@ func Run(t *testing.T, open Opener) {
 		{"PostCampaignLocalTime", testPostCampaignLocalTime},
 		{"Staff", testStaff},
 		{"CountMembers", testCountMembers},
+		{"PostStamps", testPostStamps},
+		{"PostCashback", testPostCashback},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
