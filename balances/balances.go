@@ -98,6 +98,8 @@ type Rules struct {
 	// Campaigns are the programme's campaigns that may apply to an earn;
 	// the store loads those running at the sale's time.
 	Campaigns []Campaign
+	// Referral is the programme's referral bonus, nil for none.
+	Referral *ReferralPoints
 }
 
 // Validate reports problems of the rules, naming each field.
@@ -251,6 +253,9 @@ type Entry struct {
 	BasePoints  int64  `json:"base_points"`
 	BonusPoints int64  `json:"bonus_points"`
 	CampaignID  string `json:"campaign_id,omitempty"`
+	// Reason says why passd wrote a Bonus entry (ReasonWelcome, ...); ""
+	// for other types.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Outcome is what applying a request to an account yields.

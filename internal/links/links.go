@@ -57,6 +57,15 @@ func (s *Signer) JoinURL(program string) string {
 	return s.base + "/join/" + url.PathEscape(program)
 }
 
+// ReferralURL is the join page of a program that enrols with a member's
+// referral code (?ref=); "" for a member without a code.
+func (s *Signer) ReferralURL(program, code string) string {
+	if code == "" {
+		return ""
+	}
+	return s.JoinURL(program) + "?ref=" + url.QueryEscape(code)
+}
+
 // JoinResultPath is the signed path (no scheme or host) of the page that
 // shows member memberID of program the card they just got, so that the page
 // can redirect to it on whatever host it was reached.

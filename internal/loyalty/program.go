@@ -118,7 +118,11 @@ func (p *Program) Rules() balances.Rules {
 	for i, t := range p.Tiers {
 		tiers[i] = balances.Tier{Name: t.Name, Threshold: t.Threshold}
 	}
-	return balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers, Location: p.Location()}
+	r := balances.Rules{PointsPerUnit: p.Earn.PointsPerUnit, MinorPerUnit: p.Earn.MinorPerUnit, Tiers: tiers, Location: p.Location()}
+	if p.Referral != nil {
+		r.Referral = &balances.ReferralPoints{Referrer: p.Referral.ReferrerPoints, Referee: p.Referral.RefereePoints}
+	}
+	return r
 }
 
 // Text answers the program's texts in the first of langs it has, else in its
