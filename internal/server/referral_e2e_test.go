@@ -5,6 +5,18 @@ import (
 	"testing"
 )
 
+// apiOf answers a caller of s's JSON API under /api/v1 that answers the
+// status and the decoded body.
+func apiOf(t *testing.T, s *started) func(method, path string, body any, hdr ...string) (int, map[string]any) {
+	return func(method, path string, body any, hdr ...string) (int, map[string]any) {
+		t.Helper()
+		res, b := call(t, method, s.url+"/api/v1"+path, body, hdr...)
+		var out map[string]any
+		_ = json.Unmarshal(b, &out)
+		return res.StatusCode, out
+	}
+}
+
 // TestReferralStory runs a referral through a whole passd: Ada enrols and
 // has a welcome bonus; Bea enrols with Ada's code; Bea's first earn
 // credits both, and both phones are pushed and fetch passes with the new
@@ -13,13 +25,7 @@ func TestReferralStory(t *testing.T) {
 	t.Parallel()
 	ae := newAppleEnv(t)
 	s := start(t, ae.env, fastPrograms())
-	api := func(method, path string, body any, hdr ...string) (int, map[string]any) {
-		t.Helper()
-		res, b := call(t, method, s.url+"/api/v1"+path, body, hdr...)
-		var out map[string]any
-		_ = json.Unmarshal(b, &out)
-		return res.StatusCode, out
-	}
+	api := apiOf(t, s)
 	st, prog := api("POST", "/programs", map[string]any{
 		"id": "cafe", "name": "Cafe Club", "organization_name": "Cafe Ltd",
 		"colors":   map[string]any{"background": "#112233", "foreground": "#ffffff", "label": "#eeeeee"},

@@ -167,3 +167,62 @@ func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Accou
 	}
 	return n, nil
 }
+
+// backfillBatch bounds the members BackfillReferralCodes reads at a time.
+const backfillBatch = 500
+
+// BackfillReferralCodes gives every member without a referral code (those
+// enrolled before migration 0019) a fresh one, drawing again on a
+// collision, and answers how many it gave. It is safe to run from several
+// instances at once: a member that got a code meanwhile keeps it.
+func (s *Store) BackfillReferralCodes(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		rows, err := s.w.QueryContext(ctx, `SELECT id, program FROM members WHERE referral_code IS NULL ORDER BY id LIMIT $1`, backfillBatch)
+		if err != nil {
+			return total, fmt.Errorf("backfill referral codes: %w", translate(err))
+		}
+		type member struct{ id, program string }
+		var ms []member
+		for rows.Next() {
+			var m member
+			if err := rows.Scan(&m.id, &m.program); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("backfill referral codes: %w", err)
+			}
+			ms = append(ms, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("backfill referral codes: %w", err)
+		}
+		if len(ms) == 0 {
+			return total, nil
+		}
+		for _, m := range ms {
+			if err := s.giveReferralCode(ctx, m.id); err != nil {
+				return total, err
+			}
+			total++
+		}
+	}
+}
+
+// giveReferralCode sets a member's missing referral code.
+func (s *Store) giveReferralCode(ctx context.Context, memberID string) error {
+	for range 5 {
+		code, err := loyalty.NewReferralCode()
+		if err != nil {
+			return err
+		}
+		_, err = s.w.ExecContext(ctx, `UPDATE members SET referral_code = $2 WHERE id = $1 AND referral_code IS NULL`, memberID, code)
+		if _, dup := uniqueViolation(err); dup {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("give referral code to %s: %w", memberID, translate(err))
+		}
+		return nil
+	}
+	return fmt.Errorf("give referral code to %s: five taken codes in a row", memberID)
+}

@@ -16,6 +16,7 @@ ALTER TABLE entries ADD COLUMN reason text NOT NULL DEFAULT '';
 ALTER TABLE members ADD COLUMN referral_code text;
 ALTER TABLE members ADD COLUMN referred_by text;
 CREATE UNIQUE INDEX members_referral_code_key ON members (program, referral_code) WHERE referral_code IS NOT NULL;
+CREATE INDEX members_without_referral_code ON members (id) WHERE referral_code IS NULL;
 
 CREATE TABLE referral_credits (
     referee_id  text PRIMARY KEY,

@@ -182,3 +182,23 @@ func testReferral(t *testing.T, open Opener) {
 		t.Errorf("referee after the first earn: %+v, want adjust, earn and referral bonus", des)
 	}
 }
+
+func testBackfillReferralCodes(t *testing.T, open Opener) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	old := []loyalty.Member{NewMember(t, s, "demo"), NewMember(t, s, "demo")}
+	kept := enroll(t, s, &loyalty.Program{ID: "demo"}, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "New"}})
+	if n, err := s.BackfillReferralCodes(ctx); err != nil || n != 2 {
+		t.Fatalf("BackfillReferralCodes() = %d, %v, want 2", n, err)
+	}
+	a, b := mustMember(t, s, old[0].ID), mustMember(t, s, old[1].ID)
+	if loyalty.NormalizeReferralCode(a.ReferralCode) == "" || a.ReferralCode == b.ReferralCode {
+		t.Errorf("backfilled codes = %q, %q, want two valid distinct codes", a.ReferralCode, b.ReferralCode)
+	}
+	if got := mustMember(t, s, kept.ID).ReferralCode; got != kept.ReferralCode {
+		t.Errorf("member with a code has %q after the backfill, want %q kept", got, kept.ReferralCode)
+	}
+	if n, err := s.BackfillReferralCodes(ctx); err != nil || n != 0 {
+		t.Errorf("BackfillReferralCodes() again = %d, %v, want 0", n, err)
+	}
+}

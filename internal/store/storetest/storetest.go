@@ -109,6 +109,7 @@ func Run(t *testing.T, open Opener) {
 		{"PostCampaignLocalTime", testPostCampaignLocalTime},
 		{"WelcomeBonus", testWelcomeBonus},
 		{"Referral", testReferral},
+		{"BackfillReferralCodes", testBackfillReferralCodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
