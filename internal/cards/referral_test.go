@@ -34,3 +34,19 @@ func TestReferralLinkOnTheBack(t *testing.T) {
 		t.Errorf("Validate() = %v", err)
 	}
 }
+
+func TestReferralModuleOnGoogle(t *testing.T) {
+	t.Parallel()
+	m := ada()
+	m.ReferralCode = "K7M2Q9XZ"
+	p := demo(t)
+	if c := GoogleCard(m, p, "", secret, "https://loyalty.example.com"); len(c.Modules) != 0 {
+		t.Errorf("GoogleCard without a referral block: modules %+v, want none", c.Modules)
+	}
+	withReferral := *p
+	withReferral.Referral = &loyalty.Referral{ReferrerPoints: 100}
+	c := GoogleCard(m, &withReferral, "", secret, "https://loyalty.example.com")
+	if len(c.Modules) != 1 || c.Modules[0].ID != "referral" || c.Modules[0].Body != "https://loyalty.example.com/join/demo?ref=K7M2Q9XZ" {
+		t.Errorf("GoogleCard with a referral block: modules %+v, want the referral link", c.Modules)
+	}
+}

@@ -173,7 +173,7 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	msg, msgAt := m.CardMessage()
 
 	card := cards.GoogleCard(m, p, msg, g.secret, g.publicURL)
-	card.Modules = cards.GoogleVouchers(m, p, now)
+	card.Modules = append(cards.GoogleVouchers(m, p, now), card.Modules...)
 	exists := st.Inserted
 	if exists {
 		err := g.client.PatchObject(ctx, card)
