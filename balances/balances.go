@@ -117,6 +117,8 @@ type Rules struct {
 	// CashbackRateBP is the basis points of an earn's amount credited as
 	// cashback; 0 when the programme has no cashback.
 	CashbackRateBP int64
+	// Referral is the programme's referral bonus, nil for none.
+	Referral *ReferralPoints
 }
 
 // Validate reports problems of the rules, naming each field.
@@ -302,6 +304,9 @@ type Entry struct {
 	// cashback balance (an earn's credit, a spend's debit).
 	Stamps   int64 `json:"stamps,omitempty"`
 	Cashback int64 `json:"cashback,omitempty"`
+	// Reason says why passd wrote a Bonus entry (ReasonWelcome, ...); ""
+	// for other types.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Outcome is what applying a request to an account yields.

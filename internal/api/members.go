@@ -39,6 +39,10 @@ type MemberJSON struct {
 	LastActivityAt time.Time `json:"last_activity_at"`
 	// VouchersAvailable counts the member's unused, unexpired vouchers.
 	VouchersAvailable int `json:"vouchers_available"`
+	// ReferralCode is the member's own code; ReferralURL the join page
+	// that enrols with it.
+	ReferralCode string `json:"referral_code"`
+	ReferralURL  string `json:"referral_url"`
 	// Stamps is the stamp card, for stamp programmes only.
 	Stamps *StampsJSON `json:"stamps,omitempty"`
 	// Cashback is the cashback balance, for cashback programmes only.
@@ -71,6 +75,8 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		LastActivityAt: m.LastActivityAt.UTC(),
 
 		VouchersAvailable: len(loyalty.ShownVouchers(m.Vouchers, s.Now())),
+		ReferralCode:      m.ReferralCode,
+		ReferralURL:       s.Links.ReferralURL(m.Program, m.ReferralCode),
 	}
 	if p, err := s.Programs.Get(m.Program); err == nil {
 		if p.Stamps != nil {
@@ -130,6 +136,7 @@ type enrollRequest struct {
 	Birthday       string `json:"birthday"`
 	ExternalID     string `json:"external_id"`
 	MarketingOptIn bool   `json:"marketing_opt_in"`
+	ReferralCode   string `json:"referral_code"`
 }
 
 // enroll creates a member. An enrolment that repeats an external_id the
@@ -147,6 +154,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	in := loyalty.EnrollInput{
 		Profile:        loyalty.Profile{Name: q.Name, Email: q.Email, Birthday: q.Birthday, ExternalID: q.ExternalID},
 		MarketingOptIn: q.MarketingOptIn, Source: loyalty.ConsentAPI,
+		ReferralCode: q.ReferralCode,
 	}
 	if err := in.Validate(s.Now(), false); err != nil {
 		return err
@@ -290,12 +298,14 @@ type TransactionJSON struct {
 	BonusPoints int64     `json:"bonus_points"`
 	CampaignID  *string   `json:"campaign_id"`
 	OccurredAt  time.Time `json:"occurred_at"`
+	// Reason says why passd wrote a bonus; absent for other types.
+	Reason string `json:"reason,omitempty"`
 }
 
 func transactionJSON(e loyalty.Entry) TransactionJSON {
 	j := TransactionJSON{ID: e.ID, MemberID: e.MemberID, Type: e.Type, Points: e.Points,
 		BalanceAfter: e.BalanceAfter, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC(),
-		BasePoints: e.BasePoints, BonusPoints: e.BonusPoints, OccurredAt: e.OccurredAt.UTC()}
+		BasePoints: e.BasePoints, BonusPoints: e.BonusPoints, OccurredAt: e.OccurredAt.UTC(), Reason: e.Reason}
 	if e.Amount != 0 {
 		j.Amount = &e.Amount
 	}

@@ -49,6 +49,7 @@ var codeStatus = map[string]int{
 	problem.CodeRewardUnavailable:      http.StatusConflict,
 	problem.CodeVoucherUsed:            http.StatusConflict,
 	problem.CodeVoucherExpired:         http.StatusConflict,
+	problem.CodeUnknownReferralCode:    http.StatusUnprocessableEntity,
 }
 
 var codeWhen = map[string]string{
@@ -75,6 +76,7 @@ var codeWhen = map[string]string{
 	problem.CodeRewardUnavailable:      "the reward is inactive, or a stamp fills a card whose programme's `stamps.reward_id` is unknown or inactive; nothing is written",
 	problem.CodeVoucherUsed:            "the voucher was used already (with another `Idempotency-Key`)",
 	problem.CodeVoucherExpired:         "the voucher is past its `expires_at`",
+	problem.CodeUnknownReferralCode:    "an enrolment's `referral_code` is no live member's code in the program (`errors` names `referral_code`); nothing is written",
 }
 
 var (
@@ -217,13 +219,15 @@ func openAPI() obj {
 			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
 		}, "post": {
 			id: "enroll", summary: "Enroll a member", role: loyalty.RoleMerchant, params: []obj{prog},
-			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely.",
-			body:        schemaRef("EnrollRequest"),
+			description: "Creates a member of the program. An `external_id` the program already knows answers that member with 200 instead of creating another, so a merchant's system can retry safely. " +
+				"The programme's `welcome_bonus`, if any, is credited in the enrolment's own transaction: a `bonus` transaction with `reason` `welcome`. " +
+				"A `referral_code` no member of the program has is 422 `unknown_referral_code`.",
+			body: schemaRef("EnrollRequest"),
 			ok: map[int]obj{
 				201: okJSON("The new member.", schemaRef("Member")),
 				200: okJSON("The member that already had this `external_id`.", schemaRef("Member")),
 			},
-			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed},
+			codes: []string{problem.CodeNotFound, problem.CodeValidationFailed, problem.CodeUnknownReferralCode},
 		}},
 		"/api/v1/programs/{program}/messages": {"post": {
 			id: "postMessage", summary: "Send a message to every card of a program", role: loyalty.RoleMerchant, params: []obj{prog},
@@ -424,7 +428,7 @@ func schemas() obj {
 		},
 		"Member": obj{
 			"type":     "object",
-			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at", "vouchers_available"},
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at", "vouchers_available", "referral_code", "referral_url"},
 			"properties": obj{
 				"id":                 obj{"type": "string", "format": "uuid"},
 				"program":            obj{"type": "string"},
@@ -449,6 +453,8 @@ func schemas() obj {
 				"cashback": obj{"type": "object", "required": []string{"balance", "currency"},
 					"description": "Cashback programmes only: the cashback balance in minor units of the programme's currency, never negative.",
 					"properties":  obj{"balance": obj{"type": "integer", "minimum": 0}, "currency": obj{"type": "string", "pattern": "^[A-Z]{3}$"}}},
+				"referral_code": obj{"type": "string", "description": "The member's own code (8 characters of 23456789ABCDEFGHJKMNPQRSTVWXYZ), unique in the program; another enrolment gives it as `referral_code`."},
+				"referral_url":  obj{"type": "string", "format": "uri", "description": "The program's join page with the member's code (`/join/{program}?ref=CODE`), to share."},
 			},
 		},
 		"MemberList": obj{
@@ -478,6 +484,9 @@ func schemas() obj {
 				"external_id": obj{"type": "string", "maxLength": 255, "description": "The merchant's own customer id; enrolling it again answers the same member."},
 				"marketing_opt_in": obj{"type": "boolean", "default": false,
 					"description": "The member's answer to the marketing question; recorded with its time and source `api`."},
+				"referral_code": obj{"type": "string", "maxLength": 32,
+					"description": "The `referral_code` of the member who referred this one (case-insensitive). On the new member's first earn both get the programme's `referral` points " +
+						"(`bonus` transactions with `reason` `referral`), once, and never between members with the same email."},
 			},
 		},
 		"ScanRequest": obj{
@@ -510,7 +519,7 @@ func schemas() obj {
 			"properties": obj{
 				"id":            obj{"type": "string"},
 				"member_id":     obj{"type": "string", "format": "uuid"},
-				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend"}},
+				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend", "bonus"}, "description": "`bonus` is written by passd only (welcome and referral bonuses); clients post the others."},
 				"count":         obj{"type": []string{"integer", "null"}, "description": "The stamps a `stamp` added; null for other types."},
 				"cashback":      obj{"type": []string{"integer", "null"}, "description": "The signed change to the cashback balance in minor units (an earn's credit, a spend's debit); null when none."},
 				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative. Always `base_points` + `bonus_points`."},
@@ -522,6 +531,7 @@ func schemas() obj {
 				"bonus_points":  obj{"type": "integer", "description": "What the campaign added; 0 without one."},
 				"campaign_id":   obj{"type": []string{"string", "null"}, "description": "The campaign that applied, null for none."},
 				"occurred_at":   obj{"type": "string", "format": "date-time", "description": "When the sale happened: as the till gave it, else `created_at`."},
+				"reason":        obj{"type": "string", "enum": []string{"welcome", "referral"}, "description": "Why passd wrote a `bonus` transaction; absent for other types."},
 			},
 		},
 		"TransactionResult": obj{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 )
 
@@ -111,8 +112,10 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 }
 
 // GoogleCard renders what the member's loyalty object shows, as on the
-// Apple card: name, number, barcode, points, tier and the card's current
-// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage).
+// Apple card: name, number, barcode, points, tier, the card's current
+// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage)
+// and, in a programme with a referral bonus, the member's referral link as
+// a text module.
 // secret keys the barcode token; a tier's own strip is served under
 // publicURL as the card's banner.
 func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte, publicURL string) googlewallet.Card {
@@ -139,6 +142,11 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 	}
 	if msg != "" {
 		c.Message = &googlewallet.Message{ID: "message", Header: p.Localize(lang, "message_label", "Message"), Body: msg}
+	}
+	if p.Referral != nil && m.ReferralCode != "" && !m.Erased() {
+		// The referral link, as on the back of the Apple card.
+		c.Modules = append(c.Modules, googlewallet.Message{ID: "referral",
+			Header: p.Localize(lang, "referral_label", "Invite a friend"), Body: links.ReferralURL(publicURL, p.ID, m.ReferralCode)})
 	}
 	return c
 }

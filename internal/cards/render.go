@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/passd/passd/googlewallet"
+	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/passkit"
 )
@@ -61,6 +62,9 @@ var defaultStrings = map[string]string{
 	// Stamp and cashback programmes.
 	"stamps_label":   "STAMPS",
 	"cashback_label": "CASHBACK",
+	// The member's referral link on the back, in programmes with a
+	// referral bonus.
+	"referral_label": "INVITE A FRIEND",
 }
 
 // RewardsChange is the change message of the front field of vouchers.
@@ -155,6 +159,11 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
 			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})
+	}
+	if p.Referral != nil && m.ReferralCode != "" {
+		// Wallet shows a URL in a back field as a link to share.
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "referral", Label: "referral_label",
+			Value: passkit.StringValue(links.ReferralURL(publicURL, p.ID, m.ReferralCode))})
 	}
 	if texts.HowItWorks != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "how", Label: "how_label", Value: passkit.StringValue("how_text")})

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
+	"strings"
 )
 
 // Signer signs and verifies links with the server secret.
@@ -55,6 +56,19 @@ const KindJoinResult = "join-result"
 // signed: the page is public.
 func (s *Signer) JoinURL(program string) string {
 	return s.base + "/join/" + url.PathEscape(program)
+}
+
+// ReferralURL is the join page of a program that enrols with a member's
+// referral code (?ref=); "" for a member without a code.
+func (s *Signer) ReferralURL(program, code string) string { return ReferralURL(s.base, program, code) }
+
+// ReferralURL is Signer.ReferralURL under publicURL, for renderers that
+// hold the public URL rather than a Signer.
+func ReferralURL(publicURL, program, code string) string {
+	if code == "" {
+		return ""
+	}
+	return strings.TrimRight(publicURL, "/") + "/join/" + url.PathEscape(program) + "?ref=" + url.QueryEscape(code)
 }
 
 // JoinResultPath is the signed path (no scheme or host) of the page that

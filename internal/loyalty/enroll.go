@@ -29,6 +29,11 @@ type EnrollInput struct {
 	// Source is the surface that received the enrolment (ConsentAPI,
 	// ConsentJoinPage), kept with the first consent record.
 	Source string
+	// ReferralCode is the code of the member who referred this one ("" for
+	// none). An unknown code is ErrUnknownReferralCode, unless
+	// IgnoreUnknownReferral (the join page, which enrols without it).
+	ReferralCode          string
+	IgnoreUnknownReferral bool
 }
 
 // Reasons an enrolment field is refused (balances.FieldError.Reason), for
@@ -94,6 +99,7 @@ type MemberCreator interface {
 	MemberByExternalID(ctx context.Context, program, externalID string) (MemberRow, error)
 	CreateMember(ctx context.Context, m Member, a Account) error
 	Member(ctx context.Context, id string) (MemberRow, error)
+	MemberByReferralCode(ctx context.Context, program, code string) (MemberRow, error)
 }
 
 // numberTries bounds how often enrolment draws a new member number after a
@@ -114,12 +120,28 @@ func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, n
 			return MemberRow{}, false, err
 		}
 	}
+	referrer, err := enrollReferrer(ctx, st, p, in)
+	if err != nil {
+		return MemberRow{}, false, err
+	}
 	token, err := NewAuthToken()
 	if err != nil {
 		return MemberRow{}, false, err
 	}
+	// The welcome bonus is in the account CreateMember writes and in a
+	// bonus entry of the same transaction: credited exactly once.
+	rules := p.Rules()
+	account := balances.NewAccount(rules)
+	if p.WelcomeBonus > 0 {
+		account = balances.Credit(account, p.WelcomeBonus, rules).Account
+		account.PassVersion = 1
+	}
 	for range numberTries {
 		number, err := NewNumber()
+		if err != nil {
+			return MemberRow{}, false, err
+		}
+		code, err := NewReferralCode()
 		if err != nil {
 			return MemberRow{}, false, err
 		}
@@ -128,8 +150,9 @@ func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, n
 			Name: in.Name, Email: in.Email, Birthday: in.Birthday, ExternalID: in.ExternalID,
 			AuthToken: token, CreatedAt: now.UTC(),
 			MarketingOptIn: in.MarketingOptIn, ConsentSource: in.Source,
+			ReferralCode: code, ReferredBy: referrer, WelcomeBonus: p.WelcomeBonus,
 		}
-		err = st.CreateMember(ctx, mem, balances.NewAccount(p.Rules()))
+		err = st.CreateMember(ctx, mem, account)
 		if errors.Is(err, ErrDuplicate) && in.ExternalID != "" {
 			// A concurrent enrolment with the same external id won.
 			if m, err2 := st.MemberByExternalID(ctx, p.ID, in.ExternalID); err2 == nil && !m.Erased() {
@@ -146,4 +169,28 @@ func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, n
 		return m, true, err
 	}
 	return MemberRow{}, false, fmt.Errorf("create member: no free member number after %d tries", numberTries)
+}
+
+// enrollReferrer answers the ID of the live member whose referral code in
+// names ("" for none, or for an unknown code the surface ignores).
+func enrollReferrer(ctx context.Context, st MemberCreator, p *Program, in EnrollInput) (string, error) {
+	if strings.TrimSpace(in.ReferralCode) == "" {
+		return "", nil
+	}
+	code := NormalizeReferralCode(in.ReferralCode)
+	var m MemberRow
+	err := ErrUnknownReferralCode
+	if code != "" {
+		m, err = st.MemberByReferralCode(ctx, p.ID, code)
+		if errors.Is(err, ErrMemberNotFound) || (err == nil && m.Erased()) {
+			err = ErrUnknownReferralCode
+		}
+	}
+	switch {
+	case errors.Is(err, ErrUnknownReferralCode) && in.IgnoreUnknownReferral:
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("referral code %q: %w", in.ReferralCode, err)
+	}
+	return m.ID, nil
 }

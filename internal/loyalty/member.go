@@ -38,6 +38,17 @@ type Member struct {
 	// enrolment (ConsentAPI, ConsentJoinPage): the source of the first
 	// Consent. Reads leave it empty; the consents keep it.
 	ConsentSource string
+	// ReferralCode is the member's own code for the join page's ?ref=
+	// (NewReferralCode), unique in the programme; "" for a member enrolled
+	// before codes existed and not yet given one.
+	ReferralCode string
+	// ReferredBy is the ID of the member whose referral code the member
+	// enrolled with ("" for none).
+	ReferredBy string
+	// WelcomeBonus, on a member being created, is the programme's welcome
+	// bonus, written as a bonus entry in the enrolment's transaction (the
+	// account given with it already holds it). Reads leave it 0.
+	WelcomeBonus int64
 }
 
 // Erased reports whether the member's personal data was erased.

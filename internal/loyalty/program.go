@@ -125,6 +125,9 @@ func (p *Program) Rules() balances.Rules {
 	if p.Cashback != nil {
 		r.CashbackRateBP = p.Cashback.RateBP
 	}
+	if p.Referral != nil {
+		r.Referral = &balances.ReferralPoints{Referrer: p.Referral.ReferrerPoints, Referee: p.Referral.RefereePoints}
+	}
 	return r
 }
 

@@ -64,6 +64,7 @@ const (
 	CodeRewardUnavailable      = "reward_unavailable"
 	CodeVoucherUsed            = "voucher_used"
 	CodeVoucherExpired         = "voucher_expired"
+	CodeUnknownReferralCode    = "unknown_referral_code"
 )
 
 var titles = map[string]string{
@@ -90,6 +91,7 @@ var titles = map[string]string{
 	CodeRewardUnavailable:      "Reward unavailable",
 	CodeVoucherUsed:            "Voucher used",
 	CodeVoucherExpired:         "Voucher expired",
+	CodeUnknownReferralCode:    "Unknown referral code",
 }
 
 // Codes lists every code passd answers, sorted.
@@ -142,6 +144,10 @@ func From(err error) *Problem {
 		return New(http.StatusConflict, CodeVoucherUsed, "the voucher was used already")
 	case errors.Is(err, loyalty.ErrVoucherExpired):
 		return New(http.StatusConflict, CodeVoucherExpired, "the voucher is past its expires_at")
+	case errors.Is(err, loyalty.ErrUnknownReferralCode):
+		p := New(http.StatusUnprocessableEntity, CodeUnknownReferralCode, "no member of the program has this referral_code")
+		p.Errors = []balances.FieldError{{Field: "referral_code", Message: "is no member's referral code in this program"}}
+		return p
 	case errors.Is(err, balances.ErrInsufficientPoints):
 		return New(http.StatusConflict, CodeInsufficientPoints, err.Error())
 	case errors.Is(err, balances.ErrInsufficientCashback):

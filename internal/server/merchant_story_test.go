@@ -21,13 +21,7 @@ func TestMerchantStory(t *testing.T) {
 	t.Parallel()
 	ae := newAppleEnv(t)
 	s := start(t, ae.env, fastPrograms())
-	api := func(method, path string, body any, hdr ...string) (int, map[string]any) {
-		t.Helper()
-		res, b := call(t, method, s.url+"/api/v1"+path, body, hdr...)
-		var out map[string]any
-		_ = json.Unmarshal(b, &out)
-		return res.StatusCode, out
-	}
+	api := apiOf(t, s)
 
 	// An admin creates the programme: two tiers, Silver with its own look.
 	st, prog := api("POST", "/programs", map[string]any{

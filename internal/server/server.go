@@ -194,6 +194,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err := s.ProgramService.Seed(ctx, templatePrograms(tmpl)); err != nil {
 		return nil, fmt.Errorf("programs: %w", err)
 	}
+	// Members enrolled before referral codes existed get one now; once
+	// done, this is one query on an empty partial index.
+	n, err := s.Store.BackfillReferralCodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		log.InfoContext(ctx, "referral codes given", "members", n)
+	}
 
 	creds, err := LoadCredentials(cfg, s.now(), log)
 	if err != nil {

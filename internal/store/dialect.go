@@ -71,11 +71,14 @@ func translate(err error) error {
 	return err
 }
 
-// isBusy reports a lock wait that ran past its timeout.
+// isBusy reports a lock wait that ran past its timeout or was ended.
 func isBusy(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return pe.Code == "55P03" // lock_not_available
+		// lock_not_available, or deadlock_detected: PostgreSQL ended one
+		// side of a lock cycle (a referral earn against a programme-wide
+		// batch, see referral.go); a retry runs alone.
+		return pe.Code == "55P03" || pe.Code == "40P01"
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -30,7 +30,9 @@ const (
 var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
 
 // postLock locks the member's account and looks the idempotency key up, in
-// one round trip.
+// one round trip. It also reads whether the member was referred and the
+// referral is still undecided (no referral_credits row), which sends a
+// first earn down the referral path (postReferral).
 //
 // On PostgreSQL a request that waited for the lock sees the latest account
 // row (the lock rechecks it) but the key as of its snapshot, so a concurrent
@@ -38,9 +40,12 @@ var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
 // Post retries, seeing the key.
 const postLock = `
 	SELECT a.points, a.lifetime, a.qualifying, a.tier, a.pass_version, a.pass_modified, a.erased,
-	       k.request_hash, k.entry_id, a.stamps, a.cashback
+	       k.request_hash, k.entry_id, a.stamps, a.cashback,
+	       m.referred_by IS NOT NULL AND rc.referee_id IS NULL
 	FROM accounts a
 	LEFT JOIN idempotency_keys k ON k.member_id = a.member_id AND k.key = $2
+	LEFT JOIN members m ON m.id = a.member_id
+	LEFT JOIN referral_credits rc ON rc.referee_id = a.member_id
 	WHERE a.member_id = $1 {{for_update_of_a}}`
 
 // postCampaigns loads the campaigns of the member's programme running at
@@ -227,6 +232,9 @@ type postLocked struct {
 	modified      int64
 	erased        bool
 	hash, entryID sql.NullString
+	// referralOpen is true for a referred member whose referral is not
+	// decided yet.
+	referralOpen sql.NullBool
 	// campaigns are the programme's campaigns running at the sale's
 	// time, loaded only when the request needs them.
 	campaigns []balances.Campaign
@@ -236,7 +244,7 @@ func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
 	var l postLocked
 	a := &l.account
 	err := row.Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased,
-		&l.hash, &l.entryID, &a.Stamps, &a.Cashback)
+		&l.hash, &l.entryID, &a.Stamps, &a.Cashback, &l.referralOpen)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.erased) {
 		return postLocked{}, loyalty.ErrMemberNotFound
 	}
@@ -336,7 +344,13 @@ func writeError(err error) error {
 // ordinary transaction (postTx), as every Post does on SQLite.
 func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
 	if s.dialect == DialectPostgres && req.Type != balances.Stamp {
-		return s.postPostgres(ctx, memberID, idemKey, requestHash, req, rules)
+		res, err := s.postPostgres(ctx, memberID, idemKey, requestHash, req, rules)
+		if !errors.Is(err, errReferralPath) {
+			return res, err
+		}
+		// A referred member's first earn: the pipelined path rolled back
+		// and the transaction runs again as an ordinary one, where it may
+		// credit the referral.
 	}
 	return s.postTx(ctx, memberID, idemKey, requestHash, req, rules)
 }
@@ -345,13 +359,13 @@ func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string,
 // read their points as base points and their creation as the sale's time.
 const entryCols = `id, member_id, type, points, balance_after, reference, created_at,
 	COALESCE(occurred_at, created_at), COALESCE(amount, 0), COALESCE(base_points, points), bonus_points, campaign_id,
-	stamps, cashback`
+	stamps, cashback, reason`
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
 	var e Entry
 	var typ string
 	dest := append([]any{&e.ID, &e.MemberID, &typ, &e.Points, &e.BalanceAfter, &e.Reference, ts{&e.CreatedAt},
-		ts{&e.OccurredAt}, &e.Amount, &e.BasePoints, &e.BonusPoints, &e.CampaignID, &e.Stamps, &e.Cashback}, extra...)
+		ts{&e.OccurredAt}, &e.Amount, &e.BasePoints, &e.BonusPoints, &e.CampaignID, &e.Stamps, &e.Cashback, &e.Reason}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Entry{}, err
 	}

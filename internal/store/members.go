@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 )
 
@@ -40,13 +43,16 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at,
-				marketing_opt_in, name_lc, email_lc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+				marketing_opt_in, name_lc, email_lc, referral_code, referred_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			m.ID, m.Program, m.Number, m.Name, m.Email, m.Birthday, externalID, m.AuthToken,
 			m.CreatedAt.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt),
-			m.MarketingOptIn, strings.ToLower(m.Name), strings.ToLower(m.Email))
+			m.MarketingOptIn, strings.ToLower(m.Name), strings.ToLower(m.Email),
+			nullString(m.ReferralCode), nullString(m.ReferredBy))
 		if name, ok := uniqueViolation(err); ok {
 			switch {
+			case strings.Contains(name, "referral_code"):
+				return fmt.Errorf("referral code %s taken: %w", m.ReferralCode, ErrDuplicate)
 			case strings.Contains(name, "external_id"):
 				return fmt.Errorf("external id %q in program %q: %w", m.ExternalID, m.Program, loyalty.ErrExternalIDTaken)
 			case strings.Contains(name, "number"):
@@ -75,12 +81,36 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			m.ID, a.PassVersion, now); err != nil {
 			return fmt.Errorf("insert card sync: %w", err)
 		}
+		if m.WelcomeBonus > 0 {
+			if _, err := insertBonus(ctx, tx, m.ID, m.WelcomeBonus, a.Points, balances.ReasonWelcome, m.CreatedAt.UTC().Truncate(time.Microsecond)); err != nil {
+				return err
+			}
+		}
 		return addConsent(ctx, tx, m.ID, m.MarketingOptIn, m.ConsentSource, m.CreatedAt.UTC().Truncate(time.Microsecond))
 	})
 	if err != nil {
 		return fmt.Errorf("create member: %w", err)
 	}
 	return nil
+}
+
+// insertBonus writes a bonus entry of points with its reason in tx; the
+// caller updates the account to balanceAfter in the same transaction.
+func insertBonus(ctx context.Context, tx *sql.Tx, memberID string, points, balanceAfter int64, reason string, now time.Time) (Entry, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Entry{}, fmt.Errorf("entry id: %w", err)
+	}
+	e := Entry{ID: id.String(), MemberID: memberID, Type: balances.Bonus, Points: points, BalanceAfter: balanceAfter,
+		CreatedAt: now, OccurredAt: now, BasePoints: points, Reason: reason}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
+			base_points, bonus_points, campaign_id, occurred_at, reason)
+		VALUES ($1, $2, $3, $4, $5, '', $6, $4, 0, '', $6, $7)`,
+		e.ID, memberID, string(balances.Bonus), points, balanceAfter, now, reason); err != nil {
+		return Entry{}, fmt.Errorf("insert %s bonus: %w", reason, err)
+	}
+	return e, nil
 }
 
 // memberSelect reads a MemberRow; scanMember reads its columns.
@@ -91,7 +121,8 @@ const memberSelect = `
 	       COALESCE(pm.text, ''),
 	       m.marketing_opt_in, a.last_activity_at,
 	       m.message, m.message_at, pm.created_at,
-	       COALESCE(p.version, 0), a.vouchers, a.stamps, a.cashback
+	       COALESCE(p.version, 0), a.vouchers, a.stamps, a.cashback,
+	       COALESCE(m.referral_code, ''), COALESCE(m.referred_by, '')
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
 	LEFT JOIN programs p ON p.id = m.program`
@@ -106,7 +137,8 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		&modified, &r.UpdateSeq, &r.ProgramMessage,
 		&r.MarketingOptIn, ts{&r.LastActivityAt},
 		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
-		&r.ProgramVersion, &vouchers, &r.Account.Stamps, &r.Account.Cashback)
+		&r.ProgramVersion, &vouchers, &r.Account.Stamps, &r.Account.Cashback,
+		&r.ReferralCode, &r.ReferredBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
@@ -435,4 +467,22 @@ func (s *Store) ProgramMessage(ctx context.Context, program string) (text string
 		return "", time.Time{}, fmt.Errorf("program %s message: %w", program, translate(err))
 	}
 	return text, at, nil
+}
+
+// nullString is NULL for "" and s otherwise.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// MemberByReferralCode answers the member of a program with the given
+// referral code, like Member.
+func (s *Store) MemberByReferralCode(ctx context.Context, program, code string) (MemberRow, error) {
+	r, err := s.memberWhere(ctx, s.rd, "m.program = $1 AND m.referral_code = $2", program, code)
+	if err != nil {
+		return MemberRow{}, fmt.Errorf("member referral code %q: %w", code, err)
+	}
+	return r, nil
 }

@@ -99,6 +99,9 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 	if err != nil {
 		return PostResult{}, err
 	}
+	if !l.hash.Valid && referralPending(l, req, rules) {
+		return PostResult{}, errReferralPath
+	}
 	plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
 	if err != nil {
 		return PostResult{}, err

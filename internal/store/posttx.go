@@ -57,6 +57,14 @@ func (s *Store) postTx(ctx context.Context, memberID, idemKey, requestHash strin
 			return err
 		}
 		res = plan.res
+		if referralPending(l, req, rules) {
+			// A referred member's first earn credits the referral here,
+			// under the referee's lock, then the referrer's (see
+			// referral.go).
+			if res.Account, err = s.decideReferral(ctx, tx, memberID, res.Entry.ID, res.Account, max(now.Unix(), l.modified+1), rules, now); err != nil {
+				return err
+			}
+		}
 		if plan.vouchers == 0 {
 			return nil
 		}

@@ -102,6 +102,9 @@ type formValues struct {
 	// Marketing is the separate, optional answer to the marketing
 	// question: unticked unless the visitor ticks it.
 	Marketing bool
+	// Ref is the referral code the visitor came with (?ref=), carried in a
+	// hidden field; an unknown one is ignored.
+	Ref string
 }
 
 // fieldErrors maps a field to the key of its message.

@@ -218,6 +218,7 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg := s.newPage(r, p)
+	pg.Values.Ref = loyalty.NormalizeReferralCode(r.URL.Query().Get("ref"))
 	s.renderForm(w, r, pg, http.StatusOK, s.newToken(p.ID, s.browserCookie(w, r)))
 }
 
@@ -263,6 +264,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"),
 		Birthday: r.PostForm.Get("birthday"), Consent: r.PostForm.Get("consent") == "yes",
 		Marketing: r.PostForm.Get("marketing") == "yes",
+		Ref:       loyalty.NormalizeReferralCode(r.PostForm.Get("ref")),
 	}
 	if errs := pg.Values.validate(s.Now()); len(errs) > 0 {
 		// Nothing is stored; the same token (and nonce) stays valid.
@@ -273,6 +275,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	m, created, err := loyalty.Enroll(r.Context(), s.Store, p, loyalty.EnrollInput{
 		Profile:        loyalty.Profile{Name: pg.Values.Name, Email: pg.Values.Email, Birthday: pg.Values.Birthday, ExternalID: "join:" + nonce},
 		MarketingOptIn: pg.Values.Marketing, Source: loyalty.ConsentJoinPage,
+		ReferralCode: pg.Values.Ref, IgnoreUnknownReferral: true,
 	}, s.Now())
 	if err != nil {
 		s.Logger.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)

@@ -111,6 +111,9 @@ func Run(t *testing.T, open Opener) {
 		{"CountMembers", testCountMembers},
 		{"PostStamps", testPostStamps},
 		{"PostCashback", testPostCashback},
+		{"WelcomeBonus", testWelcomeBonus},
+		{"Referral", testReferral},
+		{"BackfillReferralCodes", testBackfillReferralCodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,12 +161,7 @@ func memberFor(t testing.TB, program string) loyalty.Member {
 
 func post(t *testing.T, s *store.Store, memberID string, typ balances.EntryType, points int64) store.PostResult {
 	t.Helper()
-	key := uuid.NewString()
-	res, err := s.Post(context.Background(), memberID, key, "h-"+key, balances.Request{Type: typ, Points: points}, Rules)
-	if err != nil {
-		t.Fatalf("Post(%s, %s %d) = %v, want nil", memberID, typ, points, err)
-	}
-	return res
+	return postRules(t, s, memberID, typ, points, Rules)
 }
 
 func mustMember(t *testing.T, s *store.Store, id string) store.MemberRow {
