@@ -30,6 +30,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
@@ -119,19 +120,14 @@ func New(cfg Config) (*Server, error) {
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
-		pages:         map[string]*template.Template{},
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
 		throttle:      newThrottle(ThrottleWindow, throttleKeys),
 	}
 	if s.params == (loyalty.PasswordParams{}) {
 		s.params = loyalty.DefaultPasswordParams
 	}
-	for _, page := range []string{"login", "setpassword", "dashboard", "scanner", "error"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
-		if err != nil {
-			return nil, fmt.Errorf("console: parse %s page: %w", page, err)
-		}
-		s.pages[page] = t
+	if s.pages, err = htmlpage.Parse(templateFS, "login", "setpassword", "dashboard", "scanner", "error"); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	return s, nil
 }
@@ -191,11 +187,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'sha256-"+s.cssHash+
+	htmlpage.Headers(h, "default-src 'none'; style-src 'sha256-"+s.cssHash+
 		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", pg.Lang)
 	h.Set("Vary", "Accept-Language, Cookie")

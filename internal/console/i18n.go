@@ -1,13 +1,10 @@
 package console
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/passd/passd/internal/htmlpage"
 
 // uiStrings are the console's words. Keys missing in a language fall back
 // to English.
-var uiStrings = map[string]map[string]string{
+var uiStrings = htmlpage.Words{
 	"en": {
 		"console":             "passd console",
 		"signed_in_as":        "Signed in as",
@@ -90,31 +87,8 @@ var uiStrings = map[string]map[string]string{
 type T struct{ Lang string }
 
 // Get answers the text of key in the page's language.
-func (t T) Get(key string) string {
-	if s, ok := uiStrings[t.Lang][key]; ok {
-		return s
-	}
-	return uiStrings["en"][key]
-}
+func (t T) Get(key string) string { return uiStrings.Get(t.Lang, key) }
 
 // language picks the console's language from an Accept-Language header:
-// the one the console speaks with the highest q, English when none.
-func language(header string) string {
-	best, bestQ := "en", 0.0
-	for part := range strings.SplitSeq(header, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				continue
-			}
-			q = f
-		}
-		if _, ok := uiStrings[base]; ok && q > bestQ {
-			best, bestQ = base, q
-		}
-	}
-	return best
-}
+// the most wanted one the console speaks, English when none.
+func language(header string) string { return uiStrings.Pick(header, "en") }

@@ -1,16 +1,13 @@
 package web
 
 import (
-	"sort"
-	"strconv"
-	"strings"
-
+	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 )
 
 // uiStrings are the words of the pages that do not come from the program's
 // template. Keys missing in a language fall back to English.
-var uiStrings = map[string]map[string]string{
+var uiStrings = htmlpage.Words{
 	"en": {
 		"join_title":         "Join %s",
 		"name_label":         "Your name",
@@ -97,59 +94,15 @@ type T struct {
 }
 
 // Get answers the text of key in the page's language.
-func (t T) Get(key string) string {
-	if s, ok := uiStrings[t.Lang][key]; ok {
-		return s
-	}
-	return uiStrings["en"][key]
-}
-
-// acceptLanguages lists the languages of an Accept-Language header, most
-// wanted first; q=0 excludes a language.
-func acceptLanguages(header string) []string {
-	type lq struct {
-		lang string
-		q    float64
-	}
-	var out []lq
-	for part := range strings.SplitSeq(header, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		tag = strings.ToLower(strings.TrimSpace(tag))
-		if tag == "" || tag == "*" || len(tag) > 35 {
-			continue
-		}
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				continue
-			}
-			q = f
-		}
-		if q > 0 {
-			out = append(out, lq{tag, q})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].q > out[j].q })
-	langs := make([]string, len(out))
-	for i, l := range out {
-		langs[i] = l.lang
-	}
-	return langs
-}
+func (t T) Get(key string) string { return uiStrings.Get(t.Lang, key) }
 
 // pageLanguage picks the page's language: the first the browser wants that
 // passd's pages speak, else the program's default when the pages speak it,
 // else English.
 func pageLanguage(header string, p *loyalty.Program) string {
-	for _, l := range acceptLanguages(header) {
-		base, _, _ := strings.Cut(l, "-")
-		if _, ok := uiStrings[base]; ok {
-			return base
-		}
+	fallback := "en"
+	if uiStrings.Speaks(p.DefaultLocale) {
+		fallback = p.DefaultLocale
 	}
-	if _, ok := uiStrings[p.DefaultLocale]; ok {
-		return p.DefaultLocale
-	}
-	return "en"
+	return uiStrings.Pick(header, fallback)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
@@ -71,14 +72,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		Deps:          deps,
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), crossOrigin: http.NewCrossOriginProtection(),
-		pages: map[string]*template.Template{},
 	}
-	for _, page := range []string{"form", "result", "error"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: parse %s page: %w", page, err)
-		}
-		s.pages[page] = t
+	if s.pages, err = htmlpage.Parse(templateFS, "form", "result", "error"); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	return s, nil
 }
@@ -102,16 +98,7 @@ func (s *Server) Handler() http.Handler {
 // Content-Security-Policy with the hash of their stylesheet.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		// same-origin, not no-referrer: with no-referrer a browser sends
-		// "Origin: null" on the form's POST, which the cross-origin check
-		// must then refuse where Sec-Fetch-Site is unknown (older Safari).
-		// Links leaving passd (Google's save link) still carry no referrer,
-		// so the signed result URL never leaks.
-		h.Set("Referrer-Policy", "same-origin")
+		htmlpage.Headers(w.Header(), "default-src 'none'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
 }
