@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
 	"github.com/passd/passd/passkit/apns/apnstest"
@@ -259,10 +260,7 @@ func TestNoClientCertificate(t *testing.T) {
 	// In TLS 1.3 the client may see the server's alert before the server
 	// has logged its side of the failed handshake: wait for it, bounded.
 	refused := func() bool { return strings.Contains(strings.Join(srv.Errors(), "\n"), "certificate") }
-	for deadline := time.Now().Add(5 * time.Second); !refused() && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !refused() {
+	if !testkit.Poll(5*time.Second, refused) {
 		t.Errorf("server errors = %q, want a refused handshake over the certificate", srv.Errors())
 	}
 }
