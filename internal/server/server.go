@@ -23,6 +23,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/passd/passd/internal/api"
+	"github.com/passd/passd/internal/automations"
 	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/cardsync"
 	"github.com/passd/passd/internal/config"
@@ -56,6 +57,10 @@ type Server struct {
 	Cards          *cards.Service
 	Metrics        *metrics.Metrics
 	Engine         *cardsync.Engine
+	// Automations runs the time-driven work (expiry, reminders, birthdays,
+	// dormancy, voucher expiry, tier reviews); tests call its RunOnce
+	// after moving their clock.
+	Automations *automations.Runner
 
 	apns        *apns.Client
 	closeGoogle func()
@@ -101,6 +106,12 @@ type Options struct {
 	// ProgramPoll is how often the programme worker looks for work and
 	// for other instances' changes (programs.DefaultPoll when zero).
 	ProgramPoll time.Duration
+	// AutomationPoll is how often the time-driven work looks for what is
+	// due (automations.DefaultPoll when zero).
+	AutomationPoll time.Duration
+	// NoAutomations leaves the time-driven work off; tests that drive it
+	// call Automations.RunOnce themselves.
+	NoAutomations bool
 }
 
 // IdempotencyRetention is how long idempotency keys are kept: a week, well
@@ -245,6 +256,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}); err != nil {
 		return nil, err
 	}
+	// Time-driven work: each mechanic adds its job here; most change
+	// cards, so a pass that did work wakes the sync engine.
+	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
+	s.Automations.OnDone = s.Engine.Wake
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.
@@ -414,6 +429,13 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(checkDone); s.checkAPNs(workCtx) }()
 	programsDone := make(chan struct{})
 	go func() { defer close(programsDone); s.ProgramService.Run(workCtx) }()
+	automationsDone := make(chan struct{})
+	go func() {
+		defer close(automationsDone)
+		if !s.opts.NoAutomations {
+			s.Automations.Run(workCtx)
+		}
+	}()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -437,6 +459,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-pruneDone
 	<-checkDone
 	<-programsDone
+	<-automationsDone
 	select {
 	case <-workDone:
 	case <-shCtx.Done():
