@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short bench lint fuzz vendor-axe clean
+.PHONY: run build test test-short bench lint fuzz vendor-axe vendor-zxing clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -42,6 +42,11 @@ fuzz:
 AXE_VERSION ?= $(shell cat internal/web/testdata/axe/VERSION)
 vendor-axe:
 	scripts/vendor-axe.sh $(AXE_VERSION)
+
+## vendor-zxing: re-download the staff scanner's barcode decoder (@zxing/library's UMD build) at ZXING_VERSION with npm, verify it and write its SHA256SUMS
+ZXING_VERSION ?= $(shell cat internal/console/static/scan-zxing/VERSION)
+vendor-zxing:
+	scripts/vendor-zxing.sh $(ZXING_VERSION)
 
 clean:
 	rm -rf bin

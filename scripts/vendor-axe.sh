@@ -13,16 +13,10 @@ dest=internal/web/testdata/axe
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# npm pack checks the tarball against the registry's integrity hash.
-(cd "$tmp" && npm pack --silent "axe-core@$version" >/dev/null)
-tar -xzf "$tmp/axe-core-$version.tgz" -C "$tmp"
+. scripts/npm-pack.sh
+npm_pack axe-core "$version" MPL-2.0 "$tmp"
 pkg=$tmp/package
 
-got=$(node -p 'const p = require(process.argv[1]); p.name + "@" + p.version + " " + p.license' "$pkg/package.json")
-if [ "$got" != "axe-core@$version MPL-2.0" ]; then
-  echo "vendor-axe: the package is $got, want axe-core@$version MPL-2.0" >&2
-  exit 1
-fi
 want=$(node -p 'require(process.argv[1])[process.argv[2]]["axe.min.js"]' "$pkg/sri-history.json" "$version")
 sri="sha256-$(openssl dgst -sha256 -binary "$pkg/axe.min.js" | base64)"
 if [ "$sri" != "$want" ]; then

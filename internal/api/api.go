@@ -47,6 +47,7 @@ type Server struct {
 	scans         *failureLimiter
 	keyUses       *keyUses
 	programEditor ProgramEditor
+	staff         http.Handler // the routes for Staff
 }
 
 // New returns the JSON API server.
@@ -58,6 +59,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor}
 	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
 	s.keyUses = &keyUses{last: map[string]time.Time{}}
+	s.staff = s.newStaffRouter()
 	if cfg.BootstrapAdminKey != "" {
 		s.bootstrapHash = loyalty.HashKey(cfg.BootstrapAdminKey)
 	}

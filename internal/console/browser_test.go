@@ -68,29 +68,28 @@ func checkAxe(t *testing.T, ctx context.Context, page, script, version string) {
 	}
 }
 
-func TestBrowserSignIn(t *testing.T) {
-	chromium := ""
+// chromium starts a headless Debian chromium for the test with opts
+// added, and answers its context (cancelled at the test's end). Without
+// chromium the test skips locally but fails in CI.
+func chromium(t *testing.T, width, height int, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	path := ""
 	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			chromium = path
+		if found, err := exec.LookPath(p); err == nil {
+			path = found
 			break
 		}
 	}
-	if chromium == "" {
+	if path == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("chromium is required in CI for the browser test (apt-get install chromium)")
 		}
 		t.Skip("chromium not installed; skipping the browser test")
 	}
-	axeJS, axeVersion := loadAxe(t)
-	p := start(t, false, nil)
-	p.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "correct horse battery")
-	storetest.NewMember(t, p.srv.Store, "demo")
-
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -99,11 +98,20 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
+		chromedp.WindowSize(width, height),
+	}, opts...)...)
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
+	return bctx
+}
+
+func TestBrowserSignIn(t *testing.T) {
+	bctx := chromium(t, 1280, 900)
+	axeJS, axeVersion := loadAxe(t)
+	p := start(t, false, nil)
+	p.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "correct horse battery")
+	storetest.NewMember(t, p.srv.Store, "demo")
 
 	// Signed out, /console leads to the sign-in form.
 	if err := chromedp.Do(bctx, chromedp.Navigate(p.url+"/console"), chromedp.WaitVisible(chromedp.ID("login-form"))); err != nil {

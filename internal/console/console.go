@@ -93,6 +93,10 @@ type Config struct {
 	// PasswordParams are argon2id's costs for new passwords;
 	// loyalty.DefaultPasswordParams when zero.
 	PasswordParams loyalty.PasswordParams
+	// Till answers the JSON API acting as a signed-in staff user
+	// (api.Server.Staff): the scanner's lookups and actions run through
+	// it. Required.
+	Till func(loyalty.StaffUser) http.Handler
 }
 
 // Server serves the console.
@@ -106,6 +110,9 @@ type Server struct {
 	throttle      *throttle
 	dummyOnce     sync.Once
 	dummyHash     string
+	// Till and scanFiles serve the scanner (scan.go).
+	Till      func(loyalty.StaffUser) http.Handler
+	scanFiles map[string]scanFile
 }
 
 // New returns the console server; it parses the templates.
@@ -122,6 +129,13 @@ func New(cfg Config) (*Server, error) {
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
 		throttle:      newThrottle(ThrottleWindow, throttleKeys),
+		Till:          cfg.Till,
+	}
+	if s.Till == nil {
+		return nil, errors.New("console: the till (the JSON API as a staff user) is required")
+	}
+	if s.scanFiles, err = scanFiles(); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	if s.params == (loyalty.PasswordParams{}) {
 		s.params = loyalty.DefaultPasswordParams
@@ -145,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/logout-everywhere", s.logoutEverywhere)
 	r.Get("/set-password", s.setPasswordForm)
 	r.Post("/set-password", s.setPassword)
+	s.scanRoutes(r)
 	return r
 }
 
@@ -164,6 +179,10 @@ type page struct {
 	Token string
 	// dashboard
 	Programs []programRow
+	// Scan is the scanner's (scan.go).
+	Scan *scanData
+	// csp, when set, replaces the pages' Content-Security-Policy.
+	csp string
 }
 
 type programRow struct {
@@ -187,8 +206,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 		return
 	}
 	h := w.Header()
-	htmlpage.Headers(h, "default-src 'none'; style-src 'sha256-"+s.cssHash+
-		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	htmlpage.Headers(h, cmp.Or(pg.csp, "default-src 'none'; style-src 'sha256-"+s.cssHash+
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", pg.Lang)
 	h.Set("Vary", "Accept-Language, Cookie")
@@ -314,9 +333,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !loyalty.RoleIncludes(si.user.Role, loyalty.RoleMerchant) {
-		pg := s.newPage(r, "scanner_title")
-		pg.User, pg.CSRF = &si.user, s.csrf(si)
-		s.render(w, r, "scanner", http.StatusOK, pg)
+		// A pos user has the scanner and nothing else.
+		http.Redirect(w, r, "/console/scan", http.StatusSeeOther)
 		return
 	}
 	pg := s.newPage(r, "dashboard_title")

@@ -132,11 +132,14 @@ func (b *browser) signIn(email, pw string) *http.Response {
 	return res
 }
 
-// signedIn reports whether GET /console shows the dashboard (or the
-// scanner page) rather than redirecting to sign-in.
+// signedIn reports whether GET /console shows the dashboard (or, for a
+// pos user, leads to the scanner page) rather than redirecting to sign-in.
 func (b *browser) signedIn() (bool, string) {
 	b.t.Helper()
 	res, page := b.do("GET", "/console", nil)
+	if res.StatusCode == http.StatusSeeOther && res.Header.Get("Location") == "/console/scan" {
+		res, page = b.do("GET", "/console/scan", nil)
+	}
 	switch {
 	case res.StatusCode == 200:
 		return true, page
@@ -353,7 +356,7 @@ func TestRoles(t *testing.T) {
 		{"demo@example.com", []string{"Demo Coffee Rewards", `id="members-demo"`}, []string{"Bread Club", "members-bakery"}},
 		{"bakery@example.com", []string{"Bread Club", `id="members-bakery">1<`}, []string{"Demo Coffee", "members-demo"}},
 		{"admin@example.com", []string{"Demo Coffee Rewards", "Bread Club"}, nil},
-		{"till@example.com", []string{`id="scanner-soon"`}, []string{"Demo Coffee", "Bread Club", "members-"}},
+		{"till@example.com", []string{`id="lookup-form"`, `id="camera"`}, []string{"Demo Coffee", "Bread Club", "members-"}},
 	} {
 		b := p.browser(t)
 		b.signIn(tc.email, "correct horse battery")

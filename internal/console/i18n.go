@@ -35,8 +35,6 @@ var uiStrings = htmlpage.Words{
 		"members_col":         "Members",
 		"no_programs":         "No programme yet.",
 		"more_soon":           "Figures, members and the card's look come to the console next.",
-		"scanner_title":       "Scanner",
-		"scanner_soon":        "The scanner is coming soon. Until then, use the till's integration.",
 		"error_title":         "Something went wrong",
 		"err_too_large":       "The form was too large.",
 		"err_internal":        "Something went wrong on our side. Please try again in a moment.",
@@ -73,8 +71,6 @@ var uiStrings = htmlpage.Words{
 		"members_col":         "Membres",
 		"no_programs":         "Aucun programme pour l'instant.",
 		"more_soon":           "Les chiffres, les membres et l'apparence de la carte arrivent bientôt dans la console.",
-		"scanner_title":       "Scanner",
-		"scanner_soon":        "Le scanner arrive bientôt. D'ici là, utilisez l'intégration de la caisse.",
 		"error_title":         "Un problème est survenu",
 		"err_too_large":       "Le formulaire était trop volumineux.",
 		"err_internal":        "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
@@ -87,7 +83,12 @@ var uiStrings = htmlpage.Words{
 type T struct{ Lang string }
 
 // Get answers the text of key in the page's language.
-func (t T) Get(key string) string { return uiStrings.Get(t.Lang, key) }
+func (t T) Get(key string) string {
+	if s := scanStrings.Get(t.Lang, key); s != "" {
+		return s
+	}
+	return uiStrings.Get(t.Lang, key)
+}
 
 // language picks the console's language from an Accept-Language header:
 // the most wanted one the console speaks, English when none.

@@ -1,21 +1,32 @@
 package console
 
-import "testing"
+import (
+	"testing"
 
-func TestStringsComplete(t *testing.T) {
-	t.Parallel()
-	for lang, words := range uiStrings {
-		for key := range uiStrings["en"] {
-			if words[key] == "" {
-				t.Errorf("%s lacks %q", lang, key)
+	"github.com/passd/passd/internal/htmlpage"
+)
+
+// complete checks that every language of words has every English key,
+// and no other.
+func complete(t *testing.T, what string, words htmlpage.Words) {
+	t.Helper()
+	for lang, w := range words {
+		for key := range words["en"] {
+			if w[key] == "" {
+				t.Errorf("%s %s lacks %q", what, lang, key)
 			}
 		}
-		for key := range words {
-			if _, ok := uiStrings["en"][key]; !ok {
-				t.Errorf("%s has %q, which English lacks", lang, key)
+		for key := range w {
+			if _, ok := words["en"][key]; !ok {
+				t.Errorf("%s %s has %q, which English lacks", what, lang, key)
 			}
 		}
 	}
+}
+
+func TestStringsComplete(t *testing.T) {
+	t.Parallel()
+	complete(t, "console", uiStrings)
 }
 
 func TestLanguage(t *testing.T) {
@@ -31,6 +42,26 @@ func TestLanguage(t *testing.T) {
 	} {
 		if got := language(header); got != want {
 			t.Errorf("language(%q) = %q, want %q", header, got, want)
+		}
+	}
+}
+
+func TestScanStringsComplete(t *testing.T) {
+	t.Parallel()
+	complete(t, "scanner", scanStrings)
+	for lang, words := range scanStrings {
+		if _, ok := uiStrings[lang]; !ok {
+			t.Errorf("the scanner speaks %s, which the console does not", lang)
+		}
+		for key := range words {
+			if _, ok := uiStrings["en"][key]; ok {
+				t.Errorf("scanner %s has %q, which the console's words have too", lang, key)
+			}
+		}
+	}
+	for _, key := range scanWords {
+		if scanStrings["en"][key] == "" {
+			t.Errorf("scanWords names %q, which the scanner's words lack", key)
 		}
 	}
 }

@@ -279,7 +279,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
-	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL})
+	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL, Till: apiSrv.Staff})
 	if err != nil {
 		return nil, err
 	}
