@@ -56,7 +56,6 @@ type scanMember struct {
 	Points                          int64
 	Stamps                          *stampsView
 	Cashback                        string
-	AmountStep                      string
 	AmountHint                      string
 	EarnKey, StampKey               string
 	Rewards                         []scanReward
@@ -212,7 +211,11 @@ func (s *Server) scanPost(w http.ResponseWriter, r *http.Request) (*signedIn, bo
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		problem.Write(w, r, s.Logger, fmt.Errorf("scanner form: %w", err))
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = problem.Status(http.StatusBadRequest, "the form could not be read")
+		}
+		problem.Write(w, r, s.Logger, err)
 		return nil, false
 	}
 	lang := language(r.Header.Get("Accept-Language"))
@@ -269,13 +272,7 @@ func (s *Server) scanAction(w http.ResponseWriter, r *http.Request) {
 	reference := "console:" + si.user.ID
 	switch action {
 	case "earn":
-		minor := int64(0)
-		if p, perr := s.Programs.Get(m.Program); perr != nil {
-			err = perr
-		} else if minor, err = balances.ParseAmount("amount", r.PostForm.Get("amount"), p.Earn.MinorPerUnit); err == nil {
-			a, err = s.till(r, si.user, http.MethodPost, "/members/"+m.ID+"/transactions", key,
-				map[string]any{"type": balances.Earn, "amount": minor, "reference": reference})
-		}
+		a, err = s.scanEarn(r, si, m, key, reference)
 	case "stamp":
 		a, err = s.till(r, si.user, http.MethodPost, "/members/"+m.ID+"/transactions", key,
 			map[string]any{"type": balances.Stamp, "count": 1, "reference": reference})
@@ -292,6 +289,21 @@ func (s *Server) scanAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.scanDone(w, r, si, m.ID, action, a.header.Get("Idempotent-Replayed") == "true", a)
+}
+
+// scanEarn posts an earn on the amount typed, in the currency of the
+// member's programme.
+func (s *Server) scanEarn(r *http.Request, si *signedIn, m apiMember, key, reference string) (*tillAnswer, error) {
+	p, err := s.Programs.Get(m.Program)
+	if err != nil {
+		return nil, err
+	}
+	minor, err := balances.ParseAmount("amount", r.PostForm.Get("amount"), p.Earn.MinorPerUnit)
+	if err != nil {
+		return nil, err
+	}
+	return s.till(r, si.user, http.MethodPost, "/members/"+m.ID+"/transactions", key,
+		map[string]any{"type": balances.Earn, "amount": minor, "reference": reference})
 }
 
 // scanOutcome is the script's answer to a lookup or an action that
@@ -397,8 +409,8 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 	}
 	minor := p.Earn.MinorPerUnit
 	sm := &scanMember{ID: m.ID, Program: m.Program, Name: m.Name, Tier: m.Tier, Number: m.Number, Points: m.Points,
-		AmountStep: amountStep(minor), AmountHint: cards.FormatMoney(1250*max(minor, 1)/100, minor, p.Currency, lang),
-		EarnKey: uuid.NewString(), StampKey: uuid.NewString()}
+		AmountHint: cards.FormatMoney(1250*max(minor, 1)/100, minor, p.Currency, lang),
+		EarnKey:    uuid.NewString(), StampKey: uuid.NewString()}
 	if m.Stamps != nil {
 		sm.Stamps = &stampsView{Count: m.Stamps.Count, Goal: m.Stamps.Goal}
 	}
@@ -420,19 +432,6 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 		}
 	}
 	return sm, nil
-}
-
-// amountStep is the amount field's step for a currency of minorPerUnit
-// ("0.01" for 100).
-func amountStep(minorPerUnit int64) string {
-	step := "1"
-	for p := minorPerUnit; p >= 10 && p%10 == 0; p /= 10 {
-		step = strings.Replace(step, "1", "01", 1)
-	}
-	if step != "1" {
-		step = "0." + step[1:]
-	}
-	return step
 }
 
 // scanWords are the plain words of the scanner's failures, by problem code.
@@ -513,7 +512,7 @@ func (s *Server) scanPageData(r *http.Request, si *signedIn, d *scanData, notice
 	pg := s.newPage(r, "scanner_title")
 	pg.User, pg.CSRF, pg.Scan, pg.Notice = &si.user, s.csrf(si), d, notice
 	pg.csp = "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-" + s.cssHash +
-		"'; img-src 'self'; media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'" +
+		"'; img-src 'self'; connect-src 'self'; manifest-src 'self'" +
 		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	return pg
 }

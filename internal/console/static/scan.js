@@ -51,9 +51,13 @@
     try {
       for (let attempt = 1; ; attempt++) {
         let res;
+        // A request the network holds too long is given up and sent
+        // again: the same key makes the retry safe.
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), 15000);
         try {
           res = await fetch(form.action, {
-            method: 'POST', body, credentials: 'same-origin',
+            method: 'POST', body, credentials: 'same-origin', signal: abort.signal,
             headers: { Accept: 'application/json' },
           });
         } catch (e) {
@@ -62,7 +66,7 @@
           return false;
         }
         let answer = {};
-        try { answer = await res.json(); } catch (e) { answer = {}; }
+        try { answer = await res.json(); } catch (e) { answer = {}; } finally { clearTimeout(timer); }
         if (res.ok) {
           panel.innerHTML = answer.panel || '';
           arm(panel);
@@ -107,6 +111,8 @@
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   let running = false;
+  let starting = false;
+  let next = 0;
   let found = '';
   let failed = '';
   let failedAt = 0;
@@ -131,7 +137,7 @@
 
   const loop = async () => {
     if (!running) return;
-    const text = document.visibilityState === 'visible' ? decodeFrame() : null;
+    const text = decodeFrame();
     // A card found stays found: its code is not looked up again while
     // the cashier works on it. A code that failed is tried again after
     // a pause (a failed scan counts towards the rate limit).
@@ -144,10 +150,19 @@
         failedAt = Date.now();
       }
     }
-    setTimeout(loop, 250);
+    if (running) next = setTimeout(loop, 250);
+  };
+
+  const stopCamera = () => {
+    running = false;
+    clearTimeout(next);
+    if (video.srcObject) video.srcObject.getTracks().forEach((track) => track.stop());
+    video.srcObject = null;
   };
 
   const startCamera = async () => {
+    if (running || starting) return;
+    starting = true;
     start.hidden = true;
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
@@ -157,12 +172,20 @@
       await video.play();
       status.textContent = words.cameraOn;
       running = true;
+      if (document.visibilityState !== 'visible') { stopCamera(); return; }
       loop();
     } catch (e) {
       status.textContent = words.cameraOff;
       start.hidden = false;
+    } finally {
+      starting = false;
     }
   };
   start.addEventListener('click', startCamera);
+  // The camera is off while the page is not seen (another app, a locked
+  // phone), and on again when it is.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') startCamera(); else stopCamera();
+  });
   startCamera();
 })();
