@@ -243,6 +243,18 @@ func TestScanPage(t *testing.T) {
 			t.Errorf("GET /console/scan/%s again with its ETag = %v, %v, want 304", name, again, err)
 		}
 	}
+	// In French.
+	req, _ := http.NewRequest("GET", p.url+"/console/scan", nil)
+	req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9")
+	if res, err := b.c.Do(req); err != nil || res.Header.Get("Content-Language") != "fr" {
+		t.Errorf("the scanner in French = %v, %v", res, err)
+	} else {
+		fr, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(fr), "Saisir le code") || !strings.Contains(string(fr), "Trouver le membre") {
+			t.Error("the French scanner page lacks its French words")
+		}
+	}
 	if res, _ := b.do("GET", "/console/scan/nothing.js", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("GET an unknown scanner file = %d, want 404", res.StatusCode)
 	}
@@ -473,6 +485,25 @@ func testScanner(t *testing.T, pg bool) {
 	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "voucher": {vcode}}); a.code() != "voucher_expired" ||
 		!strings.Contains(a.body["detail"].(string), "expired") {
 		t.Errorf("use an expired voucher = %d %v, want voucher_expired", a.status, a.body)
+	}
+
+	// Without script, an earn posts as a plain form with the key the
+	// server put in it, and the page shows the outcome; sent again, it is
+	// not posted twice.
+	_, page = b.do("POST", "/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
+	formKey := regexp.MustCompile(`id="earn-form"[^>]*>\s*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="key" value="([^"]+)"`).FindStringSubmatch(page)
+	if formKey == nil {
+		t.Fatal("the earn form has no key")
+	}
+	before := len(p.ledger(t, m.ID))
+	for i, want := range []string{"Earned 10 points.", "Already recorded, not posted again: Earned 10 points."} {
+		res, page := b.do("POST", earnPath, url.Values{"csrf": {csrf}, "key": {formKey[1]}, "amount": {"1"}})
+		if res.StatusCode != 200 || !strings.Contains(page, `<p class="done" id="done" role="status">`+want+`</p>`) {
+			t.Errorf("form earn %d = %d, want the page saying %q", i+1, res.StatusCode, want)
+		}
+	}
+	if after := len(p.ledger(t, m.ID)); after != before+1 {
+		t.Errorf("ledger grew by %d after a form earn sent twice, want 1", after-before)
 	}
 }
 
