@@ -187,6 +187,15 @@ func (s *Server) till(r *http.Request, u loyalty.StaffUser, method, path, key st
 	return a, nil
 }
 
+// tillGet reads path of the JSON API as the signed-in user into v.
+func (s *Server) tillGet(r *http.Request, u loyalty.StaffUser, path string, v any) error {
+	a, err := s.till(r, u, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	return a.decode(v)
+}
+
 // wantsJSON reports a request of the page's script, which takes JSON and
 // problem details; a form posted without script gets a page.
 func wantsJSON(r *http.Request) bool {
@@ -259,16 +268,13 @@ func (s *Server) scanAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, action, key := chi.URLParam(r, "id"), chi.URLParam(r, "action"), r.PostForm.Get("key")
-	a, err := s.till(r, si.user, http.MethodGet, "/members/"+url.PathEscape(id), "", nil)
-	if err != nil {
-		s.scanFailed(w, r, si, &scanData{}, "", err)
-		return
-	}
 	var m apiMember
-	if err := a.decode(&m); err != nil {
+	if err := s.tillGet(r, si.user, "/members/"+url.PathEscape(id), &m); err != nil {
 		s.scanFailed(w, r, si, &scanData{}, "", err)
 		return
 	}
+	var a *tillAnswer
+	var err error
 	reference := "console:" + si.user.ID
 	switch action {
 	case "earn":
@@ -350,17 +356,16 @@ func (s *Server) scanMessage(t T, action string, replayed bool, a *tillAnswer) s
 	switch action {
 	case "":
 		return t.Get("scan_found")
-	case "earn", "stamp":
+	case "earn":
 		var res struct {
 			Transaction struct {
 				Points int64 `json:"points"`
 			} `json:"transaction"`
 		}
-		if action == "stamp" || a.decode(&res) != nil {
-			msg = t.Get("scan_stamped")
-		} else {
-			msg = fmt.Sprintf(t.Get("scan_earned"), res.Transaction.Points)
-		}
+		_ = a.decode(&res)
+		msg = fmt.Sprintf(t.Get("scan_earned"), res.Transaction.Points)
+	case "stamp":
+		msg = t.Get("scan_stamped")
 	case "redeem":
 		var res struct {
 			Voucher struct {
@@ -384,23 +389,13 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 	var m apiMember
 	var rewards apiList[apiReward]
 	var vouchers apiList[apiVoucher]
-	a, err := s.till(r, u, http.MethodGet, "/members/"+url.PathEscape(id), "", nil)
-	if err == nil {
-		err = a.decode(&m)
+	if err := s.tillGet(r, u, "/members/"+url.PathEscape(id), &m); err != nil {
+		return nil, err
 	}
-	if err == nil {
-		a, err = s.till(r, u, http.MethodGet, "/programs/"+url.PathEscape(m.Program)+"/rewards", "", nil)
+	if err := s.tillGet(r, u, "/programs/"+url.PathEscape(m.Program)+"/rewards", &rewards); err != nil {
+		return nil, err
 	}
-	if err == nil {
-		err = a.decode(&rewards)
-	}
-	if err == nil {
-		a, err = s.till(r, u, http.MethodGet, "/members/"+url.PathEscape(m.ID)+"/vouchers", "", nil)
-	}
-	if err == nil {
-		err = a.decode(&vouchers)
-	}
-	if err != nil {
+	if err := s.tillGet(r, u, "/members/"+url.PathEscape(m.ID)+"/vouchers", &vouchers); err != nil {
 		return nil, err
 	}
 	p, err := s.Programs.Get(m.Program)
@@ -436,19 +431,20 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 
 // scanWords are the plain words of the scanner's failures, by problem code.
 var scanWords = map[string]string{
-	problem.CodeInvalidBarcode:      "err_scan_invalid_barcode",
-	problem.CodeNotFound:            "err_scan_not_found",
-	problem.CodeForbidden:           "err_scan_forbidden",
-	problem.CodeUnauthorized:        "err_scan_signed_out",
-	problem.CodeInsufficientPoints:  "err_scan_insufficient_points",
-	problem.CodeVoucherUsed:         "err_scan_voucher_used",
-	problem.CodeVoucherExpired:      "err_scan_voucher_expired",
-	problem.CodeRewardUnavailable:   "err_scan_reward_unavailable",
-	problem.CodeTierRequired:        "err_scan_tier_required",
-	problem.CodeRateLimited:         "err_scan_rate_limited",
-	problem.CodeRequestInProgress:   "err_scan_in_progress",
-	problem.CodeIdempotencyConflict: "err_scan_key_reused",
-	problem.CodeValidationFailed:    "err_scan_invalid",
+	problem.CodeInvalidBarcode:         "err_scan_invalid_barcode",
+	problem.CodeNotFound:               "err_scan_not_found",
+	problem.CodeForbidden:              "err_scan_forbidden",
+	problem.CodeUnauthorized:           "err_scan_signed_out",
+	problem.CodeInsufficientPoints:     "err_scan_insufficient_points",
+	problem.CodeVoucherUsed:            "err_scan_voucher_used",
+	problem.CodeVoucherExpired:         "err_scan_voucher_expired",
+	problem.CodeRewardUnavailable:      "err_scan_reward_unavailable",
+	problem.CodeTierRequired:           "err_scan_tier_required",
+	problem.CodeRateLimited:            "err_scan_rate_limited",
+	problem.CodeRequestInProgress:      "err_scan_in_progress",
+	problem.CodeIdempotencyConflict:    "err_scan_key_reused",
+	problem.CodeIdempotencyKeyRequired: "err_scan_no_key",
+	problem.CodeValidationFailed:       "err_scan_invalid",
 }
 
 // scanFailed answers a lookup or an action that failed: the problem with
@@ -468,9 +464,13 @@ func (s *Server) scanFailed(w http.ResponseWriter, r *http.Request, si *signedIn
 		p = problem.New(http.StatusInternalServerError, problem.CodeInternal, "")
 	}
 	t := T{Lang: language(r.Header.Get("Accept-Language"))}
-	detail := t.Get("err_internal")
+	// Words of the scanner's own where it has them; otherwise the API's
+	// detail, but never a server error's.
+	detail := p.Detail
 	if key, ok := scanWords[p.Code]; ok {
 		detail = t.Get(key)
+	} else if p.Status >= 500 || detail == "" {
+		detail = t.Get("err_internal")
 	}
 	switch p.Code {
 	case problem.CodeRateLimited:

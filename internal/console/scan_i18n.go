@@ -62,6 +62,7 @@ var scanStrings = htmlpage.Words{
 		"err_scan_in_progress":         "The same request is still being recorded. Wait a moment, then tap again.",
 		"err_scan_key_reused":          "This form was already used for something else, which was recorded. Check the balance before trying again.",
 		"err_scan_invalid":             "Check what you typed:",
+		"err_scan_no_key":              "This form lacks its one-time key. Reload the page, then try again.",
 	},
 	"fr": {
 		"scanner_title":                "Scanner",
@@ -120,5 +121,6 @@ var scanStrings = htmlpage.Words{
 		"err_scan_in_progress":         "La même demande est encore en cours d'enregistrement. Attendez un instant, puis touchez à nouveau.",
 		"err_scan_key_reused":          "Ce formulaire a déjà servi pour autre chose, qui a été enregistré. Vérifiez le solde avant de réessayer.",
 		"err_scan_invalid":             "Vérifiez la saisie :",
+		"err_scan_no_key":              "Ce formulaire n'a pas sa clé à usage unique. Rechargez la page, puis réessayez.",
 	},
 }

@@ -424,6 +424,15 @@ func testScanner(t *testing.T, pg bool) {
 		!strings.Contains(a.body["detail"].(string), "already used") {
 		t.Errorf("key reused for another amount = %d %v", a.status, a.body)
 	}
+	// No key: nothing posted, and words that say what to do.
+	if a := b.post(earnPath, url.Values{"csrf": {csrf}, "amount": {"5"}}); a.code() != "idempotency_key_required" ||
+		!strings.Contains(a.body["detail"].(string), "Reload the page") {
+		t.Errorf("earn without a key = %d %v", a.status, a.body)
+	}
+	// An unknown action.
+	if a := b.post("/console/scan/members/"+m.ID+"/adjust", url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"5"}}); a.status != http.StatusNotFound {
+		t.Errorf("adjust through the scanner = %d %v, want 404", a.status, a.body)
+	}
 	// An amount that is not one.
 	if a := b.post(earnPath, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"12.345"}}); a.status != http.StatusUnprocessableEntity ||
 		a.code() != "validation_failed" || !strings.Contains(a.body["detail"].(string), "at most 2 decimals") {
