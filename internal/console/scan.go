@@ -52,6 +52,8 @@ type scanData struct {
 // idempotency keys (the page's script replaces them with keys made on the
 // phone; without script these stand in).
 type scanMember struct {
+	// api is the member as the API answered, as far as the scanner reads it.
+	api                             apiMember
 	ID, Program, Name, Tier, Number string
 	Points                          int64
 	Stamps                          *stampsView
@@ -313,13 +315,17 @@ func (s *Server) scanEarn(r *http.Request, si *signedIn, m apiMember, key, refer
 }
 
 // scanOutcome is the script's answer to a lookup or an action that
-// succeeded: the feedback, the API's own answer, and the member panel as
-// the page shows it.
+// succeeded: the feedback, the member as they are now (only what the
+// scanner shows: a phone needs no email or birthday), the API's
+// transaction or voucher when the action made one, and the member panel
+// as the page draws it.
 type scanOutcome struct {
-	Message  string          `json:"message"`
-	Replayed bool            `json:"replayed"`
-	Result   json.RawMessage `json:"result"`
-	Panel    string          `json:"panel"`
+	Message     string          `json:"message"`
+	Replayed    bool            `json:"replayed"`
+	Member      apiMember       `json:"member"`
+	Transaction json.RawMessage `json:"transaction,omitempty"`
+	Voucher     json.RawMessage `json:"voucher,omitempty"`
+	Panel       string          `json:"panel"`
 }
 
 // scanDone answers a lookup or an action that succeeded with the member
@@ -347,7 +353,16 @@ func (s *Server) scanDone(w http.ResponseWriter, r *http.Request, si *signedIn, 
 	if action != "" && !replayed {
 		status = http.StatusCreated
 	}
-	problem.JSON(w, status, scanOutcome{Message: d.Message, Replayed: replayed, Result: a.body.Bytes(), Panel: panel})
+	out := scanOutcome{Message: d.Message, Replayed: replayed, Member: member.api, Panel: panel}
+	switch action {
+	case "earn", "stamp", "redeem":
+		var made struct{ Transaction, Voucher json.RawMessage }
+		_ = a.decode(&made)
+		out.Transaction, out.Voucher = made.Transaction, made.Voucher
+	case "use":
+		out.Voucher = a.body.Bytes()
+	}
+	problem.JSON(w, status, out)
 }
 
 // scanMessage is the feedback of a lookup or an action that succeeded.
@@ -403,7 +418,7 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 		return nil, err
 	}
 	minor := p.Earn.MinorPerUnit
-	sm := &scanMember{ID: m.ID, Program: m.Program, Name: m.Name, Tier: m.Tier, Number: m.Number, Points: m.Points,
+	sm := &scanMember{api: m, ID: m.ID, Program: m.Program, Name: m.Name, Tier: m.Tier, Number: m.Number, Points: m.Points,
 		AmountHint: cards.FormatMoney(1250*max(minor, 1)/100, minor, p.Currency, lang),
 		EarnKey:    uuid.NewString(), StampKey: uuid.NewString()}
 	if m.Stamps != nil {

@@ -361,10 +361,16 @@ func testScanner(t *testing.T, pg bool) {
 
 	// The script's lookup: JSON with the API's member and the panel.
 	a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
-	result, _ := a.body["result"].(map[string]any)
+	result, _ := a.body["member"].(map[string]any)
 	panel, _ := a.body["panel"].(string)
-	if a.status != 200 || result["id"] != m.ID || !strings.Contains(panel, "Ada Lovelace") || a.body["message"] == "" {
+	if a.status != 200 || result["id"] != m.ID || result["points"] != float64(0) || !strings.Contains(panel, "Ada Lovelace") || a.body["message"] == "" {
 		t.Fatalf("scripted lookup = %d %v", a.status, a.body)
+	}
+	// Only what the scanner shows: no email, birthday or card links.
+	for _, field := range []string{"email", "birthday", "barcode", "apple_pass_url"} {
+		if _, ok := result[field]; ok {
+			t.Errorf("the scanner's member has %s", field)
+		}
 	}
 	earnPath := "/console/scan/members/" + m.ID + "/earn"
 
@@ -391,7 +397,7 @@ func testScanner(t *testing.T, pg bool) {
 	key := uuid.NewString()
 	earn := url.Values{"csrf": {csrf}, "key": {key}, "amount": {"12,50"}}
 	a = b.post(earnPath, earn)
-	tx, _ := a.body["result"].(map[string]any)["transaction"].(map[string]any)
+	tx, _ := a.body["transaction"].(map[string]any)
 	if a.status != http.StatusCreated || tx["points"] != float64(125) || tx["amount"] != float64(1250) || a.body["replayed"] != false ||
 		!strings.Contains(a.body["panel"].(string), `id="member-points">125<`) || !strings.Contains(a.body["message"].(string), "125") {
 		t.Fatalf("earn = %d %v", a.status, a.body)
@@ -452,7 +458,7 @@ func testScanner(t *testing.T, pg bool) {
 		t.Errorf("redeem the dear reward = %d %v, want insufficient_points", a.status, a.body)
 	}
 	a = b.post(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {cheapReward["id"].(string)}})
-	voucher, _ := a.body["result"].(map[string]any)["voucher"].(map[string]any)
+	voucher, _ := a.body["voucher"].(map[string]any)
 	vcode, _ := voucher["code"].(string)
 	if a.status != http.StatusCreated || vcode == "" || !strings.Contains(a.body["panel"].(string), `id="member-points">55<`) ||
 		!strings.Contains(a.body["panel"].(string), vcode) {
@@ -461,7 +467,7 @@ func testScanner(t *testing.T, pg bool) {
 	// Use the voucher; then again: already used.
 	use := "/console/scan/members/" + m.ID + "/use"
 	useKey := uuid.NewString()
-	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusCreated ||
+	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusCreated || a.body["voucher"].(map[string]any)["status"] != "used" ||
 		strings.Contains(a.body["panel"].(string), vcode) || !strings.Contains(a.body["message"].(string), "Voucher used") {
 		t.Errorf("use voucher = %d %v", a.status, a.body)
 	}
@@ -484,7 +490,7 @@ func testScanner(t *testing.T, pg bool) {
 	if a.status != http.StatusCreated {
 		t.Fatalf("redeem the croissant = %d %v", a.status, a.body)
 	}
-	vcode = a.body["result"].(map[string]any)["voucher"].(map[string]any)["code"].(string)
+	vcode = a.body["voucher"].(map[string]any)["code"].(string)
 	for _, d := range []time.Duration{11 * time.Hour, 11 * time.Hour, 3 * time.Hour} {
 		p.clock.Add(d)
 		if res, _ := b.do("GET", "/console/scan", nil); res.StatusCode != 200 {
