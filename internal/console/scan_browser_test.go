@@ -10,21 +10,56 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/aztec"
+	"github.com/boombuler/barcode/code128"
+	"github.com/boombuler/barcode/pdf417"
+	"github.com/boombuler/barcode/qr"
 	"github.com/chromedp/chromedp"
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
 )
 
-// writeY4M writes img, centred on white and scaled by a whole factor to
-// fill most of a width x height frame, as a short YUV4MPEG2 video (4:2:0,
-// grey: chroma at its neutral 128) that Chromium plays, looped, as a fake
-// camera.
-func writeY4M(t *testing.T, path string, img image.Image, width, height int) {
+// writeY4M writes a YUV4MPEG2 video (4:2:0, grey: chroma at its neutral
+// 128) of width x height at 5 frames a second that Chromium plays, looped,
+// as a fake camera: each image, centred on white and scaled by a whole
+// factor to fill most of the frame, is held for hold frames.
+func writeY4M(t *testing.T, path string, width, height, hold int, imgs ...image.Image) {
 	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F5:1 Ip A1:1 C420jpeg\n", width, height)
+	chroma := make([]byte, 2*((width+1)/2)*((height+1)/2))
+	for i := range chroma {
+		chroma[i] = 128
+	}
+	for _, img := range imgs {
+		luma := lumaFrame(img, width, height)
+		for range hold {
+			w.WriteString("FRAME\n")
+			w.Write(luma)
+			w.Write(chroma)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lumaFrame is img's grey levels, centred on white and scaled by a whole
+// factor to fill most of a width x height frame.
+func lumaFrame(img image.Image, width, height int) []byte {
 	b := img.Bounds()
-	scale := max(1, min(width*8/10/b.Dx(), height*8/10/b.Dy()))
+	scale := max(1, min(width*85/100/b.Dx(), height*85/100/b.Dy()))
 	x0, y0 := (width-b.Dx()*scale)/2, (height-b.Dy()*scale)/2
 	luma := make([]byte, width*height)
 	for y := range height {
@@ -38,27 +73,7 @@ func writeY4M(t *testing.T, path string, img image.Image, width, height int) {
 			luma[y*width+x] = v
 		}
 	}
-	chroma := make([]byte, 2*((width+1)/2)*((height+1)/2))
-	for i := range chroma {
-		chroma[i] = 128
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n", width, height)
-	for range 10 {
-		w.WriteString("FRAME\n")
-		w.Write(luma)
-		w.Write(chroma)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return luma
 }
 
 // TestBrowserScanner drives the scanner in headless Chromium with a fake
@@ -85,7 +100,7 @@ func TestBrowserScanner(t *testing.T) {
 		t.Fatalf("Ada's QR code = %d, %v", res.StatusCode, err)
 	}
 	video := filepath.Join(dir, "card.y4m")
-	writeY4M(t, video, qr, 640, 480)
+	writeY4M(t, video, 640, 480, 5, qr)
 
 	bctx := chromium(t, 390, 844,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
@@ -186,4 +201,75 @@ func TestBrowserScanner(t *testing.T) {
 		t.Errorf("forged code feedback = %q", msg)
 	}
 	checkAxe(t, bctx, "scanner with an error", axeJS, axeVersion)
+}
+
+// TestBrowserScannerFormats: the page's decoder reads each barcode format
+// a programme may print on its cards (QR, PDF417, Aztec, Code 128). The
+// fake camera films four members' cards, one in each format, in turn; the
+// page looks each member up as their card comes into view.
+func TestBrowserScannerFormats(t *testing.T) {
+	p := start(t, false, nil)
+	p.user(t, "till@example.com", loyalty.RolePOS, "demo", pw)
+	formats := []struct {
+		name   string
+		encode func(string) (barcode.Barcode, error)
+	}{
+		{"QR", func(s string) (barcode.Barcode, error) { return qr.Encode(s, qr.M, qr.Auto) }},
+		{"PDF417", func(s string) (barcode.Barcode, error) { return pdf417.Encode(s, 2) }},
+		{"Aztec", func(s string) (barcode.Barcode, error) { return aztec.Encode([]byte(s), 33, 0) }},
+		{"Code 128", func(s string) (barcode.Barcode, error) {
+			c, err := code128.Encode(s)
+			if err != nil {
+				return nil, err
+			}
+			// A one-dimensional code is one pixel high until scaled.
+			return barcode.Scale(c, c.Bounds().Dx(), c.Bounds().Dx()/4)
+		}},
+	}
+	var cards []image.Image
+	want := map[string]bool{}
+	for _, f := range formats {
+		m := storetest.NewMember(t, p.srv.Store, "demo")
+		name := "Member by " + f.name
+		if status, body := p.api(t, "PATCH", "/members/"+m.ID, map[string]any{"name": name}); status != 200 {
+			t.Fatalf("rename member = %d %v", status, body)
+		}
+		img, err := f.encode(p.barcode(t, m.ID))
+		if err != nil {
+			t.Fatalf("encode %s: %v", f.name, err)
+		}
+		cards = append(cards, img)
+		want[name] = true
+	}
+	video := filepath.Join(t.TempDir(), "cards.y4m")
+	writeY4M(t, video, 960, 540, 5, cards...)
+
+	bctx := chromium(t, 390, 844,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+	)
+	// Every member name the panel shows is noted as it comes.
+	err := chromedp.Do(bctx,
+		chromedp.Navigate(p.url+"/console/login"),
+		chromedp.SetValue(chromedp.ID("email"), "till@example.com"),
+		chromedp.SetValue(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("camera")),
+		chromedp.Evaluate[chromedp.Void](`window.seen = new Set();
+			new MutationObserver(() => {
+				const n = document.getElementById('member-name');
+				if (n) window.seen.add(n.textContent);
+			}).observe(document.getElementById('member-panel'), {childList: true, subtree: true});`),
+		chromedp.Poll[chromedp.Void](`window.seen.size >= 4`, chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	seen, _ := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(window.seen || [])`))
+	if err != nil {
+		t.Fatalf("the camera read %q, want all of %v: %v", seen, want, err)
+	}
+	for _, name := range seen {
+		if !want[name] {
+			t.Errorf("the camera read %q, which is none of the cards", name)
+		}
+	}
 }
