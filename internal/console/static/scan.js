@@ -169,6 +169,7 @@
         audio: false, video: { facingMode: { ideal: 'environment' }, width: { ideal: 1280 }, height: { ideal: 720 } },
       });
       video.srcObject = stream;
+      video.hidden = false;
       await video.play();
       status.textContent = words.cameraOn;
       running = true;
@@ -176,6 +177,7 @@
       loop();
     } catch (e) {
       status.textContent = words.cameraOff;
+      video.hidden = true;
       start.hidden = false;
     } finally {
       starting = false;
