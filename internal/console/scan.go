@@ -69,7 +69,6 @@ type stampsView struct{ Count, Goal int64 }
 type scanReward struct {
 	ID, Name, Key string
 	Cost          int64
-	Affordable    bool
 }
 
 type scanVoucher struct {
@@ -431,8 +430,7 @@ func (s *Server) memberView(r *http.Request, u loyalty.StaffUser, id, lang strin
 	for _, rw := range rewards.Items {
 		names[rw.ID] = rw.Name
 		if rw.Active {
-			sm.Rewards = append(sm.Rewards, scanReward{ID: rw.ID, Name: rw.Name, Cost: rw.CostPoints,
-				Affordable: rw.CostPoints <= m.Points, Key: uuid.NewString()})
+			sm.Rewards = append(sm.Rewards, scanReward{ID: rw.ID, Name: rw.Name, Cost: rw.CostPoints, Key: uuid.NewString()})
 		}
 	}
 	for _, v := range vouchers.Items {
