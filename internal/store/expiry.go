@@ -23,10 +23,12 @@ import (
 //     instance's job, it takes other members (or the same ones on its next
 //     pass).
 //   - Exactly once: under the account lock a lot's remaining points are
-//     read again, and its expire entry, its remaining set to 0 and the
-//     idempotency key "expire:<lot id>" commit together. A second instance
-//     finds the lot empty (or the key taken, which rolls its batch back);
-//     a crash before the commit leaves the lot due.
+//     read again, and its expire entry (reference "lot:<lot id>", unique
+//     among expire entries: index entries_expire_lot) and its remaining
+//     set to 0 commit together. A second instance finds the lot empty (or
+//     the entry there, which rolls its batch back); a crash before the
+//     commit leaves the lot due. The unique key is an index rather than an
+//     idempotency key, which a till could take and which is pruned.
 //   - The card: the account's pass version and the sync marks of both
 //     channels are written in the same transaction, as Post writes them.
 
@@ -79,16 +81,41 @@ type expiredLot struct {
 // ExpireDue expires the lots due at now (expires_at at or before it) of up
 // to limit members, in one transaction: for each lot with points left, one
 // expire entry of what is left (never more than the balance; see
-// balances.ExpireLot) dated at the lot's expiry, under the idempotency key
-// "expire:<lot id>", with the lot emptied; per member the account
+// balances.ExpireLot) dated at the lot's expiry, with reference
+// "lot:<lot id>" (unique among expire entries), the lot emptied; per member the account
 // (balance, pass version, pass modified time, update sequence) and the
 // sync marks of both channels; and the "points_expired" events
 // (pointsExpired). Lifetime and qualifying points, and so the tier, stay.
 // An erased member's lots are emptied without an entry: the anonymous
 // ledger keeps its balance. It answers how many lots it expired or
 // emptied. It may run on several instances at once.
+//
+// On SQLite, whose transaction holds the database's one writer, it works
+// in transactions of at most sqliteExpireMembers members, so that a till
+// waits for a small batch at most.
 func (s *Store) ExpireDue(ctx context.Context, now time.Time, limit int) (int, error) {
 	now = now.UTC().Truncate(time.Microsecond)
+	per := limit
+	if s.dialect == DialectSQLite {
+		per = min(limit, sqliteExpireMembers)
+	}
+	done := 0
+	for done < limit {
+		n, err := s.expireBatch(ctx, now, min(per, limit-done))
+		done += n
+		if err != nil || n == 0 {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// sqliteExpireMembers bounds the members of one expiry transaction on
+// SQLite (BenchmarkExpireLots weighs it against the tills' latency).
+const sqliteExpireMembers = 25
+
+// expireBatch is one transaction of ExpireDue, for up to limit members.
+func (s *Store) expireBatch(ctx context.Context, now time.Time, limit int) (int, error) {
 	done := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		done = 0
@@ -186,8 +213,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // expireWritePostgres writes a batch of expiries in one statement: the
 // entries ($1 ids, $2 member ids, $3 points, $4 balances after, $5 lot ids,
-// $6 sale times: the lots' expiries; $7 now) in that order, their
-// idempotency keys, the lots emptied ($8), the accounts ($9 member ids,
+// $6 sale times: the lots' expiries; $7 now) in that order, the lots
+// emptied ($8), the accounts ($9 member ids,
 // $10 pass versions, $11 balances; $12 pass modified at least) and the
 // sync marks of both channels ($13 when a card that turns dirty is due).
 var expireWritePostgres = `
@@ -199,9 +226,6 @@ var expireWritePostgres = `
 			base_points, bonus_points, campaign_id, occurred_at)
 		SELECT entry_id, member_id, 'expire', points, balance_after, 'lot:' || lot_id, $7, points, 0, '', occurred_at
 		FROM x ORDER BY n
-	), k AS (
-		INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
-		SELECT member_id, 'expire:' || lot_id, '', entry_id, $7 FROM x
 	), l AS (
 		UPDATE lots SET remaining = 0 WHERE id = ANY($8::text[])
 	), a AS (
@@ -247,20 +271,10 @@ func (s *Store) writeExpiredSQLite(ctx context.Context, tx *sql.Tx, expired []ex
 		return fmt.Errorf("write expiries: %w", err)
 	}
 	defer entry.Close()
-	key, err := tx.PrepareContext(ctx, `
-		INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
-		VALUES ($1, 'expire:' || $2, '', $3, $4)`)
-	if err != nil {
-		return fmt.Errorf("write expiries: %w", err)
-	}
-	defer key.Close()
 	for _, x := range expired {
 		e := x.entry
 		if _, err := entry.ExecContext(ctx, e.ID, e.MemberID, e.Points, e.BalanceAfter, x.lot.ID, now, x.lot.ExpiresAt); err != nil {
 			return fmt.Errorf("write expire entry: %w", err)
-		}
-		if _, err := key.ExecContext(ctx, e.MemberID, x.lot.ID, e.ID, now); err != nil {
-			return fmt.Errorf("write expire key: %w", err)
 		}
 	}
 	empty, err := tx.PrepareContext(ctx, `UPDATE lots SET remaining = 0 WHERE id = $1`)
@@ -328,9 +342,13 @@ func (s *Store) pointsExpired(ctx context.Context, tx *sql.Tx, expired []expired
 		}
 		return nil
 	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO events (member_id, kind, data, created_at) VALUES ($1, 'points_expired', $2, $3)`)
+	if err != nil {
+		return fmt.Errorf("add points_expired events: %w", err)
+	}
+	defer st.Close()
 	for i := range members {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (member_id, kind, data, created_at) VALUES ($1, 'points_expired', $2, $3)`,
-			members[i], data[i], now); err != nil {
+		if _, err := st.ExecContext(ctx, members[i], data[i], now); err != nil {
 			return fmt.Errorf("add points_expired event: %w", err)
 		}
 	}

@@ -12,6 +12,10 @@
 -- Like the other ledger tables, lots carry no foreign key to members (see
 -- 0001): every writer holds the member's account row lock first.
 --
+-- entries_expire_lot makes a lot's expiry unique: at most one expire entry
+-- per lot (its reference is "lot:<lot id>"), whatever instances run. It is
+-- partial, so the other entries, the hot path's, do not maintain it.
+--
 -- lots_member lists a member's open lots in the order they are spent and
 -- shown; lots_expire and lots_remind are the due indexes of the expiry and
 -- reminder jobs, both partial so that spent lots leave them.
@@ -28,3 +32,4 @@ CREATE TABLE lots (
 CREATE INDEX lots_member ON lots (member_id, expires_at, earned_at, id) WHERE remaining > 0;
 CREATE INDEX lots_expire ON lots (expires_at) WHERE remaining > 0;
 CREATE INDEX lots_remind ON lots (remind_at) WHERE remaining > 0 AND NOT reminded AND remind_at IS NOT NULL;
+CREATE UNIQUE INDEX entries_expire_lot ON entries (reference) WHERE type = 'expire';

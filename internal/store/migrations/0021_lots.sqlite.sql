@@ -13,3 +13,4 @@ CREATE TABLE lots (
 CREATE INDEX lots_member ON lots (member_id, expires_at, earned_at, id) WHERE remaining > 0;
 CREATE INDEX lots_expire ON lots (expires_at) WHERE remaining > 0;
 CREATE INDEX lots_remind ON lots (remind_at) WHERE remaining > 0 AND NOT reminded AND remind_at IS NOT NULL;
+CREATE UNIQUE INDEX entries_expire_lot ON entries (reference) WHERE type = 'expire';
