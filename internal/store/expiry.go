@@ -44,8 +44,8 @@ const dueCandidates = 4
 func (s *Store) lockDueMembers(ctx context.Context, tx *sql.Tx, dueWhere, dueOrder string, now time.Time, limit int) (map[string]*dueAccount, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`
 		SELECT a.member_id, a.points, a.pass_version, a.pass_modified, a.erased FROM accounts a
-		WHERE a.member_id IN (SELECT l.member_id FROM lots l WHERE `+dueWhere+` ORDER BY `+dueOrder+` LIMIT $2)
-		ORDER BY a.member_id LIMIT $3 {{skip_locked}}`), now, limit*dueCandidates, limit)
+		WHERE `+s.inSubquery("a.member_id", `SELECT l.member_id FROM lots l WHERE `+dueWhere+` ORDER BY `+dueOrder+` LIMIT $2`)+`
+		LIMIT $3 {{skip_locked}}`), now, limit*dueCandidates, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lock due members: %w", err)
 	}
@@ -64,6 +64,16 @@ func (s *Store) lockDueMembers(ctx context.Context, tx *sql.Tx, dueWhere, dueOrd
 	return out, nil
 }
 
+// inSubquery answers SQL testing col against the rows of the subquery sub.
+// On PostgreSQL it is = ANY(ARRAY(sub)), which looks each value up in
+// col's index; a plain IN may hash-join a scan of the whole table.
+func (s *Store) inSubquery(col, sub string) string {
+	if s.dialect == DialectPostgres {
+		return col + " = ANY(ARRAY(" + sub + "))"
+	}
+	return col + " IN (" + sub + ")"
+}
+
 // dueAccount is a locked member's account as a job reads it.
 type dueAccount struct {
 	id       string
@@ -78,30 +88,29 @@ type expiredLot struct {
 	lot   balances.Lot
 }
 
-// ExpireDue expires the lots due at now (expires_at at or before it) of up
-// to limit members, in one transaction: for each lot with points left, one
+// ExpireDue expires the lots due at now (expires_at at or before it),
+// about limit of them (a member's due lots go together, so a few more),
+// a batch of members a transaction: for each lot with points left, one
 // expire entry of what is left (never more than the balance; see
 // balances.ExpireLot) dated at the lot's expiry, with reference
-// "lot:<lot id>" (unique among expire entries), the lot emptied; per member the account
-// (balance, pass version, pass modified time, update sequence) and the
-// sync marks of both channels; and the "points_expired" events
-// (pointsExpired). Lifetime and qualifying points, and so the tier, stay.
-// An erased member's lots are emptied without an entry: the anonymous
-// ledger keeps its balance. It answers how many lots it expired or
-// emptied. It may run on several instances at once.
+// "lot:<lot id>" (unique among expire entries), the lot emptied; per
+// member the account (balance, pass version, pass modified time, update
+// sequence) and the sync marks of both channels; and the "points_expired"
+// events (pointsExpired). Lifetime and qualifying points, and so the tier,
+// stay. An erased member's lots are emptied without an entry: the
+// anonymous ledger keeps its balance. It answers how many lots it expired
+// or emptied. It may run on several instances at once.
 //
-// On SQLite, whose transaction holds the database's one writer, it works
-// in transactions of at most sqliteExpireMembers members, so that a till
-// waits for a small batch at most.
+// It works in transactions of at most expireMembers members: on SQLite,
+// where a transaction holds the database's one writer, a till then waits
+// for a small batch at most; on PostgreSQL a small batch's rows are looked
+// up by their indexes (the planner hash-joins whole tables for larger
+// arrays of ids).
 func (s *Store) ExpireDue(ctx context.Context, now time.Time, limit int) (int, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	per := limit
-	if s.dialect == DialectSQLite {
-		per = min(limit, sqliteExpireMembers)
-	}
 	done := 0
 	for done < limit {
-		n, err := s.expireBatch(ctx, now, min(per, limit-done))
+		n, err := s.expireBatch(ctx, now, min(expireMembers, limit-done))
 		done += n
 		if err != nil || n == 0 {
 			return done, err
@@ -110,9 +119,9 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time, limit int) (int, e
 	return done, nil
 }
 
-// sqliteExpireMembers bounds the members of one expiry transaction on
-// SQLite (BenchmarkExpireLots weighs it against the tills' latency).
-const sqliteExpireMembers = 25
+// expireMembers bounds the members of one expiry transaction
+// (BenchmarkExpireLots weighs it against the tills' latency).
+const expireMembers = 50
 
 // expireBatch is one transaction of ExpireDue, for up to limit members.
 func (s *Store) expireBatch(ctx context.Context, now time.Time, limit int) (int, error) {
@@ -234,9 +243,7 @@ var expireWritePostgres = `
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		FROM unnest($9::text[], $10::bigint[], $11::bigint[]) AS u(member_id, version, points)
 		WHERE accounts.member_id = u.member_id
-	)` + markDirtySQL("ANY($9::text[])",
-	"(SELECT v.version FROM unnest($9::text[], $10::bigint[]) AS v(member_id, version) WHERE v.member_id = card_sync.member_id)",
-	"$13", "$7")
+	)` + markDirtyFromSQL(" FROM unnest($9::text[], $10::bigint[]) AS v(mid, version)", "v.mid", "v.version", "$13", "$7")
 
 func (s *Store) writeExpiredPostgres(ctx context.Context, tx *sql.Tx, expired []expiredLot, emptied []string, touched []*dueAccount, now time.Time) error {
 	n := len(expired)

@@ -132,7 +132,9 @@ func insertLot(ctx context.Context, tx *sql.Tx, x *balances.Expiry, e Entry) err
 	return nil
 }
 
-// memberSelect reads a MemberRow; scanMember reads its columns.
+// memberSelect reads a MemberRow; scanMember reads its columns. The next
+// lot to expire is found in the order balances.SortLots spends lots
+// (expiry, sale, id), through lots_member.
 const memberSelect = `
 	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
 	       m.created_at, m.erased_at,
@@ -276,6 +278,14 @@ func (s *Store) markDirty(ctx context.Context, tx *sql.Tx, memberID string, vers
 // already waiting keeps its due time (bursts coalesce without postponing
 // delivery); a row in error goes back to pending.
 func markDirtySQL(memberID, version, due, now string) string {
+	return markDirtyFromSQL("", memberID, version, due, now)
+}
+
+// markDirtyFromSQL is markDirtySQL for the rows of from, a FROM clause of
+// the UPDATE ("" for none) whose columns the other arguments may name: a
+// batch marks its cards in one statement (PostgreSQL). from's columns must
+// not be named like card_sync's.
+func markDirtyFromSQL(from, memberID, version, due, now string) string {
 	return `
 	UPDATE card_sync SET
 		wanted_version = ` + version + `,
@@ -283,7 +293,7 @@ func markDirtySQL(memberID, version, due, now string) string {
 		attempts = 0,
 		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE ` + due + ` END,
 		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE ` + now + ` END,
-		updated_at = ` + now + `
+		updated_at = ` + now + from + `
 	WHERE member_id = ` + memberID
 }
 
