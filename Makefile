@@ -23,7 +23,7 @@ test:
 test-short:
 	$(GO) test -race -count=1 ./...
 
-## bench: benchmarks (ledger on SQLite and PostgreSQL beside pgbench, pass signing beside raw RSA, tills during a 100,000-card programme change)
+## bench: benchmarks (ledger on SQLite and PostgreSQL beside pgbench, pass signing beside raw RSA, tills during a 100,000-card programme change, earns with expiry, 100,000 lots expiring)
 bench:
 	scripts/with-postgres.sh scripts/bench.sh $(BENCHTIME)
 

@@ -119,6 +119,9 @@ type Rules struct {
 	CashbackRateBP int64
 	// Referral is the programme's referral bonus, nil for none.
 	Referral *ReferralPoints
+	// Expiry makes credited points lots that expire; nil when points
+	// never expire.
+	Expiry *Expiry
 }
 
 // Validate reports problems of the rules, naming each field.

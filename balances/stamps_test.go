@@ -130,22 +130,7 @@ func FuzzLedger(f *testing.F) {
 		var a Account
 		var points, cashback, stamps, filled int64
 		for i := 0; i+1 < len(ops); i += 2 {
-			n := int64(ops[i+1])
-			var q Request
-			switch ops[i] % 6 {
-			case 0:
-				q = Request{Type: Earn, Points: n}
-			case 1:
-				q = Request{Type: Earn, Amount: n * 97}
-			case 2:
-				q = Request{Type: Redeem, Points: n}
-			case 3:
-				q = Request{Type: Stamp, Count: n % 9}
-			case 4:
-				q = Request{Type: CashbackSpend, Amount: n}
-			case 5:
-				q = Request{Type: Adjust, Points: n - 128}
-			}
+			q := fuzzRequest(ops[i]%6, int64(ops[i+1]))
 			q.OccurredAt = at
 			out, err := Apply(a, q, r)
 			if err != nil {
@@ -173,4 +158,22 @@ func FuzzLedger(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzRequest is a fuzzer's entry of each type a client may post (op 0 to
+// 5) sized by n (0 to 255), invalid ones included.
+func fuzzRequest(op byte, n int64) Request {
+	switch op {
+	case 0:
+		return Request{Type: Earn, Points: n}
+	case 1:
+		return Request{Type: Earn, Amount: n * 97}
+	case 2:
+		return Request{Type: Redeem, Points: n}
+	case 3:
+		return Request{Type: Stamp, Count: n % 9}
+	case 4:
+		return Request{Type: CashbackSpend, Amount: n}
+	}
+	return Request{Type: Adjust, Points: n - 128}
 }

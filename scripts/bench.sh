@@ -18,7 +18,11 @@
 #   6. a change to a programme of 100,000 cards, marked in batches of 500,
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
-#      marking's cards/s and its longest batch, on SQLite and PostgreSQL.
+#      marking's cards/s and its longest batch, on SQLite and PostgreSQL;
+#   7. earns in a programme with a campaign and a 365-day expiry beside
+#      plain earns on the same store in the same run (goal >= 0.9x), and
+#      100,000 lots expiring while 4 tills earn (goal < 60 s; the earns'
+#      p50/p99/max beside the same tills with nothing expiring).
 # The load average is printed with each figure: other work on the machine
 # lowers them all.
 set -euo pipefail
@@ -70,4 +74,13 @@ echo "== a programme change marking 100,000 cards while 4 tills earn: earn p99 d
 # One change per batch size and store, after an untimed set-up of about
 # half a minute per store.
 go test -run '^$' -bench 'BenchmarkProgramChange' -benchtime 1x -timeout 20m ./internal/store/
+load
+
+echo "== earns with a campaign and a 365-day expiry vs plain earns, same store, same run (goal expiry/plain >= 0.9)"
+go test -run '^$' -bench 'BenchmarkPostEarnExpiry' -benchtime "$benchtime" ./internal/store/
+
+echo "== 100,000 lots expiring while 4 tills earn (goal expire-s < 60), earn p99 during it vs nothing expiring"
+# One expiry of every lot per store, after an untimed set-up that posts
+# the lots (1-3 minutes per store).
+go test -run '^$' -bench 'BenchmarkExpireLots' -benchtime 1x -timeout 30m ./internal/store/
 load

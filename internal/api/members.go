@@ -47,6 +47,16 @@ type MemberJSON struct {
 	Stamps *StampsJSON `json:"stamps,omitempty"`
 	// Cashback is the cashback balance, for cashback programmes only.
 	Cashback *CashbackJSON `json:"cashback,omitempty"`
+	// PointsExpiring is the member's next lot of points to expire; null
+	// when no points expire.
+	PointsExpiring *PointsExpiringJSON `json:"points_expiring"`
+}
+
+// PointsExpiringJSON is the next lot of a member's points to expire: what
+// is left of it and when it expires.
+type PointsExpiringJSON struct {
+	Points int64     `json:"points"`
+	At     time.Time `json:"at"`
 }
 
 // StampsJSON is a member's stamp card: count stamps of goal (count is
@@ -77,6 +87,9 @@ func (s *Server) memberJSON(m loyalty.MemberRow) (MemberJSON, error) {
 		VouchersAvailable: len(loyalty.ShownVouchers(m.Vouchers, s.Now())),
 		ReferralCode:      m.ReferralCode,
 		ReferralURL:       s.Links.ReferralURL(m.Program, m.ReferralCode),
+	}
+	if x := m.Expiring; x != nil {
+		j.PointsExpiring = &PointsExpiringJSON{Points: x.Points, At: x.At.UTC()}
 	}
 	if p, err := s.Programs.Get(m.Program); err == nil {
 		if p.Stamps != nil {

@@ -428,7 +428,7 @@ func schemas() obj {
 		},
 		"Member": obj{
 			"type":     "object",
-			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at", "vouchers_available", "referral_code", "referral_url"},
+			"required": []string{"id", "program", "number", "name", "email", "points", "lifetime_points", "tier", "barcode", "apple_pass_url", "created_at", "marketing_opt_in", "last_activity_at", "vouchers_available", "referral_code", "referral_url", "points_expiring"},
 			"properties": obj{
 				"id":                 obj{"type": "string", "format": "uuid"},
 				"program":            obj{"type": "string"},
@@ -453,6 +453,9 @@ func schemas() obj {
 				"cashback": obj{"type": "object", "required": []string{"balance", "currency"},
 					"description": "Cashback programmes only: the cashback balance in minor units of the programme's currency, never negative.",
 					"properties":  obj{"balance": obj{"type": "integer", "minimum": 0}, "currency": obj{"type": "string", "pattern": "^[A-Z]{3}$"}}},
+				"points_expiring": obj{"type": []string{"object", "null"}, "required": []string{"points", "at"},
+					"description": "Programmes with `expiry` only: the next lot of points to expire (what is left of it and when), null when no points expire. Every credit (earn, bonus, positive adjust) is a lot expiring `expiry.after_days` after its `occurred_at`; debits take the oldest lots first.",
+					"properties":  obj{"points": obj{"type": "integer", "minimum": 1}, "at": dateTime}},
 				"referral_code": obj{"type": "string", "description": "The member's own code (8 characters of 23456789ABCDEFGHJKMNPQRSTVWXYZ), unique in the program; another enrolment gives it as `referral_code`."},
 				"referral_url":  obj{"type": "string", "format": "uri", "description": "The program's join page with the member's code (`/join/{program}?ref=CODE`), to share."},
 			},
@@ -519,7 +522,7 @@ func schemas() obj {
 			"properties": obj{
 				"id":            obj{"type": "string"},
 				"member_id":     obj{"type": "string", "format": "uuid"},
-				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend", "bonus"}, "description": "`bonus` is written by passd only (welcome and referral bonuses); clients post the others."},
+				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend", "bonus", "expire"}, "description": "`bonus` and `expire` are written by passd only (welcome and referral bonuses; what was left of a lot of points at its expiry, with `reference` `lot:<id of the entry that credited it>` and `occurred_at` the expiry); clients post the others."},
 				"count":         obj{"type": []string{"integer", "null"}, "description": "The stamps a `stamp` added; null for other types."},
 				"cashback":      obj{"type": []string{"integer", "null"}, "description": "The signed change to the cashback balance in minor units (an earn's credit, a spend's debit); null when none."},
 				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative. Always `base_points` + `bonus_points`."},

@@ -113,9 +113,9 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 
 // GoogleCard renders what the member's loyalty object shows, as on the
 // Apple card: name, number, barcode, points, tier, the card's current
-// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage)
-// and, in a programme with a referral bonus, the member's referral link as
-// a text module.
+// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage),
+// a due reminder of points that expire (ExpiringText) and, in a programme
+// with a referral bonus, the member's referral link, as text modules.
 // secret keys the barcode token; a tier's own strip is served under
 // publicURL as the card's banner.
 func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte, publicURL string) googlewallet.Card {
@@ -148,6 +148,8 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 		c.Modules = append(c.Modules, googlewallet.Message{ID: "referral",
 			Header: p.Localize(lang, "referral_label", "Invite a friend"), Body: links.ReferralURL(publicURL, p.ID, m.ReferralCode)})
 	}
+	// The reminder of points that expire, as on the front of the Apple card.
+	c.Modules = append(googleExpiring(m, p), c.Modules...)
 	return c
 }
 

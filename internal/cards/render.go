@@ -65,6 +65,10 @@ var defaultStrings = map[string]string{
 	// The member's referral link on the back, in programmes with a
 	// referral bonus.
 	"referral_label": "INVITE A FRIEND",
+	// The reminder of points that expire; "%d" is the points, "%s" the
+	// day (ExpiringText).
+	"expiring_label":  "EXPIRING",
+	"points_expiring": "%d points expire on %s",
 }
 
 // RewardsChange is the change message of the front field of vouchers.
@@ -155,6 +159,9 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 			Value: passkit.StringValue(ready), ChangeMessage: RewardsChange})
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "vouchers", Label: "vouchers_label",
 			Value: passkit.StringValue(voucherLines(c.Vouchers))})
+	}
+	if f := expiringField(m, p); f != nil {
+		sc.AuxiliaryFields = append(sc.AuxiliaryFields, *f)
 	}
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",

@@ -150,7 +150,7 @@ func Enroll(ctx context.Context, st MemberCreator, p *Program, in EnrollInput, n
 			Name: in.Name, Email: in.Email, Birthday: in.Birthday, ExternalID: in.ExternalID,
 			AuthToken: token, CreatedAt: now.UTC(),
 			MarketingOptIn: in.MarketingOptIn, ConsentSource: in.Source,
-			ReferralCode: code, ReferredBy: referrer, WelcomeBonus: p.WelcomeBonus,
+			ReferralCode: code, ReferredBy: referrer, WelcomeBonus: p.WelcomeBonus, WelcomeExpiry: rules.Expiry,
 		}
 		err = st.CreateMember(ctx, mem, account)
 		if errors.Is(err, ErrDuplicate) && in.ExternalID != "" {

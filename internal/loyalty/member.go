@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/passd/passd/balances"
 )
 
 // Member is a member's profile. Erased members keep their ID, program and
@@ -49,6 +51,9 @@ type Member struct {
 	// bonus, written as a bonus entry in the enrolment's transaction (the
 	// account given with it already holds it). Reads leave it 0.
 	WelcomeBonus int64
+	// WelcomeExpiry, on a member being created, is the programme's expiry
+	// rule: the welcome bonus is a lot that expires (nil: it never does).
+	WelcomeExpiry *balances.Expiry
 }
 
 // Erased reports whether the member's personal data was erased.

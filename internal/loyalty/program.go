@@ -128,6 +128,9 @@ func (p *Program) Rules() balances.Rules {
 	if p.Referral != nil {
 		r.Referral = &balances.ReferralPoints{Referrer: p.Referral.ReferrerPoints, Referee: p.Referral.RefereePoints}
 	}
+	if p.Expiry != nil {
+		r.Expiry = &balances.Expiry{AfterDays: p.Expiry.AfterDays, RemindDays: p.Expiry.RemindDays}
+	}
 	return r
 }
 

@@ -48,6 +48,19 @@ type MemberRow struct {
 	// the member (one read builds a card); some may be past their
 	// expires_at: see ShownVouchers.
 	Vouchers []OpenVoucher
+	// Expiring is the member's next lot of points to expire, read with
+	// the member; nil when no points expire.
+	Expiring *PointsExpiring
+}
+
+// PointsExpiring is the next lot of a member's points to expire.
+type PointsExpiring struct {
+	// Points is what is left of the lot; At is when it expires.
+	Points int64
+	At     time.Time
+	// Reminded is true once the lot's reminder is due: from then until
+	// the lot expires or is spent, the card says so.
+	Reminded bool
 }
 
 // CardMessage is the merchant message the member's cards show, and when it

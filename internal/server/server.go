@@ -260,6 +260,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// cards, so a pass that did work wakes the sync engine.
 	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
 	s.Automations.OnDone = s.Engine.Wake
+	s.Automations.Add(automations.Expire{Store: s.Store}, automations.Remind{Store: s.Store})
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.

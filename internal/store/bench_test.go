@@ -47,11 +47,8 @@ func BenchmarkPostEarnAmount(b *testing.B) {
 	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			s := o.open(b)
-			ctx := context.Background()
-			if _, err := s.SeedProgram(ctx, store.ProgramRecord{ID: "bench", Definition: []byte(`{"name": "Bench"}`)}); err != nil {
-				b.Fatal(err)
-			}
 			now := time.Now()
+			var campaigns []loyalty.Campaign
 			for i := range 50 {
 				c := loyalty.Campaign{ID: "c" + strconv.Itoa(i), Program: "bench", Name: "c", MultiplierTenths: int64(11 + i),
 					StartsAt: now.AddDate(0, 0, -30-i), EndsAt: now.AddDate(0, 0, -i)}
@@ -63,14 +60,9 @@ func BenchmarkPostEarnAmount(b *testing.B) {
 						c.MinTier = "Silver"
 					}
 				}
-				if _, err := s.CreateCampaign(ctx, c); err != nil {
-					b.Fatal(err)
-				}
+				campaigns = append(campaigns, c)
 			}
-			members := make([]loyalty.Member, 1000)
-			for i := range members {
-				members[i] = storetest.NewMember(b, s, "bench")
-			}
+			members := benchProgram(b, s, campaigns...)
 			for _, kind := range []struct {
 				name string
 				req  balances.Request
@@ -88,18 +80,42 @@ func BenchmarkPostEarnAmount(b *testing.B) {
 	}
 }
 
+// benchProgram stores the programme "bench" with campaigns and 1,000
+// members, and answers the members.
+func benchProgram(b *testing.B, s *store.Store, campaigns ...loyalty.Campaign) []loyalty.Member {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := s.SeedProgram(ctx, store.ProgramRecord{ID: "bench", Definition: []byte(`{"name": "Bench"}`)}); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range campaigns {
+		if _, err := s.CreateCampaign(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	members := make([]loyalty.Member, 1000)
+	for i := range members {
+		members[i] = storetest.NewMember(b, s, "bench")
+	}
+	return members
+}
+
 // ledgerStores open the stores the ledger benchmarks run on (PostgreSQL
 // with 32 connections, for 16 clients).
-func ledgerStores() []struct {
+func ledgerStores() []benchStore { return storesWith(32) }
+
+// benchStore opens a store a benchmark runs on.
+type benchStore struct {
 	name string
 	open func(b *testing.B) *store.Store
-} {
-	return []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
+}
+
+// storesWith open SQLite and PostgreSQL with pgConns connections (the
+// store's default for 0).
+func storesWith(pgConns int) []benchStore {
+	return []benchStore{
 		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 32}) }},
+		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: pgConns}) }},
 	}
 }
 
@@ -123,36 +139,8 @@ func benchPost(b *testing.B, s *store.Store, members []loyalty.Member, clients i
 // is asked on this machine) and reports throughput and latency percentiles.
 // op gets the operation's number (from 1) and the client's.
 func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		next      atomic.Int64
-		wg        sync.WaitGroup
-	)
 	b.ResetTimer()
-	start := time.Now()
-	for w := range clients {
-		wg.Go(func() {
-			local := make([]time.Duration, 0, b.N/clients+1)
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					break
-				}
-				t := time.Now()
-				if err := op(i, w); err != nil {
-					b.Errorf("operation %d: %v", i, err)
-					return
-				}
-				local = append(local, time.Since(t))
-			}
-			mu.Lock()
-			latencies = append(latencies, local...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, latencies := runClients(b, b.N, clients, op)
 	b.StopTimer()
 	if len(latencies) == 0 {
 		return
@@ -164,4 +152,41 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// runClients runs n operations on exactly clients goroutines and answers
+// how long they took and each one's latency; an operation's error fails
+// b. op gets the operation's number (from 1) and the client's.
+func runClients(b *testing.B, n, clients int, op func(i int64, w int) error) (time.Duration, []time.Duration) {
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		next      atomic.Int64
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range clients {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, n/clients+1)
+			defer func() {
+				mu.Lock()
+				latencies = append(latencies, local...)
+				mu.Unlock()
+			}()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				t := time.Now()
+				if err := op(i, w); err != nil {
+					b.Errorf("operation %d: %v", i, err)
+					return
+				}
+				local = append(local, time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), latencies
 }

@@ -97,8 +97,36 @@ func scanRuleCampaigns(rows interface {
 //	$22 the entry's stamp count      $23 the entry's cashback change
 //	$24 the account's stamps         $25 the account's cashback
 //
+// In a programme with expiry, a credit also inserts its lot ($26 expires
+// at, $27 remind at) and a debit also takes its points from the lots ($26
+// lot ids, $27 what each has left): one more CTE or statement, only then.
+//
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
-var postWritePostgres = `
+var postWritePostgres = postWriteCTEs + markDirtySQL("$2", "$11", "$16", "$7")
+
+// postWriteLotPostgres is postWritePostgres with the credit's new lot.
+var postWriteLotPostgres = postWriteCTEs + `, lot AS (` + lotInsertSQL("$1", "$2", "$4", "$21", "$26", "$27") + `)
+` + markDirtySQL("$2", "$11", "$16", "$7")
+
+// postWriteConsumePostgres is postWritePostgres with the debit's lots.
+var postWriteConsumePostgres = postWriteCTEs + `, lot AS (
+		UPDATE lots SET remaining = u.remaining
+		FROM unnest($26::text[], $27::bigint[]) AS u(id, remaining)
+		WHERE lots.id = u.id
+	)
+` + markDirtySQL("$2", "$11", "$16", "$7")
+
+// lotInsertSQL is the one statement that inserts a new lot, written with
+// the caller's placeholders for the lot (entry) id, the member id, the
+// points, the sale's time, the expiry and the reminder's time.
+func lotInsertSQL(id, memberID, points, earnedAt, expiresAt, remindAt string) string {
+	return `
+	INSERT INTO lots (id, member_id, points, remaining, earned_at, expires_at, remind_at)
+	VALUES (` + id + `, ` + memberID + `, ` + points + `, ` + points + `, ` + earnedAt + `, ` + expiresAt + `, ` + remindAt + `)`
+}
+
+// postWriteCTEs are the data-modifying CTEs of every PostgreSQL postWrite.
+const postWriteCTEs = `
 	WITH e AS (
 		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
 			amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
@@ -114,8 +142,7 @@ var postWritePostgres = `
 	), ev AS (
 		INSERT INTO events (member_id, kind, data, created_at)
 		SELECT $2, 'tier_changed', $15::text, $7 WHERE $15::text <> ''
-	)
-` + markDirtySQL("$2", "$11", "$16", "$7")
+	)`
 
 // postWriteSQLite is postWritePostgres as SQLite statements, run by one Exec
 // (SQLite has no data-modifying CTEs; statements cost no round trip).
@@ -134,10 +161,43 @@ var postWriteSQLite = `
 	SELECT $2, 'tier_changed', $15, $7 WHERE $15 <> '';
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
+// postLots loads a member's open lots, for a debit in a programme with
+// expiry; it goes in the lock's round trip. Which lots the debit takes is
+// balances.Consume's choice.
+const postLots = `SELECT id, points, remaining, earned_at, expires_at FROM lots WHERE member_id = $1 AND remaining > 0`
+
+// needsLots reports whether a request takes its points from the lots.
+func needsLots(req balances.Request, rules balances.Rules) bool {
+	return rules.Expiry != nil && balances.ConsumesLots(req.Type, req.Delta())
+}
+
+// scanLots reads postLots' rows.
+func scanLots(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]balances.Lot, error) {
+	var out []balances.Lot
+	for rows.Next() {
+		var l balances.Lot
+		if err := rows.Scan(&l.ID, &l.Points, &l.Remaining, ts{&l.EarnedAt}, ts{&l.ExpiresAt}); err != nil {
+			return nil, fmt.Errorf("lots: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lots: %w", err)
+	}
+	return out, nil
+}
+
 // postStmts are Post's SQLite statements, prepared once.
 type postStmts struct {
-	lock, campaigns *sql.Stmt
-	writes          []*sql.Stmt
+	lock, campaigns, lots *sql.Stmt
+	// lotInsert inserts a credit's lot with Post's parameters;
+	// lotConsume sets one lot's remaining points ($1 id, $2 remaining).
+	lotInsert, lotConsume *sql.Stmt
+	writes                []*sql.Stmt
 }
 
 // preparePost prepares postLock and each statement of postWriteSQLite on
@@ -153,6 +213,19 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 		p.close()
 		return nil, fmt.Errorf("prepare post campaigns: %w", err)
 	}
+	for _, st := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&p.lots, postLots},
+		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$26", "$27")},
+		{&p.lotConsume, `UPDATE lots SET remaining = $2 WHERE id = $1`},
+	} {
+		if *st.dst, err = s.w.PrepareContext(ctx, st.query); err != nil {
+			p.close()
+			return nil, fmt.Errorf("prepare post lots: %w", err)
+		}
+	}
 	for _, q := range strings.Split(postWriteSQLite, ";") {
 		if strings.TrimSpace(q) == "" {
 			continue
@@ -167,11 +240,22 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 	return p, nil
 }
 
-// write runs the write statements in tx, each with all of Post's
-// parameters (a statement binds the $N it names).
-func (p *postStmts) write(ctx context.Context, tx *sql.Tx, args []any) error {
+// write runs the write statements of plan in tx, each with all of Post's
+// parameters (a statement binds the $N it names), then its lot's insert
+// or the update of each lot it took points from.
+func (p *postStmts) write(ctx context.Context, tx *sql.Tx, plan postPlan) error {
 	for _, st := range p.writes {
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, plan.args...); err != nil {
+			return err
+		}
+	}
+	if plan.lot != nil {
+		if _, err := tx.StmtContext(ctx, p.lotInsert).ExecContext(ctx, plan.args...); err != nil {
+			return err
+		}
+	}
+	for _, l := range plan.consumed {
+		if _, err := tx.StmtContext(ctx, p.lotConsume).ExecContext(ctx, l.ID, l.Remaining); err != nil {
 			return err
 		}
 	}
@@ -179,14 +263,10 @@ func (p *postStmts) write(ctx context.Context, tx *sql.Tx, args []any) error {
 }
 
 func (p *postStmts) close() {
-	if p.lock != nil {
-		p.lock.Close()
-	}
-	if p.campaigns != nil {
-		p.campaigns.Close()
-	}
-	for _, st := range p.writes {
-		st.Close()
+	for _, st := range append([]*sql.Stmt{p.lock, p.campaigns, p.lots, p.lotInsert, p.lotConsume}, p.writes...) {
+		if st != nil {
+			st.Close()
+		}
 	}
 }
 
@@ -238,6 +318,9 @@ type postLocked struct {
 	// campaigns are the programme's campaigns running at the sale's
 	// time, loaded only when the request needs them.
 	campaigns []balances.Campaign
+	// lots are the member's open lots, loaded only for a debit in a
+	// programme with expiry.
+	lots []balances.Lot
 }
 
 func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
@@ -256,12 +339,40 @@ func scanPostLocked(row interface{ Scan(...any) error }) (postLocked, error) {
 
 // postPlan is what Post does once it holds the lock: answer a replay of
 // the entry replay, or run postWrite with args and answer res (and issue
-// vouchers of the stamp reward, for a stamp that filled the card).
+// vouchers of the stamp reward, for a stamp that filled the card). lot is
+// a credit's new lot, consumed the lots a debit took points from, as they
+// are after it.
 type postPlan struct {
 	replay   string
 	args     []any
 	res      PostResult
 	vouchers int64
+	lot      *balances.Lot
+	consumed []balances.Lot
+}
+
+// postgresWrite is the PostgreSQL postWrite statement of the plan.
+func (p postPlan) postgresWrite() string {
+	switch {
+	case p.lot != nil:
+		return postWriteLotPostgres
+	case len(p.consumed) > 0:
+		return postWriteConsumePostgres
+	}
+	return postWritePostgres
+}
+
+// postgresArgs are the parameters of postgresWrite: Post's, and the lots
+// a debit took points from as arrays of ids and of what each has left.
+func (p postPlan) postgresArgs() []any {
+	if len(p.consumed) == 0 {
+		return p.args
+	}
+	ids, left := make([]string, len(p.consumed)), make([]int64, len(p.consumed))
+	for i, c := range p.consumed {
+		ids[i], left[i] = c.ID, c.Remaining
+	}
+	return append(p.args[:len(p.args):len(p.args)], ids, left)
 }
 
 // planPost decides a Post from its locked row, at time now.
@@ -318,7 +429,17 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
 		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
 		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback}
-	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}, nil
+	plan := postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}
+	switch {
+	case rules.Expiry == nil:
+	case balances.CreatesLot(req.Type, out.Delta):
+		lot := rules.Expiry.NewLot(e.ID, out.Delta, e.OccurredAt)
+		plan.lot = &lot
+		plan.args = append(plan.args, lot.ExpiresAt, nullTime(&lot.RemindAt))
+	case balances.ConsumesLots(req.Type, out.Delta):
+		plan.consumed, _ = balances.Consume(l.lots, -out.Delta)
+	}
+	return plan, nil
 }
 
 // occurredAt is the sale's time of req: as given, or now. Stored times are

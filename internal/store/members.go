@@ -82,7 +82,11 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			return fmt.Errorf("insert card sync: %w", err)
 		}
 		if m.WelcomeBonus > 0 {
-			if _, err := insertBonus(ctx, tx, m.ID, m.WelcomeBonus, a.Points, balances.ReasonWelcome, m.CreatedAt.UTC().Truncate(time.Microsecond)); err != nil {
+			e, err := insertBonus(ctx, tx, m.ID, m.WelcomeBonus, a.Points, balances.ReasonWelcome, m.CreatedAt.UTC().Truncate(time.Microsecond))
+			if err != nil {
+				return err
+			}
+			if err := insertLot(ctx, tx, m.WelcomeExpiry, e); err != nil {
 				return err
 			}
 		}
@@ -113,7 +117,24 @@ func insertBonus(ctx context.Context, tx *sql.Tx, memberID string, points, balan
 	return e, nil
 }
 
-// memberSelect reads a MemberRow; scanMember reads its columns.
+// insertLot inserts, in tx, the lot of a credit entry e in a programme
+// whose expiry rule is x; without a rule, or for an entry that is no lot,
+// it does nothing.
+func insertLot(ctx context.Context, tx *sql.Tx, x *balances.Expiry, e Entry) error {
+	if x == nil || !balances.CreatesLot(e.Type, e.Points) {
+		return nil
+	}
+	l := x.NewLot(e.ID, e.Points, e.OccurredAt)
+	if _, err := tx.ExecContext(ctx, lotInsertSQL("$1", "$2", "$3", "$4", "$5", "$6"),
+		l.ID, e.MemberID, l.Points, l.EarnedAt, l.ExpiresAt, nullTime(&l.RemindAt)); err != nil {
+		return fmt.Errorf("insert lot: %w", err)
+	}
+	return nil
+}
+
+// memberSelect reads a MemberRow; scanMember reads its columns. The next
+// lot to expire is found in the order balances.SortLots spends lots
+// (expiry, sale, id), through lots_member.
 const memberSelect = `
 	SELECT m.id, m.program, m.number, m.name, m.email, m.birthday, COALESCE(m.external_id, ''), m.auth_token,
 	       m.created_at, m.erased_at,
@@ -122,15 +143,20 @@ const memberSelect = `
 	       m.marketing_opt_in, a.last_activity_at,
 	       m.message, m.message_at, pm.created_at,
 	       COALESCE(p.version, 0), a.vouchers, a.stamps, a.cashback,
-	       COALESCE(m.referral_code, ''), COALESCE(m.referred_by, '')
+	       COALESCE(m.referral_code, ''), COALESCE(m.referred_by, ''),
+	       COALESCE(nl.remaining, 0), nl.expires_at, COALESCE(nl.reminded, false)
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
-	LEFT JOIN programs p ON p.id = m.program`
+	LEFT JOIN programs p ON p.id = m.program
+	LEFT JOIN lots nl ON nl.id = (
+		SELECT x.id FROM lots x WHERE x.member_id = m.id AND x.remaining > 0
+		ORDER BY x.expires_at, x.earned_at, x.id LIMIT 1)`
 
 func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	var r MemberRow
 	var modified int64
 	var vouchers string
+	var exp loyalty.PointsExpiring
 	err := row.Scan(&r.ID, &r.Program, &r.Number, &r.Name, &r.Email, &r.Birthday, &r.ExternalID, &r.AuthToken,
 		ts{&r.CreatedAt}, nts{&r.ErasedAt},
 		&r.Account.Points, &r.Account.Lifetime, &r.Account.Qualifying, &r.Account.Tier, &r.Account.PassVersion,
@@ -138,7 +164,8 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		&r.MarketingOptIn, ts{&r.LastActivityAt},
 		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
 		&r.ProgramVersion, &vouchers, &r.Account.Stamps, &r.Account.Cashback,
-		&r.ReferralCode, &r.ReferredBy)
+		&r.ReferralCode, &r.ReferredBy,
+		&exp.Points, ts{&exp.At}, &exp.Reminded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}
@@ -147,6 +174,9 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 	}
 	if r.Vouchers, err = decodeOpenVouchers(vouchers); err != nil {
 		return MemberRow{}, err
+	}
+	if exp.Points > 0 {
+		r.Expiring = &exp
 	}
 	r.PassModified = time.Unix(modified, 0).UTC()
 	return r, nil
@@ -248,6 +278,14 @@ func (s *Store) markDirty(ctx context.Context, tx *sql.Tx, memberID string, vers
 // already waiting keeps its due time (bursts coalesce without postponing
 // delivery); a row in error goes back to pending.
 func markDirtySQL(memberID, version, due, now string) string {
+	return markDirtyFromSQL("", memberID, version, due, now)
+}
+
+// markDirtyFromSQL is markDirtySQL for the rows of from, a FROM clause of
+// the UPDATE ("" for none) whose columns the other arguments may name: a
+// batch marks its cards in one statement (PostgreSQL). from's columns must
+// not be named like card_sync's.
+func markDirtyFromSQL(from, memberID, version, due, now string) string {
 	return `
 	UPDATE card_sync SET
 		wanted_version = ` + version + `,
@@ -255,7 +293,7 @@ func markDirtySQL(memberID, version, due, now string) string {
 		attempts = 0,
 		next_attempt_at = CASE WHEN wanted_version > synced_version AND state = 'pending' THEN next_attempt_at ELSE ` + due + ` END,
 		dirty_since = CASE WHEN wanted_version > synced_version THEN dirty_since ELSE ` + now + ` END,
-		updated_at = ` + now + `
+		updated_at = ` + now + from + `
 	WHERE member_id = ` + memberID
 }
 

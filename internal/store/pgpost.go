@@ -77,6 +77,9 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 	if needsCampaigns(req) {
 		b.Queue(postCampaigns, memberID, occurredAt(req, now))
 	}
+	if needsLots(req, rules) {
+		b.Queue(postLots, memberID)
+	}
 	br := c.SendBatch(ctx, &b)
 	_, err := br.Exec()
 	if err != nil {
@@ -90,6 +93,13 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
 			l.campaigns, err = scanRuleCampaigns(rows)
+			rows.Close()
+		}
+	}
+	if err == nil && needsLots(req, rules) {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			l.lots, err = scanLots(rows)
 			rows.Close()
 		}
 	}
@@ -117,7 +127,7 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 	if s.beforeCommit != nil {
 		// Tests hold the transaction open between its writes and its
 		// commit; that costs the round trip the pipeline saves.
-		if _, err := c.Exec(ctx, postWritePostgres, plan.args...); err != nil {
+		if _, err := c.Exec(ctx, plan.postgresWrite(), plan.postgresArgs()...); err != nil {
 			return PostResult{}, writeError(err)
 		}
 		s.beforeCommit(ctx)
@@ -127,7 +137,7 @@ func (s *Store) postOn(ctx context.Context, c *pgx.Conn, memberID, idemKey, requ
 		return plan.res, nil
 	}
 	b = pgx.Batch{}
-	b.Queue(postWritePostgres, plan.args...)
+	b.Queue(plan.postgresWrite(), plan.postgresArgs()...)
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {

@@ -25,14 +25,9 @@ func (s *Store) postTx(ctx context.Context, memberID, idemKey, requestHash strin
 	now := s.clock()
 	var res PostResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		l, err := s.lockTx(ctx, tx, memberID, idemKey)
+		l, err := s.lockTx(ctx, tx, memberID, idemKey, req, rules, now)
 		if err != nil {
 			return err
-		}
-		if needsCampaigns(req) && !l.hash.Valid {
-			if l.campaigns, err = s.campaignsTx(ctx, tx, memberID, occurredAt(req, now)); err != nil {
-				return err
-			}
 		}
 		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
 		if err != nil {
@@ -53,7 +48,7 @@ func (s *Store) postTx(ctx context.Context, memberID, idemKey, requestHash strin
 				return err
 			}
 		}
-		if err := s.writeTx(ctx, tx, plan.args); err != nil {
+		if err := s.writeTx(ctx, tx, plan); err != nil {
 			return err
 		}
 		res = plan.res
@@ -100,6 +95,22 @@ func (s *Store) campaignsTx(ctx context.Context, tx *sql.Tx, memberID string, at
 	}
 	defer rows.Close()
 	return scanRuleCampaigns(rows)
+}
+
+// lotsTx runs postLots in tx.
+func (s *Store) lotsTx(ctx context.Context, tx *sql.Tx, memberID string) ([]balances.Lot, error) {
+	var rows *sql.Rows
+	var err error
+	if s.dialect == DialectPostgres {
+		rows, err = tx.QueryContext(ctx, postLots, memberID)
+	} else {
+		rows, err = tx.StmtContext(ctx, s.postStmts.lots).QueryContext(ctx, memberID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lots: %w", err)
+	}
+	defer rows.Close()
+	return scanLots(rows)
 }
 
 // stampReward reads, in tx, the reward a member's full stamp card issues

@@ -66,14 +66,7 @@ const (
 // bulk, delivered, changed once and delivered again (untimed, 30-60 s).
 // Each iteration is one change: run it with -benchtime 1x.
 func BenchmarkProgramChange(b *testing.B) {
-	openers := []struct {
-		name string
-		open func(b *testing.B) *store.Store
-	}{
-		{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-		{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{MaxConns: 16}) }},
-	}
-	for _, o := range openers {
+	for _, o := range bigStores() {
 		b.Run("store="+o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one programme of markCards
 			// cards for every batch size.
@@ -84,6 +77,10 @@ func BenchmarkProgramChange(b *testing.B) {
 		})
 	}
 }
+
+// bigStores open the stores of the benchmarks of 100,000 cards or lots
+// (PostgreSQL with 16 connections).
+func bigStores() []benchStore { return storesWith(16) }
 
 // markEnv is a store holding the demo programme with markCards members.
 type markEnv struct {

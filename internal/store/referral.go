@@ -109,7 +109,11 @@ func (s *Store) decideReferral(ctx context.Context, tx *sql.Tx, refereeID, entry
 // channels. It answers the account after.
 func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Account, modified, points int64, reason string, rules balances.Rules, now time.Time) (Account, error) {
 	out := balances.Credit(a, points, rules)
-	if _, err := insertBonus(ctx, tx, memberID, points, out.Account.Points, reason, now); err != nil {
+	e, err := insertBonus(ctx, tx, memberID, points, out.Account.Points, reason, now)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := insertLot(ctx, tx, rules.Expiry, e); err != nil {
 		return Account{}, err
 	}
 	if err := s.bumpSeq(ctx, tx); err != nil {

@@ -198,7 +198,9 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 	now := s.clock()
 	var res Redemption
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		l, err := s.lockTx(ctx, tx, memberID, idemKey)
+		req := balances.Request{Type: balances.Redeem, Points: reward.CostPoints, Reference: "reward:" + reward.ID}
+		rules := p.Rules()
+		l, err := s.lockTx(ctx, tx, memberID, idemKey, req, rules, now)
 		if err != nil {
 			return err
 		}
@@ -220,12 +222,11 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 		if err := reward.CanRedeem(p, l.account.Tier); err != nil {
 			return err
 		}
-		req := balances.Request{Type: balances.Redeem, Points: reward.CostPoints, Reference: "reward:" + reward.ID}
-		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, p.Rules(), now)
+		plan, err := s.planPost(l, memberID, idemKey, requestHash, req, rules, now)
 		if err != nil {
 			return err
 		}
-		if err := s.writeTx(ctx, tx, plan.args); err != nil {
+		if err := s.writeTx(ctx, tx, plan); err != nil {
 			return err
 		}
 		res.PostResult = plan.res
@@ -240,24 +241,40 @@ func (s *Store) redeem(ctx context.Context, memberID, idemKey, requestHash strin
 	return res, err
 }
 
-// lockTx runs postLock in tx: the member's lock and the key's earlier use.
-func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, memberID, idemKey string) (postLocked, error) {
+// lockTx runs postLock in tx: the member's lock and the key's earlier use;
+// and, when req needs them and the key is new, the campaigns running at
+// the sale's time (now when not given) and the member's open lots.
+func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, memberID, idemKey string, req balances.Request, rules balances.Rules, now time.Time) (postLocked, error) {
 	var row *sql.Row
 	if s.dialect == DialectPostgres {
 		row = tx.QueryRowContext(ctx, s.q(postLock), memberID, idemKey)
 	} else {
 		row = tx.StmtContext(ctx, s.postStmts.lock).QueryRowContext(ctx, memberID, idemKey)
 	}
-	return scanPostLocked(row)
+	l, err := scanPostLocked(row)
+	if err != nil || l.hash.Valid {
+		return l, err
+	}
+	if needsCampaigns(req) {
+		if l.campaigns, err = s.campaignsTx(ctx, tx, memberID, occurredAt(req, now)); err != nil {
+			return postLocked{}, err
+		}
+	}
+	if needsLots(req, rules) {
+		if l.lots, err = s.lotsTx(ctx, tx, memberID); err != nil {
+			return postLocked{}, err
+		}
+	}
+	return l, nil
 }
 
-// writeTx runs postWrite with a plan's args in tx.
-func (s *Store) writeTx(ctx context.Context, tx *sql.Tx, args []any) error {
+// writeTx runs a plan's postWrite in tx.
+func (s *Store) writeTx(ctx context.Context, tx *sql.Tx, plan postPlan) error {
 	var err error
 	if s.dialect == DialectPostgres {
-		_, err = tx.ExecContext(ctx, postWritePostgres, args...)
+		_, err = tx.ExecContext(ctx, plan.postgresWrite(), plan.postgresArgs()...)
 	} else {
-		err = s.postStmts.write(ctx, tx, args)
+		err = s.postStmts.write(ctx, tx, plan)
 	}
 	if err != nil {
 		return writeError(err)

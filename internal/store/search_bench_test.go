@@ -15,7 +15,6 @@ import (
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
-	"github.com/passd/passd/internal/testkit"
 )
 
 // searchMembers is the size of the program BenchmarkSearchMembers searches.
@@ -27,13 +26,7 @@ var (
 )
 
 // benchStores open a fresh store of each kind for a benchmark.
-var benchStores = []struct {
-	name string
-	open func(b *testing.B) *store.Store
-}{
-	{"sqlite", func(b *testing.B) *store.Store { return testkit.OpenSQLite(b, store.Options{}) }},
-	{"postgres", func(b *testing.B) *store.Store { return openPostgres(b, store.Options{}) }},
-}
+var benchStores = storesWith(0)
 
 // seedProgram stores n members of program "bench": enrolled over two
 // years, last active within a year, 70% Bronze, 25% Silver, 5% Gold. It

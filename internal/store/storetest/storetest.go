@@ -114,6 +114,10 @@ func Run(t *testing.T, open Opener) {
 		{"WelcomeBonus", testWelcomeBonus},
 		{"Referral", testReferral},
 		{"BackfillReferralCodes", testBackfillReferralCodes},
+		{"LotsFIFO", testLotsFIFO},
+		{"ExpireDue", testExpireDue},
+		{"ExpireConcurrently", testExpireConcurrently},
+		{"RemindDue", testRemindDue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
