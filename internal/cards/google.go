@@ -113,8 +113,8 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 
 // GoogleCard renders what the member's loyalty object shows, as on the
 // Apple card: name, number, barcode, points, tier, the card's current
-// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage)
-// and, in a programme with a referral bonus, the member's referral link as
+// merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage),
+// the dormant greeting (DormantMessage) as a text module and, in a programme with a referral bonus, the member's referral link as
 // a text module.
 // secret keys the barcode token; a tier's own strip is served under
 // publicURL as the card's banner.
@@ -142,6 +142,11 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 	}
 	if msg != "" {
 		c.Message = &googlewallet.Message{ID: "message", Header: p.Localize(lang, "message_label", "Message"), Body: msg}
+	}
+	if text := DormantMessage(m, p); text != "" {
+		// The dormant greeting, as on the back of the Apple card.
+		c.Modules = append(c.Modules, googlewallet.Message{ID: "dormant",
+			Header: p.Localize(lang, "message_label", "Message"), Body: text})
 	}
 	if p.Referral != nil && m.ReferralCode != "" && !m.Erased() {
 		// The referral link, as on the back of the Apple card.

@@ -29,6 +29,19 @@ type Card struct {
 	// Vouchers are the member's unused vouchers the card shows: those not
 	// past expires_at when the card was built.
 	Vouchers []loyalty.OpenVoucher
+	// Dormant is the programme's dormant message while the member is in a
+	// greeted dormant spell ("" otherwise): see DormantMessage.
+	Dormant string
+}
+
+// DormantMessage is the programme's dormant message when the member was
+// greeted for a dormant spell that their next transaction has not ended
+// yet, "" otherwise (and always for an erased member).
+func DormantMessage(m loyalty.MemberRow, p *loyalty.Program) string {
+	if p.Dormant == nil || m.DormantAt.IsZero() || m.Erased() {
+		return ""
+	}
+	return p.Dormant.Message
 }
 
 // WebServicePath is where the PassKit web service lives under the public URL.
@@ -159,6 +172,12 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
 			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})
+	}
+	if c.Dormant != "" {
+		// A back field with a change message: the phone shows it on the
+		// lock screen when the member is greeted.
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "dormant", Label: "message_label",
+			Value: passkit.StringValue(c.Dormant), ChangeMessage: MessageChange})
 	}
 	if p.Referral != nil && m.ReferralCode != "" {
 		// Wallet shows a URL in a back field as a link to share.

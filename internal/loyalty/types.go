@@ -48,6 +48,10 @@ type MemberRow struct {
 	// the member (one read builds a card); some may be past their
 	// expires_at: see ShownVouchers.
 	Vouchers []OpenVoucher
+	// DormantAt is the start of the dormant spell the member was greeted
+	// for (zero for none): the card shows the programme's dormant message
+	// until the member's next transaction.
+	DormantAt time.Time
 }
 
 // CardMessage is the merchant message the member's cards show, and when it

@@ -105,7 +105,7 @@ var postWritePostgres = `
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23)
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
-			pass_version = $11, pass_modified = $12, last_activity_at = $7,
+			pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
 	), k AS (
@@ -125,7 +125,7 @@ var postWriteSQLite = `
 		amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23);
 	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
-		pass_version = $11, pass_modified = $12, last_activity_at = $7,
+		pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
 	WHERE member_id = $2;
 	INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)

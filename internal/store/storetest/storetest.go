@@ -114,6 +114,9 @@ func Run(t *testing.T, open Opener) {
 		{"WelcomeBonus", testWelcomeBonus},
 		{"Referral", testReferral},
 		{"BackfillReferralCodes", testBackfillReferralCodes},
+		{"BirthdayBonus", testBirthdayBonus},
+		{"DormantSpell", testDormantSpell},
+		{"VoucherLapse", testVoucherLapse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
