@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,10 +53,10 @@ func instances(t *testing.T, fn func(t *testing.T, open func(clock *testkit.Cloc
 	})
 }
 
-// TestTwoRunnersOnOneDatabase runs the birthday, dormant and voucher jobs
+// TestTwoRunnersOnOneDatabase runs the birthday, dormant, voucher and tier review jobs
 // on two Runners (two instances) over one database at once, a few items a
 // call so their work interleaves: every member gets one birthday bonus,
-// one dormant greeting and one voucher lapse, and every ledger still sums
+// one dormant greeting, one voucher lapse and one tier downgrade, and every ledger still sums
 // to its balance.
 func TestTwoRunnersOnOneDatabase(t *testing.T) {
 	t.Parallel()
@@ -66,7 +67,9 @@ func TestTwoRunnersOnOneDatabase(t *testing.T) {
 		a, b := open(clock), open(clock)
 
 		p := &loyalty.Program{ID: "demo", Timezone: "UTC", BirthdayBonus: 40,
-			Dormant: &loyalty.Dormant{AfterDays: 30, Message: "We miss you", BonusPoints: 15}}
+			Dormant:    &loyalty.Dormant{AfterDays: 30, Message: "We miss you", BonusPoints: 15},
+			TierWindow: loyalty.TierWindowRolling365,
+			Tiers:      []loyalty.Tier{{Name: "Bronze"}, {Name: "Silver", Threshold: 50}, {Name: "Gold", Threshold: 1000}}}
 		p.Earn.PointsPerUnit, p.Earn.MinorPerUnit = 1, 100
 		catalog := loyalty.NewCatalog(p)
 		reward, err := a.CreateReward(ctx, loyalty.Reward{ID: uuid.NewString(), Program: "demo", Name: "Coffee", CostPoints: 10, ValidDays: 30, Active: true})
@@ -83,6 +86,11 @@ func TestTwoRunnersOnOneDatabase(t *testing.T) {
 			if _, err := a.Post(ctx, m.ID, "earn", "h", balances.Request{Type: balances.Earn, Points: 50}, p.Rules()); err != nil {
 				t.Fatal(err)
 			}
+			// Gold until this sale leaves the window, 25 days on.
+			old := balances.Request{Type: balances.Earn, Points: 1000, OccurredAt: t0.Add(-340 * 24 * time.Hour)}
+			if _, err := a.Post(ctx, m.ID, "old", "h", old, p.Rules()); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := a.Redeem(ctx, m.ID, "buy", "h", reward, p); err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +100,8 @@ func TestTwoRunnersOnOneDatabase(t *testing.T) {
 			return automations.New(automations.Config{Now: clock.Now, Limit: 3},
 				automations.Birthdays{Store: s, Programs: catalog},
 				automations.Dormant{Store: s, Programs: catalog},
-				automations.Vouchers{Store: s})
+				automations.Vouchers{Store: s},
+				automations.TierReviews{Store: s, Programs: catalog})
 		}
 		r1, r2 := runner(a), runner(b)
 		both := func() {
@@ -128,14 +137,20 @@ func TestTwoRunnersOnOneDatabase(t *testing.T) {
 			if reasons[balances.ReasonBirthday] != 1 || reasons[balances.ReasonDormant] != 1 {
 				t.Errorf("member %s bonuses = %v, want one birthday and one dormant", id, reasons)
 			}
-			if sum != x.Member.Account.Points || sum != 50-10+40+15 {
-				t.Errorf("member %s: sum(entries) = %d, balance %d, want both %d", id, sum, x.Member.Account.Points, 50-10+40+15)
+			if sum != x.Member.Account.Points || sum != 1000+50-10+40+15 {
+				t.Errorf("member %s: sum(entries) = %d, balance %d, want both %d", id, sum, x.Member.Account.Points, 1000+50-10+40+15)
 			}
-			lapsed := 0
+			lapsed, downgrades := 0, 0
 			for _, e := range x.Events {
-				if e.Kind == "voucher_expired" {
+				switch {
+				case e.Kind == "voucher_expired":
 					lapsed++
+				case e.Kind == "tier_changed" && strings.Contains(e.Data, `"from":"Gold"`):
+					downgrades++
 				}
+			}
+			if a := x.Member.Account; downgrades != 1 || a.Tier != "Silver" || a.Qualifying != 50+40+15 {
+				t.Errorf("member %s: %d downgrades from Gold, account %+v; want 1, Silver with %d qualifying", id, downgrades, a, 50+40+15)
 			}
 			if lapsed != 1 || len(x.Member.Vouchers) != 0 {
 				t.Errorf("member %s: %d voucher_expired events, %d open vouchers; want 1 and 0", id, lapsed, len(x.Member.Vouchers))

@@ -161,3 +161,38 @@ func TestPlanDormant(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPlanBirthday reads any birthday text at any time: an unreadable one
+// stops the looks; otherwise the next look is after now, a credit is for a
+// birthday that has begun in the zone, and crediting again at the next
+// look is for a later year.
+func FuzzPlanBirthday(f *testing.F) {
+	f.Add("2000-02-29", int64(0), int64(3600))
+	f.Add("1990-03-14", int64(-86400*200), int64(60))
+	f.Add("bad", int64(0), int64(0))
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		f.Fatal(err)
+	}
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, birthday string, sinceOff, after int64) {
+		since := base.Add(time.Duration(sinceOff%(4*365*86400)) * time.Second)
+		now := since.Add(time.Duration(after%(3*365*86400)) * time.Second)
+		if now.Before(since) {
+			now = since
+		}
+		p := PlanBirthday(birthday, paris, since, now)
+		if p.None {
+			return
+		}
+		if !p.Next.After(now) {
+			t.Fatalf("PlanBirthday(%q, %v, %v) = %+v: next look not after now", birthday, since, now, p)
+		}
+		if p.Credit {
+			again := PlanBirthday(birthday, paris, p.Next, p.Next)
+			if again.Year <= p.Year {
+				t.Fatalf("credit for %d, the next look plans %d", p.Year, again.Year)
+			}
+		}
+	})
+}

@@ -128,6 +128,9 @@ func (p *Program) Rules() balances.Rules {
 	if p.Referral != nil {
 		r.Referral = &balances.ReferralPoints{Referrer: p.Referral.ReferrerPoints, Referee: p.Referral.RefereePoints}
 	}
+	if p.TierWindow == TierWindowRolling365 {
+		r.TierWindow = balances.RollingTierWindow
+	}
 	return r
 }
 

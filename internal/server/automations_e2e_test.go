@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -246,6 +247,53 @@ func TestDormantMessageOnThePhone(t *testing.T) {
 	pushedAndFetched(t, ae, s, ph, "after the earn", func() { earn(t, s, ph.serial, 10, "earn-2") })
 	if got, ok := ph.field("backFields", "dormant"); ok {
 		t.Errorf("dormant back field after an earn = %q, want none", got)
+	}
+}
+
+// TestTierDowngradeTheCardAnnounces: in the demo programme with a rolling
+// 365-day tier window, a member is Gold on a sale of 300 days back; 65
+// days on it leaves the window, the tier review lowers the member to
+// Silver, the phone is pushed and the pass's tier field changes with its
+// change message ("You are now %@"), so the downgrade is never silent.
+func TestTierDowngradeTheCardAnnounces(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	clock := &shiftedClock{}
+	s := startAutomated(t, ae.env, clock)
+	patchDemo(t, s, `{"tier_window":"rolling_365_days"}`)
+	ph := addPass(t, s, enroll(t, s, "Ada Lovelace"), "device-tier", pushToken)
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d", got)
+	}
+	old := clock.Now().Add(-300 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, e := range []map[string]any{
+		{"type": "earn", "points": 5000, "occurred_at": old},
+		{"type": "earn", "points": 1500},
+	} {
+		if res, b := call(t, "POST", s.url+"/api/v1/members/"+ph.serial+"/transactions", e, "Idempotency-Key", fmt.Sprint(e)); res.StatusCode != 201 {
+			t.Fatalf("earn %v = %d %s", e, res.StatusCode, b)
+		}
+	}
+	settled(t, s, ph.serial)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch = %d", st)
+	}
+	if got, _ := ph.field("headerFields", "tier"); got != "Gold" {
+		t.Fatalf("tier on the pass = %q, want Gold", got)
+	}
+	clock.Add(64 * 24 * time.Hour)
+	if n := runDue(t, s); n != 0 {
+		t.Errorf("time-driven work a day before the sale leaves the window did %d items, want 0", n)
+	}
+	clock.Add(24*time.Hour + time.Minute)
+	pushedAndFetched(t, ae, s, ph, "after the review", func() { runDue(t, s) })
+	tier, _ := ph.fieldMap("headerFields", "tier")
+	if tier["value"] != "Silver" || tier["changeMessage"] != "You are now %@" {
+		t.Errorf("tier field after the review = %v, want Silver with the change message", tier)
+	}
+	res, b := call(t, "GET", s.url+"/api/v1/members/"+ph.serial, nil)
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"tier":"Silver"`) || !strings.Contains(string(b), `"points":6500`) {
+		t.Errorf("member after the review = %d %s, want Silver and the balance kept", res.StatusCode, b)
 	}
 }
 

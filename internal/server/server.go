@@ -264,6 +264,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		automations.Birthdays{Store: s.Store, Programs: s.Programs},
 		automations.Dormant{Store: s.Store, Programs: s.Programs},
 		automations.Vouchers{Store: s.Store},
+		automations.TierReviews{Store: s.Store, Programs: s.Programs},
 	)
 
 	// The API and the pages show the same members: one set of

@@ -288,3 +288,119 @@ func (s *Store) LapseVoucher(ctx context.Context, v VoucherDue, now time.Time) (
 		return true, s.listOpenVouchers(ctx, tx, v.MemberID, now)
 	})
 }
+
+// lowerTierReview brings the tier review of an account that a bonus took
+// from a to n, in a programme with a rolling tier window, no later than
+// when the bonus leaves the window.
+func lowerTierReview(ctx context.Context, tx *sql.Tx, memberID string, a, n Account, rules balances.Rules, now time.Time) error {
+	review := tierReview(a, n, balances.Request{OccurredAt: now}, rules)
+	if review == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE accounts SET tier_review_at = $2 WHERE member_id = $1 AND (tier_review_at IS NULL OR tier_review_at > $2)`,
+		memberID, review); err != nil {
+		return fmt.Errorf("plan tier review: %w", err)
+	}
+	return nil
+}
+
+// TierReviewDue is a member whose qualifying points in a rolling tier
+// window are due for a review.
+type TierReviewDue struct {
+	MemberID, Program string
+	// Due is the account's tier_review_at as read.
+	Due time.Time
+}
+
+// TierReviewsDue answers at most limit members whose tier review is due at
+// now, the longest due first.
+func (s *Store) TierReviewsDue(ctx context.Context, now time.Time, limit int) ([]TierReviewDue, error) {
+	rows, err := s.w.QueryContext(ctx, `
+		SELECT a.member_id, m.program, a.tier_review_at FROM accounts a JOIN members m ON m.id = a.member_id
+		WHERE a.tier_review_at <= $1 ORDER BY a.tier_review_at LIMIT $2`, utcMicro(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("tier reviews due: %w", translate(err))
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (TierReviewDue, error) {
+		var d TierReviewDue
+		err := row.Scan(&d.MemberID, &d.Program, ts{&d.Due})
+		return d, err
+	})
+}
+
+// ReviewTier reviews a member's tier in one transaction under the
+// member's lock: with a rolling tier window (rules.TierWindow) it
+// recomputes the qualifying points from the entries that occurred in the
+// window (balances.RollingQualifying), sets the tier they reach (up or
+// down) and plans the next review; a tier that changes raises the pass
+// version, marks the card on both channels and records a "tier_changed"
+// event, as Post does, so the card announces a downgrade. Without a
+// rolling window (the programme changed back to lifetime) it only stops
+// the reviews. It reports whether the tier changed. A review another
+// instance did first (the due time moved meanwhile) does nothing.
+func (s *Store) ReviewTier(ctx context.Context, d TierReviewDue, rules balances.Rules, now time.Time) (bool, error) {
+	now = utcMicro(now)
+	return s.settle(ctx, "review tier", d.MemberID, func(tx *sql.Tx, l lockedAccount) (bool, error) {
+		if l.erased || rules.TierWindow <= 0 {
+			_, err := moveTierReview(ctx, tx, d, nil)
+			return false, err
+		}
+		es, err := qualifyingEntries(ctx, tx, d.MemberID, now.Add(-rules.TierWindow))
+		if err != nil {
+			return false, err
+		}
+		qualifying, next := balances.RollingQualifying(es, rules.TierWindow, now)
+		var nextAt *time.Time
+		if !next.IsZero() {
+			nextAt = &next
+		}
+		if ok, err := moveTierReview(ctx, tx, d, nextAt); err != nil || !ok {
+			return false, err
+		}
+		out := balances.Review(l.account, qualifying, rules)
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET qualifying = $2, tier = $3 WHERE member_id = $1`,
+			d.MemberID, out.Account.Qualifying, out.Account.Tier); err != nil {
+			return false, fmt.Errorf("set qualifying points: %w", err)
+		}
+		if !out.TierChanged {
+			return false, nil
+		}
+		if err := s.touchAccount(ctx, tx, d.MemberID, now, false); err != nil {
+			return false, err
+		}
+		return true, addEvent(ctx, tx, d.MemberID, "tier_changed", tierEvent{out.OldTier, out.Account.Tier}, now)
+	})
+}
+
+// moveTierReview moves a member's tier review from d.Due to next (NULL
+// when nil) and reports whether it still held d.Due.
+func moveTierReview(ctx context.Context, tx *sql.Tx, d TierReviewDue, next *time.Time) (bool, error) {
+	return insertKey(ctx, tx, `UPDATE accounts SET tier_review_at = $3 WHERE member_id = $1 AND tier_review_at = $2`,
+		d.MemberID, utcMicro(d.Due), nullTime(next))
+}
+
+// qualifyingEntries answers a member's entries that may count towards
+// qualifying points and occurred after from.
+func qualifyingEntries(ctx context.Context, tx *sql.Tx, memberID string, from time.Time) ([]balances.QualifyingEntry, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT type, points, COALESCE(occurred_at, created_at) FROM entries
+		WHERE member_id = $1 AND type IN ('earn', 'bonus', 'adjust') AND COALESCE(occurred_at, created_at) > $2`,
+		memberID, from)
+	if err != nil {
+		return nil, fmt.Errorf("qualifying entries: %w", err)
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (balances.QualifyingEntry, error) {
+		var e balances.QualifyingEntry
+		var typ string
+		err := row.Scan(&typ, &e.Points, ts{&e.OccurredAt})
+		e.Type = balances.EntryType(typ)
+		return e, err
+	})
+}
+
+// tierEvent is the data of a "tier_changed" event.
+type tierEvent struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}

@@ -96,6 +96,8 @@ func scanRuleCampaigns(rows interface {
 //	$20 campaign id  $21 occurred at
 //	$22 the entry's stamp count      $23 the entry's cashback change
 //	$24 the account's stamps         $25 the account's cashback
+//	$26 when the entry leaves a rolling tier window, NULL when it adds no
+//	    qualifying points there (the account's tier review comes no later)
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = `
@@ -106,6 +108,7 @@ var postWritePostgres = `
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
 			pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
+			tier_review_at = CASE WHEN $26::timestamptz IS NULL OR tier_review_at <= $26::timestamptz THEN tier_review_at ELSE $26::timestamptz END,
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
 	), k AS (
@@ -126,6 +129,7 @@ var postWriteSQLite = `
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23);
 	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
 		pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
+		tier_review_at = CASE WHEN $26 IS NULL OR tier_review_at <= $26 THEN tier_review_at ELSE $26 END,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
 	WHERE member_id = $2;
 	INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
@@ -272,7 +276,7 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		}
 		return postPlan{replay: l.entryID.String, res: PostResult{Account: l.account, Replayed: true}}, nil
 	}
-	req.OccurredAt = occurredAt(req, now)
+	req.OccurredAt, req.PostedAt = occurredAt(req, now), now
 	rules.Campaigns = l.campaigns
 	out, err := balances.Apply(l.account, req, rules)
 	if err != nil {
@@ -304,10 +308,7 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	}
 	var event string
 	if out.TierChanged {
-		b, err := json.Marshal(struct {
-			From string `json:"from"`
-			To   string `json:"to"`
-		}{out.OldTier, out.Account.Tier})
+		b, err := json.Marshal(tierEvent{out.OldTier, out.Account.Tier})
 		if err != nil {
 			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
 		}
@@ -317,8 +318,18 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
 		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
-		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback}
+		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback, tierReview(l.account, out.Account, req, rules)}
 	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}, nil
+}
+
+// tierReview is when an entry that took account a to n leaves the rolling
+// tier window of rules, for the account's tier review (nil when the
+// window is a lifetime or the entry added no qualifying points).
+func tierReview(a, n Account, req balances.Request, rules balances.Rules) any {
+	if rules.TierWindow <= 0 || n.Qualifying <= a.Qualifying {
+		return nil
+	}
+	return req.OccurredAt.Add(rules.TierWindow)
 }
 
 // occurredAt is the sale's time of req: as given, or now. Stored times are

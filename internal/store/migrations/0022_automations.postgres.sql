@@ -1,4 +1,4 @@
--- Time-driven work: birthdays, dormancy and lapsing vouchers. Keep in step
+-- Time-driven work: birthdays, dormancy, lapsing vouchers and tier reviews. Keep in step
 -- with 0022_automations.sqlite.sql.
 --
 -- members.birthday_due_at is when passd next looks at the member's
@@ -16,6 +16,12 @@
 -- every ledger entry a client posts clears it. dormant_spells holds one
 -- row per member and spell greeted: its primary key makes the greeting
 -- and the bonus happen once a spell.
+--
+-- accounts.tier_review_at is, in a programme with a rolling tier window,
+-- when the oldest entry that added qualifying points leaves the window
+-- (NULL: nothing to review). Post lowers it when an entry adds qualifying
+-- points; the tier review job recomputes the qualifying points and the
+-- tier then, and moves it on.
 --
 -- vouchers.lapsed_at is when passd took an unused voucher that passed its
 -- expires_at off the card; the partial index holds the vouchers still to
@@ -47,3 +53,6 @@ CREATE TABLE dormant_spells (
 
 ALTER TABLE vouchers ADD COLUMN lapsed_at timestamptz;
 CREATE INDEX vouchers_to_lapse ON vouchers (expires_at) WHERE status = 'unused' AND lapsed_at IS NULL;
+
+ALTER TABLE accounts ADD COLUMN tier_review_at timestamptz;
+CREATE INDEX accounts_tier_review ON accounts (tier_review_at) WHERE tier_review_at IS NOT NULL;

@@ -1,4 +1,4 @@
--- Time-driven work: birthdays, dormancy and lapsing vouchers. Keep in step
+-- Time-driven work: birthdays, dormancy, lapsing vouchers and tier reviews. Keep in step
 -- with 0022_automations.postgres.sql, which says what the columns mean.
 -- Times are unix microseconds.
 ALTER TABLE members ADD COLUMN birthday_due_at INTEGER;
@@ -29,3 +29,6 @@ CREATE TABLE dormant_spells (
 
 ALTER TABLE vouchers ADD COLUMN lapsed_at INTEGER;
 CREATE INDEX vouchers_to_lapse ON vouchers (expires_at) WHERE status = 'unused' AND lapsed_at IS NULL;
+
+ALTER TABLE accounts ADD COLUMN tier_review_at INTEGER;
+CREATE INDEX accounts_tier_review ON accounts (tier_review_at) WHERE tier_review_at IS NOT NULL;

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,5 +237,83 @@ func testVoucherLapse(t *testing.T, open Opener) {
 	}
 	if v, err := s.Voucher(ctx, used.Voucher.Code); err != nil || v.Status != loyalty.VoucherUsed {
 		t.Errorf("used voucher = %+v, %v; want still used", v, err)
+	}
+}
+
+func testTierReview(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	p := automationProgram(t, "demo", "UTC")
+	p.TierWindow = loyalty.TierWindowRolling365
+	rules := p.Rules()
+	job := automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(p)}
+	m := NewMember(t, s, "demo")
+	day := 24 * time.Hour
+	earnAt := func(key string, points int64, at time.Time) {
+		t.Helper()
+		if _, err := postReq(t, s, m.ID, key, balances.Request{Type: balances.Earn, Points: points, OccurredAt: at}, rules); err != nil {
+			t.Fatalf("earn %d at %v = %v", points, at, err)
+		}
+	}
+	earnAt("too-old", 5000, clock.Now().Add(-400*day)) // outside the window: no qualifying points
+	earnAt("old", 1000, clock.Now().Add(-300*day))
+	earnAt("recent", 200, clock.Now().Add(-10*day))
+	if a := mustMember(t, s, m.ID).Account; a.Qualifying != 1200 || a.Tier != "Gold" || a.Lifetime != 6200 {
+		t.Fatalf("after the earns: %+v, want 1200 qualifying (the sale 400 days back does not count), Gold, 6200 lifetime", a)
+	}
+	tierEvents := func() []string {
+		evs, err := s.Events(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range evs {
+			if e.Kind == "tier_changed" {
+				out = append(out, e.Data)
+			}
+		}
+		return out
+	}
+	before := len(tierEvents())
+	runTwice(t, job, clock.Now())
+	clock.Set(t0().Add(65*day - time.Second))
+	runTwice(t, job, clock.Now())
+	if a := mustMember(t, s, m.ID).Account; a.Tier != "Gold" {
+		t.Errorf("a second before the old earn leaves the window: tier %s, want Gold", a.Tier)
+	}
+	// The 1000 points of 300 days back leave the window 65 days on.
+	settle(t, s)
+	version := mustMember(t, s, m.ID).Account.PassVersion
+	clock.Set(t0().Add(65*day + time.Minute))
+	runTwice(t, job, clock.Now())
+	row := mustMember(t, s, m.ID)
+	if a := row.Account; a.Qualifying != 200 || a.Tier != "Silver" || a.Points != 6200 || a.PassVersion != version+1 {
+		t.Errorf("after the review: %+v, want 200 qualifying, Silver, 6200 points, pass version %d", a, version+1)
+	}
+	if st := syncState(t, s, m.ID, loyalty.ChannelApple); st.WantedVersion != version+1 {
+		t.Errorf("Apple sync state after the downgrade = %+v, want wanted version %d", st, version+1)
+	}
+	evs := tierEvents()
+	if len(evs) != before+1 || !strings.Contains(evs[len(evs)-1], `"from":"Gold"`) || !strings.Contains(evs[len(evs)-1], `"to":"Silver"`) {
+		t.Errorf("tier events = %v, want one more, Gold to Silver", evs)
+	}
+	// The last earn leaves 355 days later: Bronze.
+	clock.Set(t0().Add(355*day + time.Minute))
+	runTwice(t, job, clock.Now())
+	if a := mustMember(t, s, m.ID).Account; a.Qualifying != 0 || a.Tier != "Bronze" {
+		t.Errorf("after the last earn left the window: %+v, want 0 qualifying, Bronze", a)
+	}
+	if due, err := s.TierReviewsDue(ctx, clock.Now().Add(10*365*day), 10); err != nil || len(due) != 0 {
+		t.Errorf("TierReviewsDue(in ten years) = %v, %v; want none left", due, err)
+	}
+
+	// A lifetime programme plans no review.
+	life := NewMember(t, s, "life")
+	if _, err := postReq(t, s, life.ID, "k", balances.Request{Type: balances.Earn, Points: 2000}, Rules); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.TierReviewsDue(ctx, clock.Now().Add(10*365*day), 10); err != nil || len(due) != 0 {
+		t.Errorf("TierReviewsDue after a lifetime earn = %v, %v; want none", due, err)
 	}
 }

@@ -117,6 +117,7 @@ func Run(t *testing.T, open Opener) {
 		{"BirthdayBonus", testBirthdayBonus},
 		{"DormantSpell", testDormantSpell},
 		{"VoucherLapse", testVoucherLapse},
+		{"TierReview", testTierReview},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
