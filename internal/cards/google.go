@@ -169,6 +169,18 @@ func GoogleVouchers(m loyalty.MemberRow, p *loyalty.Program, now time.Time) []go
 	return []googlewallet.Message{{ID: "vouchers", Header: ready, Body: voucherLines(vs)}}
 }
 
+// GoogleGreeting is the birthday greeting's text module of the member's
+// object at now (none but on the birthday, see Greets), as on the back of
+// the Apple card.
+func GoogleGreeting(m loyalty.MemberRow, p *loyalty.Program, now time.Time) []googlewallet.Message {
+	if !Greets(m, p, now) {
+		return nil
+	}
+	lang := p.DefaultLocale
+	return []googlewallet.Message{{ID: "birthday", Header: p.Localize(lang, "birthday_label", "Birthday"),
+		Body: p.Localize(lang, "birthday_greeting", defaultStrings["birthday_greeting"])}}
+}
+
 // GoogleMerchantMessage is the object message for a merchant message (the
 // program's or the member's own); its id comes from the posting time, so a
 // retried delivery adds it once.

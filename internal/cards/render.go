@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/internal/links"
@@ -32,6 +33,17 @@ type Card struct {
 	// Dormant is the programme's dormant message while the member is in a
 	// greeted dormant spell ("" otherwise): see DormantMessage.
 	Dormant string
+	// Birthday is true on the member's birthday in a programme with a
+	// birthday bonus: the card greets the member (see Greets).
+	Birthday bool
+}
+
+// Greets reports whether the card of m in p greets the member at now: on
+// the member's birthday, in the programme's timezone, in a programme with
+// a birthday bonus (the card changes that day with the bonus, so the
+// phone shows the greeting).
+func Greets(m loyalty.MemberRow, p *loyalty.Program, now time.Time) bool {
+	return p.BirthdayBonus > 0 && !m.Erased() && loyalty.IsBirthday(m.Birthday, p.Location(), now)
 }
 
 // DormantMessage is the programme's dormant message when the member was
@@ -78,6 +90,10 @@ var defaultStrings = map[string]string{
 	// The member's referral link on the back, in programmes with a
 	// referral bonus.
 	"referral_label": "INVITE A FRIEND",
+	// The greeting on the member's birthday, in programmes with a
+	// birthday bonus.
+	"birthday_label":    "BIRTHDAY",
+	"birthday_greeting": "Happy birthday!",
 }
 
 // RewardsChange is the change message of the front field of vouchers.
@@ -172,6 +188,12 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
 			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})
+	}
+	if c.Birthday {
+		// Localized by the phone (pass.strings); the change message shows
+		// it on the lock screen when the birthday bonus arrives.
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "birthday", Label: "birthday_label",
+			Value: passkit.StringValue("birthday_greeting"), ChangeMessage: MessageChange})
 	}
 	if c.Dormant != "" {
 		// A back field with a change message: the phone shows it on the

@@ -26,6 +26,22 @@ func BirthdayOn(month time.Month, day, year int) (time.Month, int) {
 
 func isLeap(year int) bool { return year%4 == 0 && (year%100 != 0 || year%400 == 0) }
 
+// IsBirthday reports whether at falls on the birthday of a member born on
+// birthday ("YYYY-MM-DD") in the zone loc (29 February counts on 28
+// February in other years); false when the birthday cannot be read.
+func IsBirthday(birthday string, loc *time.Location, at time.Time) bool {
+	born, err := time.Parse(time.DateOnly, birthday)
+	if err != nil {
+		return false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := at.In(loc)
+	m, d := BirthdayOn(born.Month(), born.Day(), local.Year())
+	return local.Month() == m && local.Day() == d
+}
+
 // BirthdayPlan is what the birthday job does for a member at a time.
 type BirthdayPlan struct {
 	// Credit is true when the member's birthday has begun and its bonus

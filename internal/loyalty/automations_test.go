@@ -135,6 +135,37 @@ func TestPlanBirthday(t *testing.T) {
 	}
 }
 
+func TestIsBirthday(t *testing.T) {
+	t.Parallel()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		birthday string
+		loc      *time.Location
+		at       time.Time
+		want     bool
+	}{
+		{"on the day in Paris", "1990-03-14", paris, time.Date(2027, 3, 13, 23, 30, 0, 0, time.UTC), true},
+		{"23:30 UTC on the 14th is the 15th in Paris", "1990-03-14", paris, time.Date(2027, 3, 14, 23, 30, 0, 0, time.UTC), false},
+		{"on the day in UTC", "1990-03-14", time.UTC, time.Date(2027, 3, 14, 23, 30, 0, 0, time.UTC), true},
+		{"29 February on 28 February of a common year", "2000-02-29", time.UTC, time.Date(2027, 2, 28, 8, 0, 0, 0, time.UTC), true},
+		{"29 February not on 28 February of a leap year", "2000-02-29", time.UTC, time.Date(2028, 2, 28, 8, 0, 0, 0, time.UTC), false},
+		{"29 February on 29 February of a leap year", "2000-02-29", time.UTC, time.Date(2028, 2, 29, 8, 0, 0, 0, time.UTC), true},
+		{"no birthday", "", time.UTC, time.Date(2028, 2, 29, 8, 0, 0, 0, time.UTC), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := IsBirthday(tc.birthday, tc.loc, tc.at); got != tc.want {
+				t.Errorf("IsBirthday(%q, %v, %v) = %v, want %v", tc.birthday, tc.loc, tc.at, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlanDormant(t *testing.T) {
 	t.Parallel()
 	last := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -95,8 +95,9 @@ func bonuses(t *testing.T, s *started, id string) map[string]int {
 // bonus of 50 and a birthday bonus of 100 counted in Paris, a member whose
 // birthday is in two days enrols with the card on a phone. Nothing comes
 // before the birthday begins in Paris; at its start the bonus arrives, the
-// phone is pushed and the pass shows 150 points; more runs that day and
-// later in the year add nothing. The transaction list holds one welcome
+// phone is pushed and the pass shows 150 points and greets the member (a
+// back field with a change message); more runs that day and later in the
+// year add nothing, and the greeting is gone from the card a month on. The transaction list holds one welcome
 // and one birthday bonus. (The dates follow the machine's: the test
 // certificates are valid around today.)
 func TestWelcomeAndBirthdayBonusesOnceEach(t *testing.T) {
@@ -138,6 +139,9 @@ func TestWelcomeAndBirthdayBonusesOnceEach(t *testing.T) {
 	if ph.points() != 150 {
 		t.Errorf("points on the pass on the birthday = %v, want 150", ph.points())
 	}
+	if greet, _ := ph.fieldMap("backFields", "birthday"); greet["value"] != "birthday_greeting" || greet["changeMessage"] != "%@" {
+		t.Errorf("birthday back field = %v, want the greeting with a change message", greet)
+	}
 	for _, d := range []time.Duration{time.Minute, 12 * time.Hour, 30 * 24 * time.Hour} {
 		clock.Add(d)
 		runDue(t, s)
@@ -145,11 +149,12 @@ func TestWelcomeAndBirthdayBonusesOnceEach(t *testing.T) {
 	if got := bonuses(t, s, ph.serial); got["welcome"] != 1 || got["birthday"] != 1 {
 		t.Errorf("bonuses in the transaction list = %v, want one welcome and one birthday", got)
 	}
-	if st := ph.fetch(); st != 200 && st != 304 {
-		t.Fatalf("fetch = %d", st)
+	pushedAndFetched(t, ae, s, ph, "after an earn a month later", func() { earn(t, s, ph.serial, 10, "earn-later") })
+	if ph.points() != 160 {
+		t.Errorf("points on the pass a month later = %v, want 150 and the earn's 10", ph.points())
 	}
-	if ph.points() != 150 {
-		t.Errorf("points on the pass a month later = %v, want still 150", ph.points())
+	if greet, ok := ph.fieldMap("backFields", "birthday"); ok {
+		t.Errorf("birthday back field a month later = %v, want none", greet)
 	}
 }
 
