@@ -125,3 +125,13 @@ func PlanDormant(lastActivity, greeted time.Time, afterDays int, now time.Time) 
 	}
 	return DormantPlan{Greet: !greeted.Equal(spell), Spell: spell, Next: now.Add(after).UTC()}
 }
+
+// DormancyLooksEarlier reports whether changing a programme from old to
+// next can make its members dormant sooner than their planned looks (its
+// after_days shortened), so every look must be planned again. Adding a
+// dormant rule needs no such thing (the looks of a programme without one
+// are never moved on), nor does lengthening it (an early look plans a
+// later one).
+func DormancyLooksEarlier(old, next *Program) bool {
+	return old.Dormant != nil && next.Dormant != nil && next.Dormant.AfterDays < old.Dormant.AfterDays
+}

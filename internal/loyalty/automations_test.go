@@ -227,3 +227,32 @@ func FuzzPlanBirthday(f *testing.F) {
 		}
 	})
 }
+
+func TestDormancyLooksEarlier(t *testing.T) {
+	t.Parallel()
+	with := func(days int) *Program {
+		if days == 0 {
+			return &Program{}
+		}
+		return &Program{Dormant: &Dormant{AfterDays: days, Message: "We miss you"}}
+	}
+	tests := []struct {
+		name      string
+		old, next int
+		want      bool
+	}{
+		{"shortened", 90, 30, true},
+		{"lengthened", 30, 90, false},
+		{"unchanged", 30, 30, false},
+		{"added", 0, 30, false},
+		{"removed", 30, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := DormancyLooksEarlier(with(tc.old), with(tc.next)); got != tc.want {
+				t.Errorf("DormancyLooksEarlier(%d days, %d days) = %v, want %v", tc.old, tc.next, got, tc.want)
+			}
+		})
+	}
+}

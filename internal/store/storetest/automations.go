@@ -317,3 +317,35 @@ func testTierReview(t *testing.T, open Opener) {
 		t.Errorf("TierReviewsDue after a lifetime earn = %v, %v; want none", due, err)
 	}
 }
+
+// testDormantRelook: a programme change that shortens after_days makes
+// every member's dormancy due for a look at once, so no member is greeted
+// later than the new rule says.
+func testDormantRelook(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	seedProgram(t, s, "demo")
+	p := automationProgram(t, "demo", "UTC")
+	p.Dormant = &loyalty.Dormant{AfterDays: 90, Message: "We miss you"}
+	m := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Ada"}})
+	runTwice(t, automations.Dormant{Store: s, Programs: loyalty.NewCatalog(p)}, clock.Now())
+	clock.Add(31 * 24 * time.Hour)
+	if due, err := s.DormantDue(ctx, "demo", clock.Now(), 10); err != nil || len(due) != 0 {
+		t.Fatalf("DormantDue after 31 days of 90 = %v, %v; want none", due, err)
+	}
+	if _, err := s.UpdateProgram(ctx, "demo", 0, func(store.ProgramRecord) (store.ProgramUpdate, error) {
+		return store.ProgramUpdate{Definition: []byte(`{"name": "Demo", "dormant": {"after_days": 30}}`), RelookDormancy: true}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DormantDue(ctx, "demo", clock.Now(), 10)
+	if err != nil || len(due) != 1 || due[0].MemberID != m.ID {
+		t.Fatalf("DormantDue after after_days went down to 30 = %v, %v; want the member", due, err)
+	}
+	p.Dormant.AfterDays = 30
+	runTwice(t, automations.Dormant{Store: s, Programs: loyalty.NewCatalog(p)}, clock.Now())
+	if row := mustMember(t, s, m.ID); row.DormantAt.IsZero() {
+		t.Errorf("31 days without a transaction under a 30-day rule: not greeted")
+	}
+}

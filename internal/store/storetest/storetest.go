@@ -116,6 +116,7 @@ func Run(t *testing.T, open Opener) {
 		{"BackfillReferralCodes", testBackfillReferralCodes},
 		{"BirthdayBonus", testBirthdayBonus},
 		{"DormantSpell", testDormantSpell},
+		{"DormantRelook", testDormantRelook},
 		{"VoucherLapse", testVoucherLapse},
 		{"TierReview", testTierReview},
 	}
