@@ -122,6 +122,9 @@ type Rules struct {
 	// Expiry makes credited points lots that expire; nil when points
 	// never expire.
 	Expiry *Expiry
+	// TierWindow is how far back qualifying points count: 0 for a
+	// lifetime window, RollingTierWindow for rolling_365_days.
+	TierWindow time.Duration
 }
 
 // Validate reports problems of the rules, naming each field.
@@ -214,6 +217,10 @@ type Request struct {
 	// OccurredAt is the time of the sale; the store takes its clock's now
 	// when zero. Campaigns are chosen by it.
 	OccurredAt time.Time `json:"-"`
+	// PostedAt is when passd posts the entry (the store's clock): under a
+	// rolling tier window, a sale older than the window then does not
+	// qualify (Qualifies).
+	PostedAt time.Time `json:"-"`
 }
 
 // Validate checks the request's fields. The programme's rules are checked
@@ -331,7 +338,7 @@ type Outcome struct {
 // An earn with an amount earns what Rules.Earn answers for q.OccurredAt and
 // the member's tier before the entry.
 // Earned points and positive adjustments raise lifetime and qualifying
-// points; negative adjustments (corrections) lower qualifying points but
+// points (qualifying only when Qualifies under r.TierWindow); negative adjustments (corrections) lower qualifying points but
 // never lifetime points; redemptions lower only the balance.
 func Apply(a Account, q Request, r Rules) (Outcome, error) {
 	if err := q.Validate(); err != nil {
@@ -350,10 +357,13 @@ func Apply(a Account, q Request, r Rules) (Outcome, error) {
 	if n.Points < 0 {
 		return Outcome{}, fmt.Errorf("balance %d, asked %d: %w", a.Points, -d, ErrInsufficientPoints)
 	}
+	qualifies := Qualifies(q.OccurredAt, q.PostedAt, r.TierWindow)
 	switch {
 	case q.Type == Earn || (q.Type == Adjust && d > 0):
 		n.Lifetime += d
-		n.Qualifying += d
+		if qualifies {
+			n.Qualifying += d
+		}
 	case q.Type == Adjust && d < 0:
 		n.Qualifying = max(0, n.Qualifying+d)
 	}

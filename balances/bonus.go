@@ -1,7 +1,7 @@
 package balances
 
 // Bonus is the type of an entry passd writes itself to give points (a
-// welcome or referral bonus); clients cannot post it. Its Entry.Reason
+// welcome, referral, birthday or dormant bonus); clients cannot post it. Its Entry.Reason
 // says why.
 const Bonus EntryType = "bonus"
 
@@ -9,6 +9,8 @@ const Bonus EntryType = "bonus"
 const (
 	ReasonWelcome  = "welcome"
 	ReasonReferral = "referral"
+	ReasonBirthday = "birthday"
+	ReasonDormant  = "dormant"
 )
 
 // Credit answers the account after a bonus of points (at least 1): the

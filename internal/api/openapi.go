@@ -522,7 +522,7 @@ func schemas() obj {
 			"properties": obj{
 				"id":            obj{"type": "string"},
 				"member_id":     obj{"type": "string", "format": "uuid"},
-				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend", "bonus", "expire"}, "description": "`bonus` and `expire` are written by passd only (welcome and referral bonuses; what was left of a lot of points at its expiry, with `reference` `lot:<id of the entry that credited it>` and `occurred_at` the expiry); clients post the others."},
+				"type":          obj{"type": "string", "enum": []string{"earn", "redeem", "adjust", "stamp", "cashback_spend", "bonus", "expire"}, "description": "`bonus` and `expire` are written by passd only (`bonus`: welcome, referral, birthday and dormant bonuses; `expire`: what was left of a lot of points at its expiry, with `reference` `lot:<id of the entry that credited it>` and `occurred_at` the expiry); clients post the others."},
 				"count":         obj{"type": []string{"integer", "null"}, "description": "The stamps a `stamp` added; null for other types."},
 				"cashback":      obj{"type": []string{"integer", "null"}, "description": "The signed change to the cashback balance in minor units (an earn's credit, a spend's debit); null when none."},
 				"points":        obj{"type": "integer", "description": "Signed: redemptions and negative adjustments are negative. Always `base_points` + `bonus_points`."},
@@ -534,7 +534,7 @@ func schemas() obj {
 				"bonus_points":  obj{"type": "integer", "description": "What the campaign added; 0 without one."},
 				"campaign_id":   obj{"type": []string{"string", "null"}, "description": "The campaign that applied, null for none."},
 				"occurred_at":   obj{"type": "string", "format": "date-time", "description": "When the sale happened: as the till gave it, else `created_at`."},
-				"reason":        obj{"type": "string", "enum": []string{"welcome", "referral"}, "description": "Why passd wrote a `bonus` transaction; absent for other types."},
+				"reason":        obj{"type": "string", "enum": []string{"welcome", "referral", "birthday", "dormant"}, "description": "Why passd wrote a `bonus` transaction; absent for other types. Birthday and dormant bonuses are time-driven: see the programme's `birthday_bonus` and `dormant`."},
 			},
 		},
 		"TransactionResult": obj{

@@ -135,12 +135,12 @@ func programSchemas() obj {
 			}),
 			"cashback":       object([]string{"rate_bp"}, obj{"rate_bp": integer(1, loyalty.MaxRateBP, "Basis points of the purchase amount given back.")}),
 			"welcome_bonus":  integer(0, balances.MaxPoints, "Points at enrolment."),
-			"birthday_bonus": integer(0, balances.MaxPoints, "Points each birthday."),
+			"birthday_bonus": integer(0, balances.MaxPoints, "Points on each birthday, from its start in the programme's timezone (29 February counts on 28 February in other years), once per member and year."),
 			"referral": object(nil, obj{
 				"referrer_points": integer(0, balances.MaxPoints, ""), "referee_points": integer(0, balances.MaxPoints, "Not both 0."),
 			}),
 			"dormant": object([]string{"after_days", "message"}, obj{
-				"after_days": integer(1, loyalty.MaxDays, "Days without a transaction."), "message": merge(text(loyalty.MaxShortTextLen), obj{"minLength": 1}),
+				"after_days": integer(1, loyalty.MaxDays, "Days without a transaction: the card then shows message until the next one."), "message": merge(text(loyalty.MaxShortTextLen), obj{"minLength": 1}),
 				"bonus_points": integer(0, balances.MaxPoints, "Credited once per dormant spell."),
 			}),
 			"locations": obj{"type": "array", "maxItems": loyalty.MaxPlaces, "items": object([]string{"latitude", "longitude", "relevant_text"}, obj{

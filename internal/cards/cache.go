@@ -11,7 +11,8 @@ type cacheKey struct {
 	serial   string
 	version  int64
 	template string
-	vouchers int // the vouchers the pass shows
+	vouchers int  // the vouchers the pass shows
+	birthday bool // whether the pass greets the member
 }
 
 // Cache keeps signed passes, bounded by total bytes, least recently used

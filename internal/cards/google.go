@@ -114,8 +114,9 @@ func GoogleProgram(p *loyalty.Program, publicURL string) googlewallet.Program {
 // GoogleCard renders what the member's loyalty object shows, as on the
 // Apple card: name, number, barcode, points, tier, the card's current
 // merchant message (msg, may be empty; see loyalty.MemberRow.CardMessage),
-// a due reminder of points that expire (ExpiringText) and, in a programme
-// with a referral bonus, the member's referral link, as text modules.
+// a due reminder of points that expire (ExpiringText), the dormant
+// greeting (DormantMessage) and, in a programme with a referral bonus, the
+// member's referral link, as text modules.
 // secret keys the barcode token; a tier's own strip is served under
 // publicURL as the card's banner.
 func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []byte, publicURL string) googlewallet.Card {
@@ -143,6 +144,11 @@ func GoogleCard(m loyalty.MemberRow, p *loyalty.Program, msg string, secret []by
 	if msg != "" {
 		c.Message = &googlewallet.Message{ID: "message", Header: p.Localize(lang, "message_label", "Message"), Body: msg}
 	}
+	if text := DormantMessage(m, p); text != "" {
+		// The dormant greeting, as on the back of the Apple card.
+		c.Modules = append(c.Modules, googlewallet.Message{ID: "dormant",
+			Header: p.Localize(lang, "message_label", "Message"), Body: text})
+	}
 	if p.Referral != nil && m.ReferralCode != "" && !m.Erased() {
 		// The referral link, as on the back of the Apple card.
 		c.Modules = append(c.Modules, googlewallet.Message{ID: "referral",
@@ -164,6 +170,18 @@ func GoogleVouchers(m loyalty.MemberRow, p *loyalty.Program, now time.Time) []go
 	lang := p.DefaultLocale
 	ready := RewardsReady(len(vs), func(k, def string) string { return p.Localize(lang, k, def) })
 	return []googlewallet.Message{{ID: "vouchers", Header: ready, Body: voucherLines(vs)}}
+}
+
+// GoogleGreeting is the birthday greeting's text module of the member's
+// object at now (none but on the birthday, see Greets), as on the back of
+// the Apple card.
+func GoogleGreeting(m loyalty.MemberRow, p *loyalty.Program, now time.Time) []googlewallet.Message {
+	if !Greets(m, p, now) {
+		return nil
+	}
+	lang := p.DefaultLocale
+	return []googlewallet.Message{{ID: "birthday", Header: p.Localize(lang, "birthday_label", "Birthday"),
+		Body: p.Localize(lang, "birthday_greeting", defaultStrings["birthday_greeting"])}}
 }
 
 // GoogleMerchantMessage is the object message for a merchant message (the

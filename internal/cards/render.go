@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passd/passd/googlewallet"
 	"github.com/passd/passd/internal/links"
@@ -29,6 +30,30 @@ type Card struct {
 	// Vouchers are the member's unused vouchers the card shows: those not
 	// past expires_at when the card was built.
 	Vouchers []loyalty.OpenVoucher
+	// Dormant is the programme's dormant message while the member is in a
+	// greeted dormant spell ("" otherwise): see DormantMessage.
+	Dormant string
+	// Birthday is true on the member's birthday in a programme with a
+	// birthday bonus: the card greets the member (see Greets).
+	Birthday bool
+}
+
+// Greets reports whether the card of m in p greets the member at now: on
+// the member's birthday, in the programme's timezone, in a programme with
+// a birthday bonus (the card changes that day with the bonus, so the
+// phone shows the greeting).
+func Greets(m loyalty.MemberRow, p *loyalty.Program, now time.Time) bool {
+	return p.BirthdayBonus > 0 && !m.Erased() && loyalty.IsBirthday(m.Birthday, p.Location(), now)
+}
+
+// DormantMessage is the programme's dormant message when the member was
+// greeted for a dormant spell that their next transaction has not ended
+// yet, "" otherwise (and always for an erased member).
+func DormantMessage(m loyalty.MemberRow, p *loyalty.Program) string {
+	if p.Dormant == nil || m.DormantAt.IsZero() || m.Erased() {
+		return ""
+	}
+	return p.Dormant.Message
 }
 
 // WebServicePath is where the PassKit web service lives under the public URL.
@@ -69,6 +94,10 @@ var defaultStrings = map[string]string{
 	// day (ExpiringText).
 	"expiring_label":  "EXPIRING",
 	"points_expiring": "%d points expire on %s",
+	// The greeting on the member's birthday, in programmes with a
+	// birthday bonus.
+	"birthday_label":    "BIRTHDAY",
+	"birthday_greeting": "Happy birthday!",
 }
 
 // RewardsChange is the change message of the front field of vouchers.
@@ -166,6 +195,18 @@ func Pass(c Card, secret []byte, publicURL, passTypeID, teamID string) *passkit.
 	if c.Message != "" {
 		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "message", Label: "message_label",
 			Value: passkit.StringValue(c.Message), ChangeMessage: MessageChange})
+	}
+	if c.Birthday {
+		// Localized by the phone (pass.strings); the change message shows
+		// it on the lock screen when the birthday bonus arrives.
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "birthday", Label: "birthday_label",
+			Value: passkit.StringValue("birthday_greeting"), ChangeMessage: MessageChange})
+	}
+	if c.Dormant != "" {
+		// A back field with a change message: the phone shows it on the
+		// lock screen when the member is greeted.
+		sc.BackFields = append(sc.BackFields, passkit.Field{Key: "dormant", Label: "message_label",
+			Value: passkit.StringValue(c.Dormant), ChangeMessage: MessageChange})
 	}
 	if p.Referral != nil && m.ReferralCode != "" {
 		// Wallet shows a URL in a back field as a link to share.

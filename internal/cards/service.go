@@ -79,7 +79,8 @@ func (s *Service) Card(ctx context.Context, m loyalty.MemberRow) (Card, error) {
 
 // card is what m's pass shows in program p at now.
 func card(m loyalty.MemberRow, p *loyalty.Program, now time.Time) Card {
-	c := Card{Member: m, Program: p, Vouchers: loyalty.ShownVouchers(m.Vouchers, now)}
+	c := Card{Member: m, Program: p, Vouchers: loyalty.ShownVouchers(m.Vouchers, now), Dormant: DormantMessage(m, p),
+		Birthday: Greets(m, p, now)}
 	c.Message, _ = m.CardMessage()
 	return c
 }
@@ -96,11 +97,11 @@ func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time
 		return nil, time.Time{}, err
 	}
 	c := card(m, p, s.now())
-	// The vouchers shown are in the key: a voucher that expired since the
-	// pass was signed drops out of the next bundle built. (Its phone
-	// learns of it only at the card's next change, until expiry is
-	// time-driven work that bumps the pass.)
-	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash, vouchers: len(c.Vouchers)}
+	// The vouchers shown and the birthday greeting are in the key: a
+	// voucher that expired since the
+	// pass was signed drops out of the next bundle built (and the voucher
+	// expiry job bumps the pass at that time, so the phone learns of it).
+	k := cacheKey{serial: m.ID, version: m.Account.PassVersion, template: p.Hash, vouchers: len(c.Vouchers), birthday: c.Birthday}
 	data, err := s.cache.get(k, func() ([]byte, error) {
 		// Rendered from p, the program the key names, not a fresher one.
 		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())

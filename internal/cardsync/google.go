@@ -173,7 +173,8 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 	msg, msgAt := m.CardMessage()
 
 	card := cards.GoogleCard(m, p, msg, g.secret, g.publicURL)
-	card.Modules = append(append(cards.GoogleBalances(m, p), cards.GoogleVouchers(m, p, now)...), card.Modules...)
+	card.Modules = append(append(append(cards.GoogleBalances(m, p), cards.GoogleVouchers(m, p, now)...),
+		cards.GoogleGreeting(m, p, now)...), card.Modules...)
 	exists := st.Inserted
 	if exists {
 		err := g.client.PatchObject(ctx, card)

@@ -131,6 +131,9 @@ func (p *Program) Rules() balances.Rules {
 	if p.Expiry != nil {
 		r.Expiry = &balances.Expiry{AfterDays: p.Expiry.AfterDays, RemindDays: p.Expiry.RemindDays}
 	}
+	if p.TierWindow == TierWindowRolling365 {
+		r.TierWindow = balances.RollingTierWindow
+	}
 	return r
 }
 

@@ -51,6 +51,10 @@ type MemberRow struct {
 	// Expiring is the member's next lot of points to expire, read with
 	// the member; nil when no points expire.
 	Expiring *PointsExpiring
+	// DormantAt is the start of the dormant spell the member was greeted
+	// for (zero for none): the card shows the programme's dormant message
+	// until the member's next transaction.
+	DormantAt time.Time
 }
 
 // PointsExpiring is the next lot of a member's points to expire.

@@ -2,13 +2,13 @@ package server_test
 
 import (
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // expiryProgramme creates the programme id through the API, one point a
@@ -27,16 +27,11 @@ func expiryProgramme(t *testing.T, s *started, id string) {
 	}
 }
 
-// shiftedClock is a server clock that runs with real time, moved forward
-// by what the test adds: the sync engine's short delays still pass while
-// the test jumps whole days.
-type shiftedClock struct{ offset atomic.Int64 }
-
-func (c *shiftedClock) now() time.Time      { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *shiftedClock) add(d time.Duration) { c.offset.Add(int64(d)) }
-func (c *shiftedClock) opts() server.Options {
+// shiftedOpts are the server options of a test on clock: its time-driven
+// work polls often, so a jump of the clock is acted on at once.
+func shiftedOpts(c *testkit.ShiftedClock) server.Options {
 	o := fastSync
-	o.Now = c.now
+	o.Now = c.Now
 	o.AutomationPoll = 50 * time.Millisecond
 	return o
 }
@@ -44,11 +39,11 @@ func (c *shiftedClock) opts() server.Options {
 // expiryPhone starts a server on a shifted clock with the programme
 // "bakery" of expiryProgramme, and a member's card on a phone registered
 // with the mock APNs.
-func expiryPhone(t *testing.T) (*shiftedClock, appleEnv, *started, *phone) {
+func expiryPhone(t *testing.T) (*testkit.ShiftedClock, appleEnv, *started, *phone) {
 	t.Helper()
-	clock := &shiftedClock{}
+	clock := &testkit.ShiftedClock{}
 	ae := newAppleEnv(t)
-	s := start(t, ae.env, clock.opts())
+	s := start(t, ae.env, shiftedOpts(clock))
 	expiryProgramme(t, s, "bakery")
 	ph := addPass(t, s, enrollIn(t, s, "bakery", "Ada Lovelace"), "device-expiry", pushToken)
 	if got := ph.register(ph.token); got != 201 {
@@ -108,7 +103,7 @@ func TestExpiryReminderThenExpiryOnThePhone(t *testing.T) {
 	t.Parallel()
 	clock, ae, s, ph := expiryPhone(t)
 
-	occurred := clock.now().Add(-340 * 24 * time.Hour).Truncate(time.Second)
+	occurred := clock.Now().Add(-340 * 24 * time.Hour).Truncate(time.Second)
 	expires := occurred.Add(365 * 24 * time.Hour)
 	earnAt(t, s, ph.serial, 100, occurred, "earn-old")
 	want := "100 points expire on " + cards.ExpiryDate(expires, "en")
@@ -140,7 +135,7 @@ func TestExpiryReminderThenExpiryOnThePhone(t *testing.T) {
 		t.Errorf("card dirty again after the reminder: %+v", st)
 	}
 
-	clock.add(25*24*time.Hour + time.Second)
+	clock.Add(25*24*time.Hour + time.Second)
 	s.Automations.Wake()
 	waitFor(t, func() bool {
 		if delivered(ae.apns, pushToken) <= pushes || ph.fetch() != 200 {
@@ -177,17 +172,17 @@ func passField(p *phone, group, key string) map[string]any {
 // once the lot expired the balance is 0 and the module gone.
 func TestExpiryOnGoogleWallet(t *testing.T) {
 	t.Parallel()
-	clock := &shiftedClock{}
+	clock := &testkit.ShiftedClock{}
 	fake := wallettest.New(t)
-	s := startWithGoogle(t, fake, func(o *server.Options) { o.Now, o.AutomationPoll = clock.now, 50*time.Millisecond })
+	s := startWithGoogle(t, fake, func(o *server.Options) { o.Now, o.AutomationPoll = clock.Now, 50*time.Millisecond })
 	expiryProgramme(t, s, "bakery")
 	id := enrollIn(t, s, "bakery", "Ada Lovelace")["id"].(string)
 	objectID := wallettest.IssuerID + "." + id
-	occurred := clock.now().Add(-340 * 24 * time.Hour).Truncate(time.Second)
+	occurred := clock.Now().Add(-340 * 24 * time.Hour).Truncate(time.Second)
 	earnAt(t, s, id, 100, occurred, "earn-old")
 	want := "Points expiring: 100 points expire on " + cards.ExpiryDate(occurred.Add(365*24*time.Hour), "en")
 	waitFor(t, func() bool { return module(fake, objectID, "expiring") == want })
-	clock.add(26 * 24 * time.Hour)
+	clock.Add(26 * 24 * time.Hour)
 	s.Automations.Wake()
 	waitFor(t, func() bool {
 		got, ok := balanceAt(fake, objectID)
@@ -203,7 +198,7 @@ func TestExpiryOnGoogleWallet(t *testing.T) {
 func TestBackdatedEarnExpiresOnce(t *testing.T) {
 	t.Parallel()
 	clock, ae, s, ph := expiryPhone(t)
-	occurred := clock.now().Add(-366 * 24 * time.Hour)
+	occurred := clock.Now().Add(-366 * 24 * time.Hour)
 	earnAt(t, s, ph.serial, 100, occurred, "earn-366")
 	waitFor(t, func() bool { return len(expiries(t, s, ph.serial)) > 0 })
 	waitFor(t, func() bool { return delivered(ae.apns, pushToken) > 0 && ph.fetch() == 200 && ph.points() == 0 })

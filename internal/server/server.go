@@ -260,7 +260,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// cards, so a pass that did work wakes the sync engine.
 	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
 	s.Automations.OnDone = s.Engine.Wake
-	s.Automations.Add(automations.Expire{Store: s.Store}, automations.Remind{Store: s.Store})
+	s.Automations.Add(
+		automations.Expire{Store: s.Store}, automations.Remind{Store: s.Store},
+		automations.Birthdays{Store: s.Store, Programs: s.Programs},
+		automations.Dormant{Store: s.Store, Programs: s.Programs},
+		automations.Vouchers{Store: s.Store},
+		automations.TierReviews{Store: s.Store, Programs: s.Programs},
+	)
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.

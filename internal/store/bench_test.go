@@ -25,10 +25,7 @@ func BenchmarkPostEarn(b *testing.B) {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
-			members := make([]loyalty.Member, 1000)
-			for i := range members {
-				members[i] = storetest.NewMember(b, s, "bench")
-			}
+			members := benchMembers(b, s)
 			for _, clients := range []int{1, 16} {
 				b.Run("clients="+strconv.Itoa(clients), func(b *testing.B) {
 					benchPostEarn(b, s, members, clients)
@@ -124,14 +121,29 @@ func benchPostEarn(b *testing.B, s *store.Store, members []loyalty.Member, clien
 }
 
 func benchPost(b *testing.B, s *store.Store, members []loyalty.Member, clients int, req balances.Request) {
+	benchPostRules(b, s, members, clients, req, storetest.Rules)
+}
+
+// benchPostRules posts req under rules from clients, each time for one of
+// members with a fresh idempotency key (benchClients).
+func benchPostRules(b *testing.B, s *store.Store, members []loyalty.Member, clients int, req balances.Request, rules balances.Rules) {
 	ctx := context.Background()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	benchClients(b, clients, func(i int64, w int) error {
 		m := members[(int(i)*104729+w)%len(members)]
 		key := run + "-" + strconv.FormatInt(i, 10)
-		_, err := s.Post(ctx, m.ID, key, key, req, storetest.Rules)
+		_, err := s.Post(ctx, m.ID, key, key, req, rules)
 		return err
 	})
+}
+
+// benchMembers enrols 1,000 members of the programme "bench" in s.
+func benchMembers(b *testing.B, s *store.Store) []loyalty.Member {
+	members := make([]loyalty.Member, 1000)
+	for i := range members {
+		members[i] = storetest.NewMember(b, s, "bench")
+	}
+	return members
 }
 
 // benchClients runs b.N operations on exactly clients goroutines

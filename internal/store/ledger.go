@@ -96,22 +96,24 @@ func scanRuleCampaigns(rows interface {
 //	$20 campaign id  $21 occurred at
 //	$22 the entry's stamp count      $23 the entry's cashback change
 //	$24 the account's stamps         $25 the account's cashback
+//	$26 when the entry leaves a rolling tier window, NULL when it adds no
+//	    qualifying points there (the account's tier review comes no later)
 //
-// In a programme with expiry, a credit also inserts its lot ($26 expires
-// at, $27 remind at) and a debit also takes its points from the lots ($26
-// lot ids, $27 what each has left): one more CTE or statement, only then.
+// In a programme with expiry, a credit also inserts its lot ($27 expires
+// at, $28 remind at) and a debit also takes its points from the lots ($27
+// lot ids, $28 what each has left): one more CTE or statement, only then.
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = postWriteCTEs + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postWriteLotPostgres is postWritePostgres with the credit's new lot.
-var postWriteLotPostgres = postWriteCTEs + `, lot AS (` + lotInsertSQL("$1", "$2", "$4", "$21", "$26", "$27") + `)
+var postWriteLotPostgres = postWriteCTEs + `, lot AS (` + lotInsertSQL("$1", "$2", "$4", "$21", "$27", "$28") + `)
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postWriteConsumePostgres is postWritePostgres with the debit's lots.
 var postWriteConsumePostgres = postWriteCTEs + `, lot AS (
 		UPDATE lots SET remaining = u.remaining
-		FROM unnest($26::text[], $27::bigint[]) AS u(id, remaining)
+		FROM unnest($27::text[], $28::bigint[]) AS u(id, remaining)
 		WHERE lots.id = u.id
 	)
 ` + markDirtySQL("$2", "$11", "$16", "$7")
@@ -133,7 +135,8 @@ const postWriteCTEs = `
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23)
 	), a AS (
 		UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
-			pass_version = $11, pass_modified = $12, last_activity_at = $7,
+			pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
+			tier_review_at = CASE WHEN $26::timestamptz IS NULL OR tier_review_at <= $26::timestamptz THEN tier_review_at ELSE $26::timestamptz END,
 			update_seq = nextval('update_seq'), update_xid = pg_current_xact_id()
 		WHERE member_id = $2
 	), k AS (
@@ -152,7 +155,8 @@ var postWriteSQLite = `
 		amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $17, $18, $19, $20, $21, $22, $23);
 	UPDATE accounts SET points = $5, lifetime = $8, qualifying = $9, tier = $10, stamps = $24, cashback = $25,
-		pass_version = $11, pass_modified = $12, last_activity_at = $7,
+		pass_version = $11, pass_modified = $12, last_activity_at = $7, dormant_at = NULL,
+		tier_review_at = CASE WHEN $26 IS NULL OR tier_review_at <= $26 THEN tier_review_at ELSE $26 END,
 		update_seq = (SELECT value FROM counters WHERE name = 'update_seq')
 	WHERE member_id = $2;
 	INSERT INTO idempotency_keys (member_id, key, request_hash, entry_id, created_at)
@@ -218,7 +222,7 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 		query string
 	}{
 		{&p.lots, postLots},
-		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$26", "$27")},
+		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$27", "$28")},
 		{&p.lotConsume, `UPDATE lots SET remaining = $2 WHERE id = $1`},
 	} {
 		if *st.dst, err = s.w.PrepareContext(ctx, st.query); err != nil {
@@ -383,7 +387,7 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		}
 		return postPlan{replay: l.entryID.String, res: PostResult{Account: l.account, Replayed: true}}, nil
 	}
-	req.OccurredAt = occurredAt(req, now)
+	req.OccurredAt, req.PostedAt = occurredAt(req, now), now
 	rules.Campaigns = l.campaigns
 	out, err := balances.Apply(l.account, req, rules)
 	if err != nil {
@@ -415,10 +419,7 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	}
 	var event string
 	if out.TierChanged {
-		b, err := json.Marshal(struct {
-			From string `json:"from"`
-			To   string `json:"to"`
-		}{out.OldTier, out.Account.Tier})
+		b, err := json.Marshal(tierEvent{out.OldTier, out.Account.Tier})
 		if err != nil {
 			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
 		}
@@ -428,7 +429,7 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
 		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
-		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback}
+		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback, tierReview(l.account, out.Account, req, rules)}
 	plan := postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}
 	switch {
 	case rules.Expiry == nil:
@@ -440,6 +441,16 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 		plan.consumed, _ = balances.Consume(l.lots, -out.Delta)
 	}
 	return plan, nil
+}
+
+// tierReview is when an entry that took account a to n leaves the rolling
+// tier window of rules, for the account's tier review (nil when the
+// window is a lifetime or the entry added no qualifying points).
+func tierReview(a, n Account, req balances.Request, rules balances.Rules) any {
+	if rules.TierWindow <= 0 || n.Qualifying <= a.Qualifying {
+		return nil
+	}
+	return req.OccurredAt.Add(rules.TierWindow)
 }
 
 // occurredAt is the sale's time of req: as given, or now. Stored times are

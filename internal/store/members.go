@@ -24,7 +24,8 @@ type queryer interface {
 // CreateMember stores a new member with its account and its first consent
 // record (m.MarketingOptIn from m.ConsentSource, at m.CreatedAt), and marks
 // the new card dirty on both channels so the sync engine creates it
-// (Google object). A zero m.CreatedAt is set to now; a.PassVersion below 1
+// (Google object). The member's time-driven work (birthday, dormancy) is
+// due for a first look at m.CreatedAt. A zero m.CreatedAt is set to now; a.PassVersion below 1
 // is taken as 1. A taken member number, member ID or (program, external
 // ID) is ErrDuplicate (the external ID: loyalty.ErrExternalIDTaken); the
 // caller draws another number.
@@ -40,15 +41,22 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 	if m.ExternalID != "" {
 		externalID = m.ExternalID
 	}
+	var birthdayDue, dormantCheck any
+	if m.ErasedAt == nil {
+		dormantCheck = m.CreatedAt.UTC().Truncate(time.Microsecond)
+		if m.Birthday != "" {
+			birthdayDue = dormantCheck
+		}
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO members (id, program, number, name, email, birthday, external_id, auth_token, created_at, erased_at,
-				marketing_opt_in, name_lc, email_lc, referral_code, referred_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+				marketing_opt_in, name_lc, email_lc, referral_code, referred_by, birthday_due_at, dormant_check_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			m.ID, m.Program, m.Number, m.Name, m.Email, m.Birthday, externalID, m.AuthToken,
 			m.CreatedAt.UTC().Truncate(time.Microsecond), nullTime(m.ErasedAt),
 			m.MarketingOptIn, strings.ToLower(m.Name), strings.ToLower(m.Email),
-			nullString(m.ReferralCode), nullString(m.ReferredBy))
+			nullString(m.ReferralCode), nullString(m.ReferredBy), birthdayDue, dormantCheck)
 		if name, ok := uniqueViolation(err); ok {
 			switch {
 			case strings.Contains(name, "referral_code"):
@@ -144,7 +152,7 @@ const memberSelect = `
 	       m.message, m.message_at, pm.created_at,
 	       COALESCE(p.version, 0), a.vouchers, a.stamps, a.cashback,
 	       COALESCE(m.referral_code, ''), COALESCE(m.referred_by, ''),
-	       COALESCE(nl.remaining, 0), nl.expires_at, COALESCE(nl.reminded, false)
+	       COALESCE(nl.remaining, 0), nl.expires_at, COALESCE(nl.reminded, false), a.dormant_at
 	FROM members m JOIN accounts a ON a.member_id = m.id
 	LEFT JOIN program_messages pm ON pm.program = m.program
 	LEFT JOIN programs p ON p.id = m.program
@@ -165,7 +173,7 @@ func scanMember(row interface{ Scan(...any) error }) (MemberRow, error) {
 		&r.MemberMessage, ts{&r.MemberMessageAt}, ts{&r.ProgramMessageAt},
 		&r.ProgramVersion, &vouchers, &r.Account.Stamps, &r.Account.Cashback,
 		&r.ReferralCode, &r.ReferredBy,
-		&exp.Points, ts{&exp.At}, &exp.Reminded)
+		&exp.Points, ts{&exp.At}, &exp.Reminded, ts{&r.DormantAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return MemberRow{}, loyalty.ErrMemberNotFound
 	}

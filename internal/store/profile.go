@@ -54,6 +54,7 @@ func (s *Store) UpdateMember(ctx context.Context, memberID string, p loyalty.Pro
 				email = CASE WHEN $5 THEN $6 ELSE email END,
 				email_lc = CASE WHEN $5 THEN $7 ELSE email_lc END,
 				birthday = CASE WHEN $8 THEN $9 ELSE birthday END,
+				birthday_due_at = CASE WHEN NOT $8 THEN birthday_due_at WHEN $9 = '' THEN NULL ELSE $13 END,
 				external_id = CASE WHEN $10 THEN $11 ELSE external_id END,
 				marketing_opt_in = $12
 			WHERE id = $1`,
@@ -62,7 +63,7 @@ func (s *Store) UpdateMember(ctx context.Context, memberID string, p loyalty.Pro
 			p.Email.Set, p.Email.Value, strings.ToLower(p.Email.Value),
 			p.Birthday.Set, p.Birthday.Value,
 			p.ExternalID.Set, externalID,
-			wantOptIn)
+			wantOptIn, now)
 		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "external_id") {
 			return fmt.Errorf("external id %q: %w", p.ExternalID.Value, loyalty.ErrExternalIDTaken)
 		}

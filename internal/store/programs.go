@@ -51,6 +51,11 @@ type ProgramUpdate struct {
 	PutImages map[string][]byte
 	// DeleteImages removes images by name; unknown names are ignored.
 	DeleteImages []string
+	// RelookDormancy makes the dormancy of every member of the programme
+	// due for a look now (see loyalty.DormancyLooksEarlier), in the same
+	// transaction: one statement over the members' due column, which no
+	// till's transaction locks.
+	RelookDormancy bool
 }
 
 // programSelect reads a ProgramRecord; scanProgram reads its columns.
@@ -276,6 +281,12 @@ func (s *Store) UpdateProgram(ctx context.Context, id string, ifVersion int64, a
 		}
 		if err := putProgramImages(ctx, tx, id, up.PutImages, now); err != nil {
 			return err
+		}
+		if up.RelookDormancy {
+			if _, err := tx.ExecContext(ctx, `UPDATE members SET dormant_check_at = $2 WHERE program = $1 AND dormant_check_at > $2`,
+				id, now); err != nil {
+				return fmt.Errorf("plan dormancy looks: %w", err)
+			}
 		}
 		out = cur
 		out.Version++

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -104,7 +103,8 @@ func (s *Store) decideReferral(ctx context.Context, tx *sql.Tx, refereeID, entry
 
 // credit writes a bonus entry of points for a member whose account, locked
 // in tx, is a: the entry, the account (balance, lifetime, qualifying, tier,
-// pass version and modified time at least modified, update sequence), a
+// pass version and modified time at least modified, update sequence, the
+// tier review of a rolling tier window), a
 // tier_changed event when the tier moves, and the dirty marks of both
 // channels. It answers the account after.
 func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Account, modified, points int64, reason string, rules balances.Rules, now time.Time) (Account, error) {
@@ -128,17 +128,12 @@ func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Accou
 		memberID, n.Points, n.Lifetime, n.Qualifying, n.Tier, n.PassVersion, modified); err != nil {
 		return Account{}, fmt.Errorf("credit %s bonus: %w", reason, err)
 	}
+	if err := lowerTierReview(ctx, tx, memberID, a, n, rules, now); err != nil {
+		return Account{}, err
+	}
 	if out.TierChanged {
-		b, err := json.Marshal(struct {
-			From string `json:"from"`
-			To   string `json:"to"`
-		}{out.OldTier, n.Tier})
-		if err != nil {
-			return Account{}, fmt.Errorf("encode tier event: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (member_id, kind, data, created_at) VALUES ($1, 'tier_changed', $2, $3)`,
-			memberID, string(b), now); err != nil {
-			return Account{}, fmt.Errorf("add tier event: %w", err)
+		if err := addEvent(ctx, tx, memberID, "tier_changed", tierEvent{out.OldTier, n.Tier}, now); err != nil {
+			return Account{}, err
 		}
 	}
 	if err := s.markDirty(ctx, tx, memberID, n.PassVersion, now); err != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,3 +112,17 @@ func WaitFor(t testing.TB, cond func() bool) {
 		t.Fatalf("condition not met within %v", Deadline)
 	}
 }
+
+// ShiftedClock is a clock that runs with real time, moved by a settable
+// shift: a test jumps whole days (to a birthday, past an expiry) while a
+// server's short real delays (sync debounce, backoff) still pass.
+type ShiftedClock struct{ shift atomic.Int64 }
+
+// Now is the machine's time moved by the shift.
+func (c *ShiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.shift.Load())) }
+
+// Set makes the clock read at, from now on.
+func (c *ShiftedClock) Set(at time.Time) { c.shift.Store(int64(time.Until(at))) }
+
+// Add moves the clock on by d.
+func (c *ShiftedClock) Add(d time.Duration) { c.shift.Add(int64(d)) }

@@ -118,6 +118,11 @@ func Run(t *testing.T, open Opener) {
 		{"ExpireDue", testExpireDue},
 		{"ExpireConcurrently", testExpireConcurrently},
 		{"RemindDue", testRemindDue},
+		{"BirthdayBonus", testBirthdayBonus},
+		{"DormantSpell", testDormantSpell},
+		{"DormantRelook", testDormantRelook},
+		{"VoucherLapse", testVoucherLapse},
+		{"TierReview", testTierReview},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

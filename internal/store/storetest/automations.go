@@ -1,0 +1,351 @@
+package storetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/automations"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
+)
+
+// Time-driven work: each job run by two callers at once, on one store,
+// does each item exactly once.
+
+// runTwice runs a job's RunDue from two callers at once at now, until
+// neither finds anything due.
+func runTwice(t *testing.T, job automations.Job, now time.Time) {
+	t.Helper()
+	for range 10 {
+		var a, b int
+		concurrently(t,
+			func() error { var err error; a, err = job.RunDue(context.Background(), now, 2); return err },
+			func() error { var err error; b, err = job.RunDue(context.Background(), now, 2); return err },
+		)
+		if a == 0 && b == 0 {
+			return
+		}
+	}
+	t.Fatalf("%s: still due after 10 rounds", job.Name())
+}
+
+// automationProgram is the suite's programme with a timezone.
+func automationProgram(t *testing.T, id, tz string) *loyalty.Program {
+	t.Helper()
+	p := rulesProgram(id)
+	p.Timezone = tz
+	if p.Location().String() != tz {
+		t.Fatalf("programme timezone %s: loaded %v", tz, p.Location())
+	}
+	return p
+}
+
+func testBirthdayBonus(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0()) // 2030-05-17 09:30 UTC, 11:30 in Paris
+	s := open(t, store.Options{Now: clock.Now})
+	p := automationProgram(t, "demo", "Europe/Paris")
+	p.BirthdayBonus = 50
+	job := automations.Birthdays{Store: s, Programs: loyalty.NewCatalog(p)}
+
+	today := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Ada", Birthday: "1980-05-17"}})
+	tomorrow := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Bob", Birthday: "1990-05-18"}})
+	leap := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Cy", Birthday: "2000-02-29"}})
+	none := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Di"}})
+
+	birthdays := func(id string) (int, int64, store.MemberRow) {
+		es, row := bonusEntries(t, s, id)
+		n, pts := countBonus(es, balances.ReasonBirthday)
+		return n, pts, row
+	}
+	// Enrolled on the birthday, after the day began: credited at once.
+	runTwice(t, job, clock.Now())
+	if n, pts, row := birthdays(today.ID); n != 1 || pts != 50 || row.Account.Points != 50 || row.Account.PassVersion != today.Account.PassVersion+1 {
+		t.Errorf("enrolled on the birthday: %d birthday bonuses of %d points, account %+v; want 1 of 50 and the pass bumped", n, pts, row.Account)
+	}
+	if st := syncState(t, s, today.ID, loyalty.ChannelApple); st.WantedVersion != today.Account.PassVersion+1 {
+		t.Errorf("Apple sync state after the bonus = %+v, want wanted version %d", st, today.Account.PassVersion+1)
+	}
+	for _, m := range []store.MemberRow{tomorrow, leap, none} {
+		if n, _, _ := birthdays(m.ID); n != 0 {
+			t.Errorf("member %s (birthday %q) got %d birthday bonuses on 17 May, want 0", m.Name, m.Birthday, n)
+		}
+	}
+
+	// A second before midnight in Paris (22:00 UTC in May): nothing.
+	clock.Set(time.Date(2030, 5, 17, 21, 59, 59, 0, time.UTC))
+	runTwice(t, job, clock.Now())
+	if n, _, _ := birthdays(tomorrow.ID); n != 0 {
+		t.Errorf("before the birthday began in Paris: %d bonuses, want 0", n)
+	}
+	clock.Set(time.Date(2030, 5, 17, 22, 0, 30, 0, time.UTC))
+	runTwice(t, job, clock.Now())
+	clock.Add(6 * time.Hour)
+	runTwice(t, job, clock.Now())
+	if n, pts, _ := birthdays(tomorrow.ID); n != 1 || pts != 50 {
+		t.Errorf("on the birthday in Paris: %d bonuses of %d points, want 1 of 50", n, pts)
+	}
+
+	// Changing the birthday to a day already credited this year credits
+	// nothing more: once per member and year.
+	if _, err := s.UpdateMember(context.Background(), tomorrow.ID, loyalty.ProfilePatch{Birthday: set("1990-05-18")}, loyalty.ConsentAPIPatch); err != nil {
+		t.Fatal(err)
+	}
+	runTwice(t, job, clock.Now())
+	if n, _, _ := birthdays(tomorrow.ID); n != 1 {
+		t.Errorf("after a birthday change on the day: %d bonuses, want still 1", n)
+	}
+
+	// 29 February counts on 28 February in 2031; 2032 is a leap year.
+	clock.Set(time.Date(2031, 2, 27, 23, 0, 5, 0, time.UTC)) // 28 February, 00:00:05 in Paris (UTC+1)
+	runTwice(t, job, clock.Now())
+	if n, _, _ := birthdays(leap.ID); n != 1 {
+		t.Errorf("29 February birthday on 28 February 2031: %d bonuses, want 1", n)
+	}
+	clock.Set(time.Date(2032, 2, 28, 12, 0, 0, 0, time.UTC))
+	runTwice(t, job, clock.Now())
+	if n, _, _ := birthdays(leap.ID); n != 1 {
+		t.Errorf("29 February birthday on 28 February 2032 (a leap year): %d bonuses, want still 1", n)
+	}
+	clock.Set(time.Date(2032, 2, 28, 23, 0, 5, 0, time.UTC)) // 29 February, 00:00:05 in Paris
+	runTwice(t, job, clock.Now())
+	if n, pts, _ := birthdays(leap.ID); n != 2 || pts != 100 {
+		t.Errorf("29 February birthday on 29 February 2032: %d bonuses of %d points, want 2 of 100", n, pts)
+	}
+	// The next years' birthdays come once each, the member without one
+	// never.
+	clock.Set(time.Date(2032, 5, 18, 12, 0, 0, 0, time.UTC))
+	runTwice(t, job, clock.Now())
+	if n, _, _ := birthdays(today.ID); n != 2 {
+		t.Errorf("17 May birthday by 18 May 2032: %d bonuses, want 2 (2030 and 2032: the 2031 look ran more than a week late)", n)
+	}
+	if n, _, _ := birthdays(none.ID); n != 0 {
+		t.Errorf("member without a birthday: %d bonuses, want 0", n)
+	}
+}
+
+func testDormantSpell(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	p := automationProgram(t, "demo", "UTC")
+	p.Dormant = &loyalty.Dormant{AfterDays: 30, Message: "We miss you", BonusPoints: 20}
+	other := automationProgram(t, "plain", "UTC")
+	job := automations.Dormant{Store: s, Programs: loyalty.NewCatalog(p, other)}
+	m := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Ada"}})
+	plain := enroll(t, s, other, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Bob"}})
+	post(t, s, m.ID, balances.Earn, 10)
+	lastEarn := clock.Now()
+
+	dormant := func() (int, store.MemberRow) {
+		es, row := bonusEntries(t, s, m.ID)
+		n, _ := countBonus(es, balances.ReasonDormant)
+		return n, row
+	}
+	runTwice(t, job, clock.Now())
+	clock.Set(lastEarn.Add(30*24*time.Hour - time.Second))
+	runTwice(t, job, clock.Now())
+	if n, row := dormant(); n != 0 || !row.DormantAt.IsZero() {
+		t.Errorf("a second before 30 days: %d dormant bonuses, dormant at %v; want none", n, row.DormantAt)
+	}
+	clock.Set(lastEarn.Add(30*24*time.Hour + 30*time.Second))
+	before := mustMember(t, s, m.ID)
+	runTwice(t, job, clock.Now())
+	n, row := dormant()
+	spell := lastEarn.UTC().Truncate(time.Microsecond).Add(30 * 24 * time.Hour)
+	if n != 1 || row.Account.Points != 30 || !row.DormantAt.Equal(spell) || row.Account.PassVersion != before.Account.PassVersion+1 {
+		t.Errorf("after 30 days: %d dormant bonuses, account %+v, dormant at %v; want 1, 30 points, the spell's start %v, the pass bumped",
+			n, row.Account, row.DormantAt, spell)
+	}
+	if !row.LastActivityAt.Equal(before.LastActivityAt) {
+		t.Errorf("the dormant bonus moved last activity from %v to %v; it is no transaction of the member's", before.LastActivityAt, row.LastActivityAt)
+	}
+	// Weeks more without a transaction: the same spell, greeted once.
+	clock.Add(45 * 24 * time.Hour)
+	runTwice(t, job, clock.Now())
+	if n, _ := dormant(); n != 1 {
+		t.Errorf("45 more days in the same spell: %d dormant bonuses, want 1", n)
+	}
+	// The next transaction ends the spell; 30 days later a new one begins.
+	post(t, s, m.ID, balances.Earn, 5)
+	back := clock.Now()
+	if _, row := dormant(); !row.DormantAt.IsZero() {
+		t.Errorf("after an earn the card still shows the dormant message (dormant at %v)", row.DormantAt)
+	}
+	clock.Set(back.Add(30*24*time.Hour + time.Minute))
+	runTwice(t, job, clock.Now())
+	if n, row := dormant(); n != 2 || row.DormantAt.IsZero() {
+		t.Errorf("a second spell: %d dormant bonuses, dormant at %v; want 2 and a spell shown", n, row.DormantAt)
+	}
+	// A programme without a dormant rule greets nobody.
+	if es, row := bonusEntries(t, s, plain.ID); len(es) != 0 || !row.DormantAt.IsZero() {
+		t.Errorf("member of a programme without dormant rule: %d entries, dormant at %v; want none", len(es), row.DormantAt)
+	}
+}
+
+func testVoucherLapse(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	p := rulesProgram("demo")
+	coffee := mustReward(t, s, "demo", "Coffee", 10, "", true)
+	m := NewMember(t, s, "demo")
+	post(t, s, m.ID, balances.Earn, 100)
+	kept, err := s.Redeem(ctx, m.ID, "buy-1", "h1", coffee, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := s.Redeem(ctx, m.ID, "buy-2", "h2", coffee, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UseVoucher(ctx, used.Voucher.Code, "use-1"); err != nil {
+		t.Fatal(err)
+	}
+	job := automations.Vouchers{Store: s}
+	clock.Set(kept.Voucher.ExpiresAt.Add(-time.Second))
+	runTwice(t, job, clock.Now())
+	before := mustMember(t, s, m.ID)
+	if len(before.Vouchers) != 1 {
+		t.Fatalf("before expiry the account lists %d open vouchers, want 1", len(before.Vouchers))
+	}
+	clock.Set(kept.Voucher.ExpiresAt.Add(20 * time.Second))
+	runTwice(t, job, clock.Now())
+	clock.Add(time.Hour)
+	runTwice(t, job, clock.Now())
+	after := mustMember(t, s, m.ID)
+	if after.Account.PassVersion != before.Account.PassVersion+1 || len(after.Vouchers) != 0 {
+		t.Errorf("after expiry: pass version %d, %d open vouchers; want %d and none", after.Account.PassVersion, len(after.Vouchers), before.Account.PassVersion+1)
+	}
+	if st := syncState(t, s, m.ID, loyalty.ChannelGoogle); st.WantedVersion != after.Account.PassVersion {
+		t.Errorf("Google sync state after expiry = %+v, want wanted version %d", st, after.Account.PassVersion)
+	}
+	evs, err := s.Events(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := 0
+	for _, e := range evs {
+		if e.Kind == "voucher_expired" {
+			expired++
+		}
+	}
+	if expired != 1 {
+		t.Errorf("voucher_expired events = %d, want 1 (the used voucher never lapses)", expired)
+	}
+	if v, err := s.Voucher(ctx, used.Voucher.Code); err != nil || v.Status != loyalty.VoucherUsed {
+		t.Errorf("used voucher = %+v, %v; want still used", v, err)
+	}
+}
+
+func testTierReview(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	p := automationProgram(t, "demo", "UTC")
+	p.TierWindow = loyalty.TierWindowRolling365
+	rules := p.Rules()
+	job := automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(p)}
+	m := NewMember(t, s, "demo")
+	day := 24 * time.Hour
+	earnAt := func(key string, points int64, at time.Time) {
+		t.Helper()
+		if _, err := postReq(t, s, m.ID, key, balances.Request{Type: balances.Earn, Points: points, OccurredAt: at}, rules); err != nil {
+			t.Fatalf("earn %d at %v = %v", points, at, err)
+		}
+	}
+	earnAt("too-old", 5000, clock.Now().Add(-400*day)) // outside the window: no qualifying points
+	earnAt("old", 1000, clock.Now().Add(-300*day))
+	earnAt("recent", 200, clock.Now().Add(-10*day))
+	if a := mustMember(t, s, m.ID).Account; a.Qualifying != 1200 || a.Tier != "Gold" || a.Lifetime != 6200 {
+		t.Fatalf("after the earns: %+v, want 1200 qualifying (the sale 400 days back does not count), Gold, 6200 lifetime", a)
+	}
+	tierEvents := func() []string {
+		evs, err := s.Events(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range evs {
+			if e.Kind == "tier_changed" {
+				out = append(out, e.Data)
+			}
+		}
+		return out
+	}
+	before := len(tierEvents())
+	runTwice(t, job, clock.Now())
+	clock.Set(t0().Add(65*day - time.Second))
+	runTwice(t, job, clock.Now())
+	if a := mustMember(t, s, m.ID).Account; a.Tier != "Gold" {
+		t.Errorf("a second before the old earn leaves the window: tier %s, want Gold", a.Tier)
+	}
+	// The 1000 points of 300 days back leave the window 65 days on.
+	settle(t, s)
+	version := mustMember(t, s, m.ID).Account.PassVersion
+	clock.Set(t0().Add(65*day + time.Minute))
+	runTwice(t, job, clock.Now())
+	row := mustMember(t, s, m.ID)
+	if a := row.Account; a.Qualifying != 200 || a.Tier != "Silver" || a.Points != 6200 || a.PassVersion != version+1 {
+		t.Errorf("after the review: %+v, want 200 qualifying, Silver, 6200 points, pass version %d", a, version+1)
+	}
+	if st := syncState(t, s, m.ID, loyalty.ChannelApple); st.WantedVersion != version+1 {
+		t.Errorf("Apple sync state after the downgrade = %+v, want wanted version %d", st, version+1)
+	}
+	evs := tierEvents()
+	if len(evs) != before+1 || !strings.Contains(evs[len(evs)-1], `"from":"Gold"`) || !strings.Contains(evs[len(evs)-1], `"to":"Silver"`) {
+		t.Errorf("tier events = %v, want one more, Gold to Silver", evs)
+	}
+	// The last earn leaves 355 days later: Bronze.
+	clock.Set(t0().Add(355*day + time.Minute))
+	runTwice(t, job, clock.Now())
+	if a := mustMember(t, s, m.ID).Account; a.Qualifying != 0 || a.Tier != "Bronze" {
+		t.Errorf("after the last earn left the window: %+v, want 0 qualifying, Bronze", a)
+	}
+	if due, err := s.TierReviewsDue(ctx, clock.Now().Add(10*365*day), 10); err != nil || len(due) != 0 {
+		t.Errorf("TierReviewsDue(in ten years) = %v, %v; want none left", due, err)
+	}
+
+	// A lifetime programme plans no review.
+	life := NewMember(t, s, "life")
+	if _, err := postReq(t, s, life.ID, "k", balances.Request{Type: balances.Earn, Points: 2000}, Rules); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.TierReviewsDue(ctx, clock.Now().Add(10*365*day), 10); err != nil || len(due) != 0 {
+		t.Errorf("TierReviewsDue after a lifetime earn = %v, %v; want none", due, err)
+	}
+}
+
+// testDormantRelook: a programme change that shortens after_days makes
+// every member's dormancy due for a look at once, so no member is greeted
+// later than the new rule says.
+func testDormantRelook(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	seedProgram(t, s, "demo")
+	p := automationProgram(t, "demo", "UTC")
+	p.Dormant = &loyalty.Dormant{AfterDays: 90, Message: "We miss you"}
+	m := enroll(t, s, p, loyalty.EnrollInput{Profile: loyalty.Profile{Name: "Ada"}})
+	runTwice(t, automations.Dormant{Store: s, Programs: loyalty.NewCatalog(p)}, clock.Now())
+	clock.Add(31 * 24 * time.Hour)
+	if due, err := s.DormantDue(ctx, "demo", clock.Now(), 10); err != nil || len(due) != 0 {
+		t.Fatalf("DormantDue after 31 days of 90 = %v, %v; want none", due, err)
+	}
+	if _, err := s.UpdateProgram(ctx, "demo", 0, func(store.ProgramRecord) (store.ProgramUpdate, error) {
+		return store.ProgramUpdate{Definition: []byte(`{"name": "Demo", "dormant": {"after_days": 30}}`), RelookDormancy: true}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DormantDue(ctx, "demo", clock.Now(), 10)
+	if err != nil || len(due) != 1 || due[0].MemberID != m.ID {
+		t.Fatalf("DormantDue after after_days went down to 30 = %v, %v; want the member", due, err)
+	}
+	p.Dormant.AfterDays = 30
+	runTwice(t, automations.Dormant{Store: s, Programs: loyalty.NewCatalog(p)}, clock.Now())
+	if row := mustMember(t, s, m.ID); row.DormantAt.IsZero() {
+		t.Errorf("31 days without a transaction under a 30-day rule: not greeted")
+	}
+}
