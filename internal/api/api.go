@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/surface"
@@ -120,6 +121,16 @@ func (s *Server) routes(r chi.Router) {
 // handle adapts a handler that returns an error.
 func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// A path segment that is no text of passd's (a NUL, bytes that are
+		// not UTF-8) names nothing: it never reaches the store.
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			for _, v := range rc.URLParams.Values {
+				if !balances.ValidText(v, false) {
+					s.fail(w, r, problem.New(http.StatusNotFound, problem.CodeNotFound, "no such resource"))
+					return
+				}
+			}
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}

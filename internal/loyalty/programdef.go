@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // programme time zones must load on hosts without zoneinfo
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/passd/passd/balances"
@@ -420,8 +419,7 @@ func (p *Program) validateRules(v *balances.ValidationError) {
 // blank s.
 func checkText(v *balances.ValidationError, field, s string, required bool, max int) {
 	switch {
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
-		v.AddReason(field, ReasonControl, "must be valid UTF-8 without control characters")
+	case !v.CheckText(field, s, false):
 	case required && strings.TrimSpace(s) == "":
 		v.AddReason(field, ReasonRequired, "is required")
 	case utf8.RuneCountInString(s) > max:
