@@ -20,6 +20,7 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/ratelimit"
 	"github.com/passd/passd/internal/surface"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	// ScanFailureLimit bounds failed scans per API key; zero takes
 	// DefaultScanFailureLimit.
 	ScanFailureLimit RateLimit
+	// AuthFailureLimit bounds failed API-key attempts (401s) per client
+	// address; the zero Limit is off.
+	AuthFailureLimit RateLimit
 	// ProgramEditor changes programmes (POST, PATCH, image PUT); without
 	// it those answer 500 and programmes are read-only.
 	ProgramEditor ProgramEditor
@@ -45,7 +49,8 @@ type Config struct {
 type Server struct {
 	surface.Deps
 	bootstrapHash string
-	scans         *failureLimiter
+	scans         *ratelimit.Failures
+	authFails     *ratelimit.Failures // nil: off
 	keyUses       *keyUses
 	programEditor ProgramEditor
 }
@@ -57,7 +62,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor}
-	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
+	scanLimit := cfg.ScanFailureLimit
+	if !scanLimit.Valid() {
+		scanLimit = DefaultScanFailureLimit
+	}
+	s.scans = ratelimit.NewFailures(deps.Store, "scan-fail", scanLimit, deps.Now)
+	if cfg.AuthFailureLimit.Valid() {
+		s.authFails = ratelimit.NewFailures(deps.Store, "auth-fail", cfg.AuthFailureLimit, deps.Now)
+	}
 	s.keyUses = &keyUses{last: map[string]time.Time{}}
 	if cfg.BootstrapAdminKey != "" {
 		s.bootstrapHash = loyalty.HashKey(cfg.BootstrapAdminKey)

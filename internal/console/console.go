@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
@@ -376,19 +376,6 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "login", http.StatusOK, pg)
 }
 
-// clientAddress is the throttle's key for the client: the connection's
-// address, the /64 for IPv6.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String()
-	}
-	return host
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -406,7 +393,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Now()
-	accountKey, addressKey := "account:"+email, "address:"+clientAddress(r)
+	accountKey, addressKey := "account:"+email, "address:"+clientaddr.Key(s.ClientAddr.Addr(r))
 	wait := max(s.throttle.wait(accountKey, AccountFailures, now), s.throttle.wait(addressKey, AddressFailures, now))
 	if wait > 0 {
 		minutes := int(math.Ceil(wait.Minutes()))

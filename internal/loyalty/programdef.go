@@ -354,6 +354,7 @@ func (p *Program) validateLocales(v *balances.ValidationError) {
 		checkText(v, f+".description", t.Description, false, MaxShortTextLen)
 		checkText(v, f+".how_it_works", t.HowItWorks, false, MaxHowItWorksLen)
 		checkText(v, f+".terms", t.Terms, false, MaxTermsLen)
+		checkText(v, f+".privacy", t.Privacy, false, MaxTermsLen)
 	}
 	if _, ok := p.Locales[p.DefaultLocale]; !ok {
 		v.AddReason("default_locale", ReasonInvalid, "must name one of locales")

@@ -114,6 +114,9 @@ func Run(t *testing.T, open Opener) {
 		{"WelcomeBonus", testWelcomeBonus},
 		{"Referral", testReferral},
 		{"BackfillReferralCodes", testBackfillReferralCodes},
+		{"RateBuckets", testRateBuckets},
+		{"RateBucketsConcurrent", testRateBucketsConcurrent},
+		{"FailuresShared", testFailuresShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
