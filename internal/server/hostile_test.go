@@ -3,8 +3,12 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +113,41 @@ func TestHostileTextRefusedOnBothStores(t *testing.T) {
 			}
 			if st, b := rawCall(t, "POST", api+"/vouchers/a%00b/use", `{}`); st >= 500 {
 				t.Errorf("POST a voucher code with a NUL = %d %s, want a 4xx", st, b)
+			}
+			// The join page refuses the same, and an odd programme id is
+			// its 404 page.
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			form := func(method, path string, vals url.Values) (int, string) {
+				t.Helper()
+				var res *http.Response
+				var err error
+				if method == "GET" {
+					res, err = browser.Get(s.url + path)
+				} else {
+					res, err = browser.PostForm(s.url+path, vals)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return res.StatusCode, string(b)
+			}
+			if st, _ := form("GET", "/join/a%00b", nil); st != 404 {
+				t.Errorf("join page of a NUL programme = %d, want 404", st)
+			}
+			_, page := form("GET", "/join/demo", nil)
+			m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)
+			if m == nil {
+				t.Fatal("no form token on the join page")
+			}
+			for _, name := range []string{"Ada\x00Lovelace", "Ada \xff Lovelace"} {
+				st, body := form("POST", "/join/demo", url.Values{"token": {html.UnescapeString(m[1])}, "name": {name},
+					"email": {"ada@example.com"}, "consent": {"yes"}})
+				if st != 422 || !strings.Contains(body, `id="name-error"`) {
+					t.Errorf("join form with name %q = %d, want 422 naming the name", name, st)
+				}
 			}
 			// A line break is allowed in a message, which is multi-line.
 			if st, b := rawCall(t, "POST", api+"/members/"+id+"/messages", `{"text":"Line one\nline two"}`); st >= 300 {
