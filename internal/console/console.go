@@ -438,8 +438,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // unknown email costs one argon2id hash too, so the answer's timing does
 // not tell which emails have accounts.
 func (s *Server) authenticate(r *http.Request, email, password string) (loyalty.StaffUser, bool) {
-	u, err := s.Store.StaffUserByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// What is not an email address (a NUL, bytes that are not UTF-8) is
+	// no one's: it never reaches the store.
+	_, err := loyalty.NormalizeStaffEmail(email)
+	var u loyalty.StaffUser
+	if err == nil {
+		u, err = s.Store.StaffUserByEmail(r.Context(), email)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
 		s.Logger.ErrorContext(r.Context(), "read staff user", "request_id", problem.RequestID(r), "err", err)
 	}
 	if err != nil || u.PasswordHash == "" {

@@ -114,6 +114,25 @@ func TestHostileTextRefusedOnBothStores(t *testing.T) {
 			if st, b := rawCall(t, "POST", api+"/vouchers/a%00b/use", `{}`); st >= 500 {
 				t.Errorf("POST a voucher code with a NUL = %d %s, want a 4xx", st, b)
 			}
+			// Query parameters and the other surfaces' paths: a 4xx, never
+			// a 500, whatever odd bytes they carry.
+			for _, c := range []struct{ method, url, body string }{
+				{"GET", api + "/programs/demo/members?cursor=a%00b", ""},
+				{"GET", api + "/programs/demo/members?tier=a%00b", ""},
+				{"GET", api + "/programs/demo/members?email=a%FFb", ""},
+				{"GET", api + "/members/" + id + "/transactions?cursor=a%00b", ""},
+				{"POST", api + "/members/" + id + "/redemptions", `{"reward_id":"a\u0000b"}`},
+				{"POST", api + "/programs/demo/messages", `{"text":"hi","tier":"a\u0000b"}`},
+				{"POST", s.url + "/passkit/v1/devices/a%00b/registrations/pass.dev.passd.loyalty/x%00y", `{"pushToken":"a"}`},
+				{"GET", s.url + "/passkit/v1/devices/a%00b/registrations/pass.dev.passd.loyalty?passesUpdatedSince=a%00b", ""},
+				{"GET", s.url + "/passkit/v1/passes/pass.dev.passd.loyalty/a%00b", ""},
+				{"GET", s.url + "/passes/a%00b.pkpass?sig=x", ""},
+				{"GET", s.url + "/programs/a%00b/logo.png", ""},
+			} {
+				if st, b := rawCall(t, c.method, c.url, c.body); st >= 500 || st < 400 {
+					t.Errorf("%s %s = %d %s, want a 4xx", c.method, c.url, st, b)
+				}
+			}
 			// The join page refuses the same, and an odd programme id is
 			// its 404 page.
 			jar, _ := cookiejar.New(nil)
@@ -148,6 +167,14 @@ func TestHostileTextRefusedOnBothStores(t *testing.T) {
 				if st != 422 || !strings.Contains(body, `id="name-error"`) {
 					t.Errorf("join form with name %q = %d, want 422 naming the name", name, st)
 				}
+			}
+			// A console sign-in with such an email is a failed sign-in.
+			_, login := form("GET", "/console/login", nil)
+			if c := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(login); c == nil {
+				t.Error("no csrf token on the console's sign-in page")
+			} else if st, body := form("POST", "/console/login", url.Values{"csrf": {html.UnescapeString(c[1])},
+				"email": {"a\x00b@example.com"}, "password": {"whatever-password"}}); st >= 500 || st < 400 {
+				t.Errorf("console sign-in with a NUL email = %d, want a refusal:\n%s", st, body)
 			}
 			// A line break is allowed in a message, which is multi-line.
 			if st, b := rawCall(t, "POST", api+"/members/"+id+"/messages", `{"text":"Line one\nline two"}`); st >= 300 {

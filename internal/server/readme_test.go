@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"net"
 	"os"
@@ -61,8 +63,7 @@ func TestReadmeCommandsRunVerbatim(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := shellBlocks(t, string(readme))
-	dir := t.TempDir()
-	copyTree(t, root, dir)
+	dir := freshCopy(t, root)
 
 	script := "set -e\n" + strings.Join(blocks, "\n") + "\n" +
 		// What the blocks leave for the reader to look at.
@@ -81,7 +82,7 @@ func TestReadmeCommandsRunVerbatim(t *testing.T) {
 		cmd = exec.CommandContext(ctx, "bash", "-c", script)
 	}
 	cmd.Dir = dir
-	env := []string{}
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PASSD_") {
 			env = append(env, kv)
@@ -117,6 +118,33 @@ func TestReadmeCommandsRunVerbatim(t *testing.T) {
 		t.Errorf("the README's blocks leave $ID empty:\n%s", got)
 	}
 	t.Logf("README commands ran in %v", time.Since(start).Round(time.Second))
+}
+
+// freshCopy copies the source tree at root into a folder of its own, the
+// same for every run from this tree (so that the build cache, whose keys
+// hold the source paths, serves `make run` what earlier runs compiled),
+// held under a lock so concurrent runs take turns, and removed when the
+// test ends.
+func freshCopy(t *testing.T, root string) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "passd-readme-"+hex.EncodeToString(sum[:6]))
+	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("lock %s: %v", lock.Name(), err)
+	}
+	t.Cleanup(func() {
+		_ = os.RemoveAll(dir)
+		lock.Close() // releases the lock
+	})
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, root, dir)
+	return dir
 }
 
 // copyTree copies the source tree at root into dir, leaving out version

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/passd/passd/googlewallet/wallettest"
+	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server/servertest"
 )
 
@@ -86,4 +89,57 @@ func TestMetricsProtection(t *testing.T) {
 	if st, _ := get("http://"+addr+"/api/v1/programs", ""); st != 404 {
 		t.Errorf("the API on PASSD_METRICS_ADDR = %d, want 404", st)
 	}
+}
+
+// TestGoogleOffThenOn: with Google off, cards queue for Apple only and no
+// Google series is exported (nothing grows for an operator who never
+// turned Google on); turning Google on later delivers every card to it
+// once.
+func TestGoogleOffThenOn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	off := start(t, map[string]string{"PASSD_DATA_DIR": dir}, fastSync)
+	ids := []string{enroll(t, off, "Ada")["id"].(string), enroll(t, off, "Grace")["id"].(string)}
+	earnPoints(t, off, ids[0], 10)
+	for _, id := range ids {
+		states, err := off.Store.SyncStates(context.Background(), id)
+		if err != nil || len(states) != 1 || states[0].Channel != loyalty.ChannelApple {
+			t.Fatalf("sync states with Google off = %+v, %v, want Apple's alone", states, err)
+		}
+	}
+	_, metrics := call(t, "GET", off.url+"/metrics", nil)
+	if strings.Contains(string(metrics), `channel="google"`) || !strings.Contains(string(metrics), `passd_sync_dirty_cards{channel="apple"}`) {
+		t.Errorf("metrics with Google off hold Google series, or no Apple ones:\n%s", metrics)
+	}
+	off.stop()
+
+	fake := wallettest.New(t)
+	on := startWithGoogleEnv(t, fake, map[string]string{"PASSD_DATA_DIR": dir})
+	for _, id := range ids {
+		objectID := wallettest.IssuerID + "." + id
+		waitFor(t, func() bool { return fake.Object(objectID) != nil })
+	}
+	if bal, ok := balanceAt(fake, wallettest.IssuerID+"."+ids[0]); !ok || bal != 10 {
+		t.Errorf("Ada's Google balance = %v, %v, want 10", bal, ok)
+	}
+	for _, id := range ids {
+		settledOn(t, on, id, loyalty.ChannelGoogle)
+	}
+}
+
+// settledOn waits until the member's card on channel is delivered.
+func settledOn(t *testing.T, s *started, id, channel string) {
+	t.Helper()
+	waitFor(t, func() bool {
+		states, err := s.Store.SyncStates(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		for _, st := range states {
+			if st.Channel == channel {
+				return st.State == loyalty.SyncOK && st.SyncedVersion == st.WantedVersion
+			}
+		}
+		return false
+	})
 }

@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if opts.SyncDebounce == 0 {
 		opts.SyncDebounce = DefaultSyncDebounce
 	}
-	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce}
+	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce, GoogleOff: !cfg.GoogleEnabled()}
 	if cfg.DatabaseURL != "" {
 		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
 	} else {
@@ -201,6 +201,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	closers = append(closers, func() { s.Store.Close() })
+
+	if err := s.syncChannels(ctx); err != nil {
+		return nil, err
+	}
 
 	// Programmes are data: templates seed them once, the catalog follows
 	// the database.
@@ -243,7 +247,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
-	s.Metrics = metrics.New(s.Store, []string{loyalty.ChannelApple, loyalty.ChannelGoogle}, s.Cards.Cache().Stats, log)
+	s.Metrics = metrics.New(s.Store, s.channels(), s.Cards.Cache().Stats, log)
 
 	var pusher cardsync.Pusher = devPusher{log: log}
 	if !s.pushesLogged() {
@@ -349,6 +353,42 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	}
 	return s, nil
+}
+
+// channels are the delivery channels that are on: Apple, and Google when
+// it is configured. A channel that is off has no sync rows and no metrics
+// series, so it never pages anyone.
+func (s *Server) channels() []string {
+	if s.cfg.GoogleEnabled() {
+		return []string{loyalty.ChannelApple, loyalty.ChannelGoogle}
+	}
+	return []string{loyalty.ChannelApple}
+}
+
+// syncChannels gives every card a sync row on each channel that is on (so
+// turning Google on delivers every card to it once) and removes the rows
+// of Google when it is off (so nothing waits for it). Every instance
+// sharing a database must agree on whether Google is on.
+func (s *Server) syncChannels(ctx context.Context) error {
+	for _, ch := range s.channels() {
+		n, err := s.Store.EnsureChannelRows(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "cards queued for a channel turned on", "channel", ch, "cards", n)
+		}
+	}
+	if !s.cfg.GoogleEnabled() {
+		n, err := s.Store.DropChannelRows(ctx, loyalty.ChannelGoogle)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "Google Wallet is off: its sync rows removed", "cards", n)
+		}
+	}
+	return nil
 }
 
 // pushesLogged reports development mode without an explicit APNs URL:

@@ -58,15 +58,7 @@ func (s *Store) UpdateRateBucket(ctx context.Context, key string, fn func(rateli
 
 // PruneRateBuckets deletes the buckets last refilled before cutoff.
 func (s *Store) PruneRateBuckets(ctx context.Context, cutoff time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM rate_buckets WHERE at_us < $1`, cutoff.UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.writeCount(ctx, `DELETE FROM rate_buckets WHERE at_us < $1`, cutoff.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("prune rate buckets: %w", err)
 	}

@@ -117,6 +117,7 @@ func Run(t *testing.T, open Opener) {
 		{"RateBuckets", testRateBuckets},
 		{"RateBucketsConcurrent", testRateBucketsConcurrent},
 		{"FailuresShared", testFailuresShared},
+		{"GoogleOffAndOn", testGoogleOffAndOn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
