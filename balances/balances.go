@@ -275,6 +275,8 @@ func (q Request) Validate() error {
 	}
 	if len(q.Reference) > MaxReferenceLen {
 		v.Add("reference", "must be at most 255 bytes")
+	} else {
+		v.CheckText("reference", q.Reference, false)
 	}
 	return v.Err()
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/ratelimit"
 	"github.com/passd/passd/internal/surface"
 )
 
@@ -35,6 +37,9 @@ type Config struct {
 	// ScanFailureLimit bounds failed scans per API key; zero takes
 	// DefaultScanFailureLimit.
 	ScanFailureLimit RateLimit
+	// AuthFailureLimit bounds failed API-key attempts (401s) per client
+	// address; the zero Limit is off.
+	AuthFailureLimit RateLimit
 	// ProgramEditor changes programmes (POST, PATCH, image PUT); without
 	// it those answer 500 and programmes are read-only.
 	ProgramEditor ProgramEditor
@@ -44,7 +49,8 @@ type Config struct {
 type Server struct {
 	surface.Deps
 	bootstrapHash string
-	scans         *failureLimiter
+	scans         *ratelimit.Failures
+	authFails     *ratelimit.Failures // nil: off
 	keyUses       *keyUses
 	programEditor ProgramEditor
 	staff         http.Handler // the routes for Staff
@@ -57,7 +63,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor}
-	s.scans = newFailureLimiter(cfg.ScanFailureLimit)
+	scanLimit := cfg.ScanFailureLimit
+	if !scanLimit.Valid() {
+		scanLimit = DefaultScanFailureLimit
+	}
+	s.scans = ratelimit.NewFailures(deps.Store, "scan-fail", scanLimit, deps.Now)
+	if cfg.AuthFailureLimit.Valid() {
+		s.authFails = ratelimit.NewFailures(deps.Store, "auth-fail", cfg.AuthFailureLimit, deps.Now)
+	}
 	s.keyUses = &keyUses{last: map[string]time.Time{}}
 	s.staff = s.newStaffRouter()
 	if cfg.BootstrapAdminKey != "" {
@@ -122,6 +135,16 @@ func (s *Server) routes(r chi.Router) {
 // handle adapts a handler that returns an error.
 func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// A path segment that is no text of passd's (a NUL, bytes that are
+		// not UTF-8) names nothing: it never reaches the store.
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			for _, v := range rc.URLParams.Values {
+				if !balances.ValidText(v, false) {
+					s.fail(w, r, problem.New(http.StatusNotFound, problem.CodeNotFound, "no such resource"))
+					return
+				}
+			}
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}

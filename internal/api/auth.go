@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
@@ -58,16 +59,43 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	return Principal{KeyID: k.ID, Role: k.Role, Program: k.Program}, nil
 }
 
-// requireAuth authenticates every request of the JSON API.
+// requireAuth authenticates every request of the JSON API. Failed
+// attempts (401s) are limited per client address: above the limit the
+// address is answered 429 before its key is looked at.
 func (s *Server) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
+		p, err := s.throttledAuthenticate(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// throttledAuthenticate is authenticate under the failed-attempt limit
+// of the client address.
+func (s *Server) throttledAuthenticate(r *http.Request) (Principal, error) {
+	if s.authFails == nil {
+		return s.authenticate(r)
+	}
+	addr := clientaddr.Key(s.ClientAddr.Addr(r))
+	ok, wait, err := s.authFails.Take(r.Context(), addr)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !ok {
+		return Principal{}, rateLimited("too many failed API-key attempts from this address; retry after the Retry-After delay", wait)
+	}
+	p, err := s.authenticate(r)
+	if err == nil || problem.From(err).Status != http.StatusUnauthorized {
+		s.authFails.Refund(addr)
+		return p, err
+	}
+	if ferr := s.authFails.Failed(r.Context(), addr); ferr != nil {
+		s.Logger.WarnContext(r.Context(), "count a failed API-key attempt", "request_id", problem.RequestID(r), "err", ferr)
+	}
+	return p, err
 }
 
 // authorize checks the caller's role and program scope.

@@ -101,7 +101,11 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 
 // campaign loads the path's campaign, which the caller must have role on.
 func (s *Server) campaign(r *http.Request, role string) (loyalty.Campaign, error) {
-	c, err := s.Store.Campaign(r.Context(), chi.URLParam(r, "id"))
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil {
+		return loyalty.Campaign{}, problem.New(http.StatusNotFound, problem.CodeNotFound, "no such campaign")
+	}
+	c, err := s.Store.Campaign(r.Context(), id)
 	if err != nil {
 		return loyalty.Campaign{}, err
 	}

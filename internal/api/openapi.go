@@ -68,7 +68,7 @@ var codeWhen = map[string]string{
 	problem.CodeUnsupportedMediaType:   "the body is not `application/json`",
 	problem.CodeValidationFailed:       "a field is missing or out of range (`errors` lists the fields)",
 	problem.CodeInvalidBarcode:         "the barcode's MAC does not verify, or a typed number where the program wants the barcode",
-	problem.CodeRateLimited:            "too many failed scans (`Retry-After`)",
+	problem.CodeRateLimited:            "too many failed scans with the key, or failed API-key attempts from the client address (`Retry-After`)",
 	problem.CodeInternal:               "an unexpected error; it is logged with the request id",
 	problem.CodeVersionMismatch:        "`If-Match` names a program version that is no longer the current one; nothing was written",
 	problem.CodeInvalidImage:           "an uploaded image is not a PNG or is outside the sizes of its slot (the detail says which)",
@@ -136,7 +136,9 @@ func (o op) build() obj {
 	for status, r := range o.ok {
 		res[fmt.Sprint(status)] = r
 	}
-	codes := append([]string{problem.CodeUnauthorized, problem.CodeForbidden, problem.CodeInternal}, o.codes...)
+	// Every operation authenticates, and failed keys are limited per
+	// client address: 401, 403 and 429 may answer any of them.
+	codes := append([]string{problem.CodeUnauthorized, problem.CodeForbidden, problem.CodeRateLimited, problem.CodeInternal}, o.codes...)
 	if o.body != nil {
 		codes = append(codes, problem.CodeMalformedJSON, problem.CodeBodyTooLarge, problem.CodeUnsupportedMediaType)
 	}

@@ -122,6 +122,7 @@ func programSchemas() obj {
 				"additionalProperties": object([]string{"program_name"}, obj{
 					"program_name": text(loyalty.MaxNameLen), "description": text(loyalty.MaxShortTextLen),
 					"how_it_works": text(loyalty.MaxHowItWorksLen), "terms": text(loyalty.MaxTermsLen),
+					"privacy": text(loyalty.MaxTermsLen),
 				})},
 			"timezone":    obj{"type": "string", "default": "UTC", "description": "IANA zone in which the program's days are counted."},
 			"tier_window": obj{"type": "string", "enum": []string{loyalty.TierWindowLifetime, loyalty.TierWindowRolling365}, "default": loyalty.TierWindowLifetime},

@@ -2,103 +2,23 @@ package api
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/ratelimit"
 )
 
 // RateLimit is a token bucket: Burst events at once, refilled at PerMinute.
-type RateLimit struct {
-	PerMinute float64
-	Burst     int
-}
+type RateLimit = ratelimit.Limit
 
 // DefaultScanFailureLimit bounds failed scans per API key: a till that
 // misreads now and then never notices it, a script trying forged codes gets
 // 20 tries and then one every six seconds.
 var DefaultScanFailureLimit = RateLimit{PerMinute: 10, Burst: 20}
-
-// maxLimiterKeys bounds the limiter's memory; full buckets (keys that have
-// not failed lately) are dropped first.
-const maxLimiterKeys = 10_000
-
-// failureLimiter counts failures per key in token buckets. A key with an
-// empty bucket is refused before its request is even looked at.
-type failureLimiter struct {
-	perSecond float64
-	burst     float64
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-func newFailureLimiter(l RateLimit) *failureLimiter {
-	if l.PerMinute <= 0 || l.Burst <= 0 {
-		l = DefaultScanFailureLimit
-	}
-	return &failureLimiter{perSecond: l.PerMinute / 60, burst: float64(l.Burst), buckets: map[string]*bucket{}}
-}
-
-// refill brings key's bucket up to now; the caller holds mu.
-func (l *failureLimiter) refill(key string, now time.Time) *bucket {
-	b, ok := l.buckets[key]
-	if !ok {
-		return &bucket{tokens: l.burst, at: now}
-	}
-	if d := now.Sub(b.at).Seconds(); d > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+d*l.perSecond)
-		b.at = now
-	}
-	return b
-}
-
-// epsilon absorbs floating-point error in refills (six seconds at ten a
-// minute is one token, not 0.9999999999999999).
-const epsilon = 1e-9
-
-// take takes a token from key's bucket ahead of a try and answers true;
-// with no token left it takes nothing and answers false and how long key
-// must wait. Taking before the try (and refunding tries that did not fail)
-// keeps concurrent tries within the burst.
-func (l *failureLimiter) take(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.refill(key, now)
-	if b.tokens < 1-epsilon {
-		l.buckets[key] = b
-		return false, time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
-	}
-	b.tokens = math.Max(0, b.tokens-1)
-	if len(l.buckets) >= maxLimiterKeys {
-		for k := range l.buckets {
-			if k != key && l.refill(k, now).tokens >= l.burst {
-				delete(l.buckets, k)
-			}
-		}
-	}
-	l.buckets[key] = b
-	return true, 0
-}
-
-// refund gives back the token of a try that did not fail.
-func (l *failureLimiter) refund(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
-		b.tokens = math.Min(l.burst, b.tokens+1)
-	}
-}
 
 type scanRequest struct {
 	Barcode string `json:"barcode"`
@@ -118,21 +38,25 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) (err error) {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
-	if ok, wait := s.scans.take(p.KeyID, s.Now()); !ok {
-		pr := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed scans with this API key; retry after the Retry-After delay")
-		pr.RetryAfter = max(1, int(math.Ceil(wait.Seconds()-epsilon)))
-		return pr
+	if ok, wait, err := s.scans.Take(r.Context(), p.KeyID); err != nil {
+		return err
+	} else if !ok {
+		return rateLimited("too many failed scans with this API key; retry after the Retry-After delay", wait)
 	}
 	defer func() {
 		if err == nil {
-			s.scans.refund(p.KeyID)
+			s.scans.Refund(p.KeyID)
 			return
 		}
 		switch problem.From(err).Code {
 		case problem.CodeInvalidBarcode, problem.CodeNotFound, problem.CodeForbidden:
-			// A failed try: the token stays taken.
+			// A failed try: the token stays taken, and the store counts it
+			// for every instance.
+			if ferr := s.scans.Failed(r.Context(), p.KeyID); ferr != nil {
+				s.Logger.WarnContext(r.Context(), "count a failed scan", "request_id", problem.RequestID(r), "err", ferr)
+			}
 		default:
-			s.scans.refund(p.KeyID)
+			s.scans.Refund(p.KeyID)
 		}
 	}()
 	var q scanRequest
@@ -193,6 +117,13 @@ func (s *Server) scanned(r *http.Request, p Principal, code string) (loyalty.Mem
 		return loyalty.MemberRow{}, err
 	}
 	return m, nil
+}
+
+// rateLimited is the 429 of a limit, with its Retry-After.
+func rateLimited(detail string, wait time.Duration) error {
+	pr := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, detail)
+	pr.RetryAfter = ratelimit.RetryAfter(wait)
+	return pr
 }
 
 // manualEntryOff is the answer to a bare number where the program wants the

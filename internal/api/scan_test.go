@@ -33,19 +33,24 @@ var manualProgram = fstest.MapFS{
 // program ("manual") that allows manual entry.
 func newScanEnv(t *testing.T, clk *testkit.Clock, limit api.RateLimit) *env {
 	t.Helper()
-	st := testkit.OpenSQLite(t, store.Options{})
+	return serve(t, api.Config{
+		Deps: surface.Deps{
+			Store: testkit.OpenSQLite(t, store.Options{}), Programs: scanCatalog(t), Secret: secret, Links: links.New(secret, "https://passd.example"),
+			Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
+		},
+		BootstrapAdminKey: adminKey, ScanFailureLimit: limit,
+	})
+}
+
+// scanCatalog is the embedded templates and the "manual" programme.
+func scanCatalog(t *testing.T) *loyalty.Catalog {
+	t.Helper()
 	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."},
 		loyalty.TemplateSource{Name: "test", FS: manualProgram, Dir: "."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serve(t, api.Config{
-		Deps: surface.Deps{
-			Store: st, Programs: cat, Secret: secret, Links: links.New(secret, "https://passd.example"),
-			Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
-		},
-		BootstrapAdminKey: adminKey, ScanFailureLimit: limit,
-	})
+	return cat
 }
 
 func (e *env) scan(key, code string) answer {

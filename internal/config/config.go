@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/passd/passd/internal/clientaddr"
+	"github.com/passd/passd/internal/ratelimit"
 )
 
 // Defaults of the development setup.
@@ -25,6 +29,15 @@ const (
 	// DefaultGoogleCallbackKeysURL is where Google publishes the keys that
 	// sign save and delete callbacks.
 	DefaultGoogleCallbackKeysURL = "https://pay.google.com/gp/m/issuer/keys"
+	// DefaultJoinLimitPerAddress lets one address (a family, a shop's
+	// Wi-Fi) enrol 20 members at once, then 2 a minute.
+	DefaultJoinLimitPerAddress = "20/10m"
+	// DefaultJoinLimitPerProgram lets a programme take 120 enrolments at
+	// once, then 2 a second.
+	DefaultJoinLimitPerProgram = "120/1m"
+	// DefaultAuthFailureLimit lets an address send 20 unknown API keys at
+	// once, then 10 a minute.
+	DefaultAuthFailureLimit = "20/2m"
 	// MinSecretLen is the shortest accepted PASSD_SECRET, in bytes.
 	MinSecretLen = 32
 )
@@ -53,7 +66,23 @@ type Config struct {
 	// GoogleCallbackKeysURL serves the root keys of Google's callbacks.
 	GoogleCallbackKeysURL string
 	LogLevel              slog.Level
-	passTypeIDExplicit    bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address (PASSD_TRUSTED_PROXIES); none by default.
+	TrustedProxies []netip.Prefix
+	// JoinLimitPerAddress and JoinLimitPerProgram bound enrolments on the
+	// join pages; AuthFailureLimit bounds failed API-key attempts per
+	// client address. A zero Limit is off.
+	JoinLimitPerAddress ratelimit.Limit
+	JoinLimitPerProgram ratelimit.Limit
+	AuthFailureLimit    ratelimit.Limit
+	// MetricsToken, when set, is the bearer token /metrics asks for;
+	// MetricsAddr, when set, serves /metrics on its own listener instead
+	// of the main one.
+	MetricsToken string
+	MetricsAddr  string
+	// APNSURLExplicit reports that PASSD_APNS_URL was set.
+	APNSURLExplicit    bool
+	passTypeIDExplicit bool
 }
 
 // Error is a configuration problem naming its variable.
@@ -96,10 +125,46 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		GoogleCallbackKeysURL: get("PASSD_GOOGLE_CALLBACK_KEYS_URL", DefaultGoogleCallbackKeysURL),
 	}
 	c.passTypeIDExplicit = strings.TrimSpace(getenv("PASSD_APPLE_PASS_TYPE_ID")) != ""
+	c.APNSURLExplicit = strings.TrimSpace(getenv("PASSD_APNS_URL")) != ""
+	c.MetricsToken = getenv("PASSD_METRICS_TOKEN")
+	c.MetricsAddr = get("PASSD_METRICS_ADDR", "")
 	if err := c.parse(get("PASSD_LOG_LEVEL", "info")); err != nil {
 		return Config{}, err
 	}
+	if err := c.parseAbuse(get); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// parseAbuse reads the abuse limits, the trusted proxies and the metrics
+// settings.
+func (c *Config) parseAbuse(get func(k, def string) string) error {
+	var err error
+	if c.TrustedProxies, err = clientaddr.ParsePrefixes(get("PASSD_TRUSTED_PROXIES", "")); err != nil {
+		return &Error{"PASSD_TRUSTED_PROXIES", err.Error()}
+	}
+	for _, l := range []struct {
+		name, def string
+		to        *ratelimit.Limit
+	}{
+		{"PASSD_JOIN_LIMIT_PER_ADDRESS", DefaultJoinLimitPerAddress, &c.JoinLimitPerAddress},
+		{"PASSD_JOIN_LIMIT_PER_PROGRAM", DefaultJoinLimitPerProgram, &c.JoinLimitPerProgram},
+		{"PASSD_AUTH_FAILURE_LIMIT", DefaultAuthFailureLimit, &c.AuthFailureLimit},
+	} {
+		if *l.to, err = ratelimit.ParseLimit(get(l.name, l.def)); err != nil {
+			return &Error{l.name, err.Error()}
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return &Error{"PASSD_METRICS_TOKEN", "must be at least 16 characters"}
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return &Error{"PASSD_METRICS_ADDR", fmt.Sprintf("%q is not a host:port listen address", c.MetricsAddr)}
+		}
+	}
+	return nil
 }
 
 func (c *Config) parse(level string) error {
@@ -208,6 +273,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("apple_dev_certificates", c.DevCertificates()),
 		slog.String("apns_url", c.APNSURL),
 		slog.Bool("google_enabled", c.GoogleEnabled()),
+		slog.Int("trusted_proxies", len(c.TrustedProxies)),
+		slog.Bool("metrics_token_set", c.MetricsToken != ""),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 

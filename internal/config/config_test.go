@@ -53,12 +53,44 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "3388000000012345"}, "PASSD_GOOGLE_CREDENTIALS"},
 		{map[string]string{"PASSD_GOOGLE_CALLBACK_KEYS_URL": "pay.google.com/keys"}, "PASSD_GOOGLE_CALLBACK_KEYS_URL"},
 		{map[string]string{"PASSD_TEMPLATES_DIR": "/nonexistent"}, "PASSD_TEMPLATES_DIR"},
+		{map[string]string{"PASSD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, "PASSD_TRUSTED_PROXIES"},
+		{map[string]string{"PASSD_JOIN_LIMIT_PER_ADDRESS": "20"}, "PASSD_JOIN_LIMIT_PER_ADDRESS"},
+		{map[string]string{"PASSD_JOIN_LIMIT_PER_PROGRAM": "20/forever"}, "PASSD_JOIN_LIMIT_PER_PROGRAM"},
+		{map[string]string{"PASSD_AUTH_FAILURE_LIMIT": "-1/1m"}, "PASSD_AUTH_FAILURE_LIMIT"},
+		{map[string]string{"PASSD_METRICS_TOKEN": "short"}, "PASSD_METRICS_TOKEN"},
+		{map[string]string{"PASSD_METRICS_ADDR": "9090"}, "PASSD_METRICS_ADDR"},
 	} {
 		_, err := FromEnv(env(tc.env))
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != tc.varName || !strings.HasPrefix(err.Error(), tc.varName+": ") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("FromEnv(%v) = %v, want one line naming %s", tc.env, err, tc.varName)
 		}
+	}
+}
+
+func TestAbuseSettings(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.JoinLimitPerAddress.Burst != 20 || c.JoinLimitPerAddress.PerMinute != 2 || c.JoinLimitPerProgram.Burst != 120 ||
+		c.AuthFailureLimit.Burst != 20 || c.AuthFailureLimit.PerMinute != 10 || len(c.TrustedProxies) != 0 || c.APNSURLExplicit {
+		t.Errorf("FromEnv(empty) limits = %+v %+v %+v, want the documented defaults", c.JoinLimitPerAddress, c.JoinLimitPerProgram, c.AuthFailureLimit)
+	}
+	c, err = FromEnv(env(map[string]string{"PASSD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7", "PASSD_JOIN_LIMIT_PER_ADDRESS": "off",
+		"PASSD_AUTH_FAILURE_LIMIT": "5/30s", "PASSD_APNS_URL": DefaultAPNSURL, "PASSD_METRICS_TOKEN": "metrics-token-0123456789"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.0.2.7/32" || c.JoinLimitPerAddress.Valid() ||
+		c.AuthFailureLimit.Burst != 5 || c.AuthFailureLimit.PerMinute != 10 || !c.APNSURLExplicit {
+		t.Errorf("FromEnv(settings) = proxies %v, limits %+v %+v, apns explicit %v", c.TrustedProxies, c.JoinLimitPerAddress, c.AuthFailureLimit, c.APNSURLExplicit)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "config", c)
+	if strings.Contains(b.String(), "metrics-token-0123456789") || !strings.Contains(b.String(), "metrics_token_set=true") {
+		t.Errorf("logged config %q shows the metrics token or not that it is set", b.String())
 	}
 }
 

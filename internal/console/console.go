@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
@@ -394,19 +394,6 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "login", http.StatusOK, pg)
 }
 
-// clientAddress is the throttle's key for the client: the connection's
-// address, the /64 for IPv6.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String()
-	}
-	return host
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -424,7 +411,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Now()
-	accountKey, addressKey := "account:"+email, "address:"+clientAddress(r)
+	accountKey, addressKey := "account:"+email, "address:"+clientaddr.Key(s.ClientAddr.Addr(r))
 	wait := max(s.throttle.wait(accountKey, AccountFailures, now), s.throttle.wait(addressKey, AddressFailures, now))
 	if wait > 0 {
 		minutes := int(math.Ceil(wait.Minutes()))
@@ -469,8 +456,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // unknown email costs one argon2id hash too, so the answer's timing does
 // not tell which emails have accounts.
 func (s *Server) authenticate(r *http.Request, email, password string) (loyalty.StaffUser, bool) {
-	u, err := s.Store.StaffUserByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// What is not an email address (a NUL, bytes that are not UTF-8) is
+	// no one's: it never reaches the store.
+	_, err := loyalty.NormalizeStaffEmail(email)
+	var u loyalty.StaffUser
+	if err == nil {
+		u, err = s.Store.StaffUserByEmail(r.Context(), email)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
 		s.Logger.ErrorContext(r.Context(), "read staff user", "request_id", problem.RequestID(r), "err", err)
 	}
 	if err != nil || u.PasswordHash == "" {

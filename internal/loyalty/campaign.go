@@ -84,6 +84,8 @@ func (in CampaignInput) Validate(p *Program) (Campaign, error) {
 	c := Campaign{Program: p.ID, Name: strings.TrimSpace(in.Name), MinTier: in.MinTier}
 	if n := utf8.RuneCountInString(c.Name); n < 1 || n > MaxCampaignNameRunes {
 		v.AddReason("name", ReasonRange, "must be 1 to "+strconv.Itoa(MaxCampaignNameRunes)+" characters")
+	} else {
+		v.CheckText("name", c.Name, false)
 	}
 	var ok bool
 	if c.MultiplierTenths, ok = parseTenths(in.Multiplier); !ok {

@@ -72,6 +72,10 @@ func (c *Catalog) SetLoader(load func(ctx context.Context, id string) (*Program,
 // read with its program's version (MemberRow.ProgramVersion) is so built
 // with that version's look even when another instance made the change.
 func (c *Catalog) Fresh(ctx context.Context, id string, version int64) (*Program, error) {
+	if !idPattern.MatchString(id) {
+		// Not a programme id: no lookup (a NUL must not reach the store).
+		return nil, fmt.Errorf("program %q: %w", id, ErrProgramNotFound)
+	}
 	c.mu.RLock()
 	p, ok := c.byID[id]
 	load := c.load

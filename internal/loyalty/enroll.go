@@ -41,7 +41,7 @@ type EnrollInput struct {
 const (
 	ReasonRequired = "required"
 	ReasonTooLong  = "long"
-	ReasonControl  = "control"
+	ReasonControl  = balances.ReasonText
 	ReasonInvalid  = "invalid"
 	ReasonRange    = "range"
 )
@@ -61,10 +61,12 @@ func (in *Profile) Validate(now time.Time, requireEmail bool) error {
 		v.AddReason("name", ReasonRequired, "is required")
 	case n > 200:
 		v.AddReason("name", ReasonTooLong, "must be at most 200 characters")
-	case strings.ContainsFunc(in.Name, isControl) || !utf8.ValidString(in.Name):
-		v.AddReason("name", ReasonControl, "must not contain control characters")
+	default:
+		v.CheckText("name", in.Name, false)
 	}
 	switch {
+	case !balances.ValidText(in.Email, false):
+		v.CheckText("email", in.Email, false)
 	case in.Email == "" && requireEmail:
 		v.AddReason("email", ReasonRequired, "is required")
 	case in.Email != "" && !validEmail(in.Email):
@@ -79,8 +81,10 @@ func (in *Profile) Validate(now time.Time, requireEmail bool) error {
 			v.AddReason("birthday", ReasonRange, "must be a past date after 1900")
 		}
 	}
-	if len(in.ExternalID) > 255 || strings.ContainsFunc(in.ExternalID, isControl) {
+	if len(in.ExternalID) > 255 {
 		v.AddReason("external_id", ReasonInvalid, "must be at most 255 printable bytes")
+	} else {
+		v.CheckText("external_id", in.ExternalID, false)
 	}
 	return v.Err()
 }
@@ -89,10 +93,8 @@ func (in *Profile) Validate(now time.Time, requireEmail bool) error {
 // bytes whose domain has a dot.
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && len(s) <= 254 && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
+	return err == nil && balances.ValidText(s, false) && a.Address == s && len(s) <= 254 && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // MemberCreator is what enrolment needs of the store.
 type MemberCreator interface {

@@ -27,6 +27,8 @@ func (in *MessageInput) Validate(p *Program) error {
 	in.Text = strings.TrimSpace(in.Text)
 	if n := utf8.RuneCountInString(in.Text); n < 1 || n > MaxMessageRunes {
 		v.AddReason("text", ReasonRange, "must be 1 to "+strconv.Itoa(MaxMessageRunes)+" characters")
+	} else {
+		v.CheckText("text", in.Text, true)
 	}
 	if in.Tier != "" && (p == nil || !p.HasTier(in.Tier)) {
 		v.AddReason("tier", ReasonInvalid, "is not a tier of the program")

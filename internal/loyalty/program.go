@@ -49,6 +49,10 @@ type Texts struct {
 	Description string `json:"description"`
 	HowItWorks  string `json:"how_it_works"`
 	Terms       string `json:"terms"`
+	// Privacy is the join page's privacy notice (what is kept, why, how
+	// long, how to ask for a copy or erasure); empty takes the pages'
+	// default notice in the page's language.
+	Privacy string `json:"privacy,omitempty"`
 }
 
 // Program is one loyalty program: its identity, design, rules and texts.

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // programme time zones must load on hosts without zoneinfo
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/passd/passd/balances"
@@ -355,6 +354,7 @@ func (p *Program) validateLocales(v *balances.ValidationError) {
 		checkText(v, f+".description", t.Description, false, MaxShortTextLen)
 		checkText(v, f+".how_it_works", t.HowItWorks, false, MaxHowItWorksLen)
 		checkText(v, f+".terms", t.Terms, false, MaxTermsLen)
+		checkText(v, f+".privacy", t.Privacy, false, MaxTermsLen)
 	}
 	if _, ok := p.Locales[p.DefaultLocale]; !ok {
 		v.AddReason("default_locale", ReasonInvalid, "must name one of locales")
@@ -420,8 +420,7 @@ func (p *Program) validateRules(v *balances.ValidationError) {
 // blank s.
 func checkText(v *balances.ValidationError, field, s string, required bool, max int) {
 	switch {
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
-		v.AddReason(field, ReasonControl, "must be valid UTF-8 without control characters")
+	case !v.CheckText(field, s, false):
 	case required && strings.TrimSpace(s) == "":
 		v.AddReason(field, ReasonRequired, "is required")
 	case utf8.RuneCountInString(s) > max:

@@ -116,11 +116,15 @@ func (in RewardInput) apply(r Reward) Reward {
 
 func (r Reward) validate(p *Program, v *balances.ValidationError, checkName, checkCost bool) {
 	if checkName {
-		if n := utf8.RuneCountInString(r.Name); n < 1 || n > MaxRewardNameRunes || !printable(r.Name) {
+		if n := utf8.RuneCountInString(r.Name); n < 1 || n > MaxRewardNameRunes {
+			v.AddReason("name", ReasonRange, "must be 1 to "+strconv.Itoa(MaxRewardNameRunes)+" printable characters")
+		} else if v.CheckText("name", r.Name, false) && !printable(r.Name) {
 			v.AddReason("name", ReasonRange, "must be 1 to "+strconv.Itoa(MaxRewardNameRunes)+" printable characters")
 		}
 	}
-	if utf8.RuneCountInString(r.Description) > MaxRewardDescriptionRunes || !printable(strings.NewReplacer("\n", "", "\r", "").Replace(r.Description)) {
+	if utf8.RuneCountInString(r.Description) > MaxRewardDescriptionRunes {
+		v.AddReason("description", ReasonRange, "must be at most "+strconv.Itoa(MaxRewardDescriptionRunes)+" printable characters")
+	} else if v.CheckText("description", r.Description, true) && !printable(strings.NewReplacer("\n", "", "\r", "").Replace(r.Description)) {
 		v.AddReason("description", ReasonRange, "must be at most "+strconv.Itoa(MaxRewardDescriptionRunes)+" printable characters")
 	}
 	if checkCost && (r.CostPoints < 1 || r.CostPoints > balances.MaxPoints) {

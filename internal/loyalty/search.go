@@ -49,8 +49,10 @@ func (in SearchInput) Search(p *Program, now time.Time) (MemberSearch, error) {
 	s := MemberSearch{Program: p.ID, Limit: DefaultSearchLimit, Cursor: in.Cursor}
 	text := func(field, val string, maxRunes int) string {
 		val = strings.TrimSpace(val)
-		if utf8.RuneCountInString(val) > maxRunes || strings.ContainsFunc(val, isControl) || !utf8.ValidString(val) {
+		if utf8.RuneCountInString(val) > maxRunes {
 			v.AddReason(field, ReasonInvalid, "must be at most "+strconv.Itoa(maxRunes)+" printable characters")
+		} else {
+			v.CheckText(field, val, false)
 		}
 		return val
 	}

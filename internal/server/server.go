@@ -26,6 +26,7 @@ import (
 	"github.com/passd/passd/internal/automations"
 	"github.com/passd/passd/internal/cards"
 	"github.com/passd/passd/internal/cardsync"
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/datalock"
@@ -62,7 +63,13 @@ type Server struct {
 	// after moving their clock.
 	Automations *automations.Runner
 
-	apns        *apns.Client
+	// apns is nil in development mode without PASSD_APNS_URL, where
+	// pushes are logged (devPusher) instead of sent.
+	apns *apns.Client
+	// metricsLn and metricsHTTP serve /metrics apart when
+	// PASSD_METRICS_ADDR is set; nil otherwise.
+	metricsLn   net.Listener
+	metricsHTTP *http.Server
 	closeGoogle func()
 	// googleClasses updates programmes' Google classes; nil when Google
 	// Wallet is off.
@@ -126,6 +133,11 @@ const IdempotencyRetention = 7 * 24 * time.Hour
 // voided pass has no web service, so no phone would unregister it.
 const ErasedRegistrationRetention = 7 * 24 * time.Hour
 
+// RateBucketRetention is how long an untouched rate-limit bucket is kept:
+// every limit of passd refills within a day, so an older bucket is full
+// and a missing one stands for it.
+const RateBucketRetention = 24 * time.Hour
+
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
 // item) become one push while keeping updates within about a second.
 const DefaultSyncDebounce = 300 * time.Millisecond
@@ -152,6 +164,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("PASSD_ADDR: listen on %s: %w", cfg.Addr, err)
 	}
 	closers = append(closers, func() { s.ln.Close() })
+	if cfg.MetricsAddr != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("PASSD_METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		closers = append(closers, func() { s.metricsLn.Close() })
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("PASSD_DATA_DIR: %s: %w", cfg.DataDir, err)
 	}
@@ -169,7 +187,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if opts.SyncDebounce == 0 {
 		opts.SyncDebounce = DefaultSyncDebounce
 	}
-	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce}
+	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce, GoogleOff: !cfg.GoogleEnabled()}
 	if cfg.DatabaseURL != "" {
 		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
 	} else {
@@ -183,6 +201,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	closers = append(closers, func() { s.Store.Close() })
+
+	if err := s.syncChannels(ctx); err != nil {
+		return nil, err
+	}
 
 	// Programmes are data: templates seed them once, the catalog follows
 	// the database.
@@ -225,12 +247,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
-	s.Metrics = metrics.New(s.Store, []string{loyalty.ChannelApple, loyalty.ChannelGoogle}, s.Cards.Cache().Stats, log)
+	s.Metrics = metrics.New(s.Store, s.channels(), s.Cards.Cache().Stats, log)
 
-	if s.apns, err = newAPNS(cfg, creds); err != nil {
-		return nil, err
+	var pusher cardsync.Pusher = devPusher{log: log}
+	if !s.pushesLogged() {
+		if s.apns, err = newAPNS(cfg, creds); err != nil {
+			return nil, err
+		}
+		closers = append(closers, s.apns.Close)
+		pusher = s.apns
 	}
-	closers = append(closers, s.apns.Close)
 	channels := map[string]cardsync.Deliverer{}
 	var saveURL func(string) (string, error)
 	var googleCallbacks http.Handler
@@ -246,7 +272,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		closers = append(closers, gw.Close)
 		s.closeGoogle = gw.Close
 	}
-	apple := &cardsync.Apple{Store: s.Store, Pusher: s.apns, Logger: log,
+	apple := &cardsync.Apple{Store: s.Store, Pusher: pusher, Logger: log,
 		OnPush: func(o apns.Outcome) { s.Metrics.Push(o.String()) }}
 	channels[loyalty.ChannelApple] = apple
 	if s.Engine, err = cardsync.New(cardsync.Config{
@@ -273,15 +299,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	deps := surface.Deps{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
 		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake,
+		ClientAddr: clientaddr.New(cfg.TrustedProxies),
 	}
 	apiSrv, err := api.New(api.Config{
 		Deps: deps, BootstrapAdminKey: cfg.BootstrapAdminKey, ProgramEditor: s.ProgramService,
+		AuthFailureLimit: cfg.AuthFailureLimit,
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	webSrv, err := web.New(web.Config{Deps: deps, PublicURL: cfg.PublicURL})
+	webSrv, err := web.New(web.Config{Deps: deps, PublicURL: cfg.PublicURL,
+		JoinLimitPerAddress: cfg.JoinLimitPerAddress, JoinLimitPerProgram: cfg.JoinLimitPerProgram})
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +324,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	r.Use(middleware.RequestID, s.accessLog, middleware.Recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Handle("/metrics", s.Metrics.Handler())
+	metricsHandler := metricsAuth(log, cfg.MetricsToken, s.Metrics.Handler())
+	if s.metricsLn == nil {
+		r.Handle("/metrics", metricsHandler)
+	}
 	r.Mount("/api/v1", apiSrv.Handler())
 	r.Get("/openapi.json", api.OpenAPIHandler().ServeHTTP)
 	r.Mount("/join", webSrv.Handler())
@@ -320,7 +352,57 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if s.metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler)
+		s.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	}
 	return s, nil
+}
+
+// channels are the delivery channels that are on: Apple, and Google when
+// it is configured. A channel that is off has no sync rows and no metrics
+// series, so it never pages anyone.
+func (s *Server) channels() []string {
+	if s.cfg.GoogleEnabled() {
+		return []string{loyalty.ChannelApple, loyalty.ChannelGoogle}
+	}
+	return []string{loyalty.ChannelApple}
+}
+
+// syncChannels gives every card a sync row on each channel that is on (so
+// turning Google on delivers every card to it once) and removes the rows
+// of Google when it is off (so nothing waits for it). Every instance
+// sharing a database must agree on whether Google is on.
+func (s *Server) syncChannels(ctx context.Context) error {
+	for _, ch := range s.channels() {
+		n, err := s.Store.EnsureChannelRows(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "cards queued for a channel turned on", "channel", ch, "cards", n)
+		}
+	}
+	if !s.cfg.GoogleEnabled() {
+		n, err := s.Store.DropChannelRows(ctx, loyalty.ChannelGoogle)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "Google Wallet is off: its sync rows removed", "cards", n)
+		}
+	}
+	return nil
+}
+
+// pushesLogged reports development mode without an explicit APNs URL:
+// development certificates can never push to Apple's APNs, so pushes are
+// logged instead of sent.
+func (s *Server) pushesLogged() bool {
+	return s.cfg.DevCertificates() && !s.cfg.APNSURLExplicit
 }
 
 // adviseAdminKey says at start how to get an admin API key when none
@@ -413,6 +495,15 @@ func LoadPrograms(cfg config.Config) (*loyalty.Catalog, error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// MetricsAddr is the address /metrics listens on apart
+// (PASSD_METRICS_ADDR), nil when it is served on the main listener.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metricsLn == nil {
+		return nil
+	}
+	return s.metricsLn.Addr()
+}
+
 // URL is the server's loopback base URL, for tests.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
@@ -443,7 +534,15 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Automations.Run(workCtx)
 		}
 	}()
+	metricsDone := make(chan error, 1)
+	if s.metricsHTTP != nil {
+		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
+		s.log.Info("metrics served apart", "addr", s.metricsLn.Addr().String())
+	}
 	s.started.Store(true)
+	if s.pushesLogged() {
+		s.log.Warn("development mode: pushes to iPhones are logged here, not sent to Apple (development certificates cannot push; set PASSD_APNS_URL to send them)")
+	}
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
 	s.adviseAdminKey(ctx) // before the enrolment pages, which end the start-up lines
@@ -462,6 +561,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(shCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	if s.metricsHTTP != nil {
+		if err := s.metricsHTTP.Shutdown(shCtx); err != nil {
+			s.log.Warn("metrics shutdown", "err", err)
+		}
+		<-metricsDone
+	}
 	stopWork()
 	<-pruneDone
 	<-checkDone
@@ -472,7 +577,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-shCtx.Done():
 		s.log.Warn("sync workers did not stop in time")
 	}
-	s.apns.Close()
+	if s.apns != nil {
+		s.apns.Close()
+	}
 	if s.closeGoogle != nil {
 		s.closeGoogle()
 	}
@@ -495,7 +602,7 @@ func (s *Server) Run(ctx context.Context) error {
 // of reach for a while, and pushes retry. Development certificates are not
 // checked against Apple's APNs, which refuses them by design.
 func (s *Server) checkAPNs(ctx context.Context) {
-	if s.cfg.DevCertificates() && s.cfg.APNSURL == config.DefaultAPNSURL {
+	if s.apns == nil {
 		return
 	}
 	err := s.apns.Check(ctx)
@@ -531,6 +638,8 @@ func (s *Server) prune(ctx context.Context) {
 		s.logPrune(ctx, "google callback nonces", n, err)
 		n, err = s.Store.PruneStaffSessions(ctx, now.Add(-console.IdleTimeout), now.Add(-console.AbsoluteTimeout))
 		s.logPrune(ctx, "expired console sessions", n, err)
+		n, err = s.Store.PruneRateBuckets(ctx, now.Add(-RateBucketRetention))
+		s.logPrune(ctx, "idle rate-limit buckets", n, err)
 		select {
 		case <-ctx.Done():
 			return

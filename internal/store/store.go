@@ -38,6 +38,10 @@ type Options struct {
 	// MessageBatch bounds the members one transaction of PostTierMessage
 	// writes; DefaultMessageBatch when zero.
 	MessageBatch int
+	// GoogleOff is set when Google Wallet is off: a new member's card is
+	// then queued for Apple only (no Google sync row); see
+	// EnsureChannelRows and DropChannelRows for turning Google on and off.
+	GoogleOff bool
 }
 
 // Dialect names.
@@ -86,6 +90,8 @@ type Store struct {
 	// change while the store is open, since restore refuses while passd
 	// runs.
 	restoreEpoch string
+	// googleOff: new members get no Google sync row (Options.GoogleOff).
+	googleOff bool
 }
 
 func applyDefaults(opts Options) Options {
@@ -115,6 +121,7 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 		lockTimeout:  opts.LockTimeout,
 		messageBatch: opts.MessageBatch,
 		denseMatches: DefaultDenseMatches,
+		googleOff:    opts.GoogleOff,
 	}
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
@@ -40,6 +41,9 @@ type Deps struct {
 	// (an enrolment, a post), so the sync engine looks at once instead of
 	// at its next poll.
 	OnChange func()
+	// ClientAddr finds the client address behind a request, for the
+	// abuse limits; nil trusts no proxy (the peer's address).
+	ClientAddr *clientaddr.Resolver
 }
 
 // Complete answers d ready for use by the surface called name: an error

@@ -70,7 +70,9 @@ func startPassd(t *testing.T) (base, front string, client *http.Client, dataDir 
 	base = "https://" + publicHost
 	env := map[string]string{"PASSD_ADDR": "127.0.0.1:0", "PASSD_PUBLIC_URL": base, "PASSD_DATA_DIR": dataDir,
 		"PASSD_BOOTSTRAP_ADMIN_KEY": "browser-test-admin-key-0123",
-		"PASSD_GOOGLE_ISSUER_ID":    wallettest.IssuerID, "PASSD_GOOGLE_CREDENTIALS": gw.WriteCredentials(t),
+		// One enrolment per address an hour: the second shows the 429 page.
+		"PASSD_JOIN_LIMIT_PER_ADDRESS": "1/1h",
+		"PASSD_GOOGLE_ISSUER_ID":       wallettest.IssuerID, "PASSD_GOOGLE_CREDENTIALS": gw.WriteCredentials(t),
 		"PASSD_GOOGLE_API_URL": gw.URL}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
@@ -319,6 +321,16 @@ func TestBrowserJoin(t *testing.T) {
 		t.Fatalf("join form: %v", err)
 	}
 	checkAxe(t, bctx, "join form", axeJS, axeVersion)
+	// The favicon (the programme's icon) loads under the page's policy,
+	// and the privacy notice is on the form.
+	icon, err := chromedp.Run(bctx, chromedp.Evaluate[int](`new Promise(done => { const i = new Image();
+		i.onload = () => done(i.naturalWidth); i.onerror = () => done(0); i.src = document.querySelector('link[rel=icon]').href; })`, chromedp.EvalAwaitPromise))
+	if err != nil || icon == 0 {
+		t.Errorf("favicon width = %d, %v, want it loaded", icon, err)
+	}
+	if txt, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("privacy"))); err != nil || !strings.Contains(txt, "erased") {
+		t.Errorf("privacy notice = %q, %v", txt, err)
+	}
 
 	// An invalid form comes back with the errors next to the fields.
 	err = chromedp.Do(bctx,
@@ -417,6 +429,25 @@ func TestBrowserJoin(t *testing.T) {
 		}
 		checkAxe(t, bctx, ep.name, axeJS, axeVersion)
 	}
+
+	// A second enrolment from the same address is over the limit: the 429
+	// page, which passes axe too.
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(base+"/join/demo"),
+		chromedp.WaitVisible(chromedp.ID("join-form")),
+		chromedp.SetValue(chromedp.ID("name"), "Grace Hopper"),
+		chromedp.SetValue(chromedp.ID("email"), "grace@example.com"),
+		chromedp.Click(chromedp.ID("consent"), chromedp.NodeVisible),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("error-message")),
+	)
+	if err != nil {
+		t.Fatalf("second enrolment: %v", err)
+	}
+	if msg, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("error-message"))); !strings.Contains(msg, "try again in 60 min") {
+		t.Errorf("429 page message = %q, want the wait", msg)
+	}
+	checkAxe(t, bctx, "rate-limited page", axeJS, axeVersion)
 
 	// The Apple button's link serves a valid, signed pass.
 	res, err := client.Get(apple.Value)

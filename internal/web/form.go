@@ -118,6 +118,7 @@ var fieldKeys = map[string]string{
 	"name/" + loyalty.ReasonControl:     "err_name_control",
 	"email/" + loyalty.ReasonRequired:   "err_email_required",
 	"email/" + loyalty.ReasonInvalid:    "err_email_invalid",
+	"email/" + loyalty.ReasonControl:    "err_email_invalid",
 	"birthday/" + loyalty.ReasonInvalid: "err_birthday",
 	"birthday/" + loyalty.ReasonRange:   "err_birthday_range",
 }

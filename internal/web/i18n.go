@@ -46,6 +46,18 @@ var uiStrings = htmlpage.Words{
 		"err_too_large":      "The form was too large.",
 		"err_internal":       "Something went wrong on our side. Please try again in a moment.",
 		"back_to_form":       "Back to the form",
+		"not_found_title":    "Page not found",
+		"err_no_program":     "There is no loyalty programme at this address. Check the link or the code you scanned.",
+		"err_no_page":        "There is no page at this address.",
+		"meta_description":   "Join %s: get your loyalty card in Apple Wallet or Google Wallet and earn points at every visit.",
+		"privacy_heading":    "Your data",
+		"privacy_default": "%s keeps your name, your email address, your birthday if you give it, and the history of your points, " +
+			"to run this loyalty programme and keep the card on your phone up to date. Nothing is sold or shared for advertising.\n" +
+			"They are kept while you are a member and erased when you leave the programme. " +
+			"To get a copy of your data, or to have it erased, ask %s: at the till, or by writing to them.",
+		"honeypot_label":     "Leave this field empty",
+		"rate_limited_title": "Please wait a moment",
+		"err_rate_limited":   "Many people joined from here in a short time. Nothing was saved: please try again in %d min.",
 	},
 	"fr": {
 		"join_title":         "Rejoindre %s",
@@ -85,6 +97,18 @@ var uiStrings = htmlpage.Words{
 		"err_too_large":      "Le formulaire était trop volumineux.",
 		"err_internal":       "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
 		"back_to_form":       "Retour au formulaire",
+		"not_found_title":    "Page introuvable",
+		"err_no_program":     "Aucun programme de fidélité à cette adresse. Vérifiez le lien ou le code que vous avez scanné.",
+		"err_no_page":        "Aucune page à cette adresse.",
+		"meta_description":   "Rejoignez %s : recevez votre carte de fidélité dans Apple Wallet ou Google Wallet et gagnez des points à chaque visite.",
+		"privacy_heading":    "Vos données",
+		"privacy_default": "%s conserve votre nom, votre adresse e-mail, votre date de naissance si vous la donnez et l'historique de vos points, " +
+			"pour gérer ce programme de fidélité et tenir à jour la carte de votre téléphone. Rien n'est vendu ni partagé à des fins publicitaires.\n" +
+			"Elles sont conservées tant que vous êtes membre et effacées quand vous quittez le programme. " +
+			"Pour obtenir une copie de vos données ou les faire effacer, demandez-le à %s : en caisse ou par écrit.",
+		"honeypot_label":     "Laissez ce champ vide",
+		"rate_limited_title": "Merci de patienter",
+		"err_rate_limited":   "Beaucoup d'inscriptions depuis cet endroit en peu de temps. Rien n'a été enregistré : veuillez réessayer dans %d min.",
 	},
 }
 

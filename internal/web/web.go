@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,10 +28,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/clientaddr"
 	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/ratelimit"
 	"github.com/passd/passd/internal/surface"
 )
 
@@ -43,6 +46,14 @@ var templateFS embed.FS
 //go:embed static/join.css
 var baseCSS string
 
+//go:embed static/favicon.svg
+var favicon []byte
+
+// HoneypotField is the enrolment form's trap: a text field people never
+// see. A POST that fills it enrols nobody and is answered the empty form
+// again, as if nothing happened.
+const HoneypotField = "contact_by_fax_only"
+
 // Config holds the Server's dependencies.
 type Config struct {
 	// Deps are what every surface that shows a member needs; Store,
@@ -53,6 +64,10 @@ type Config struct {
 	// PublicURL is passd's external base URL; when it is https the form
 	// cookie is marked Secure.
 	PublicURL string
+	// JoinLimitPerAddress and JoinLimitPerProgram bound enrolments per
+	// client address (Deps.ClientAddr) and per programme; above either a
+	// visitor gets a 429 page. The zero Limit is off.
+	JoinLimitPerAddress, JoinLimitPerProgram ratelimit.Limit
 }
 
 // Server serves the public pages.
@@ -61,6 +76,8 @@ type Server struct {
 	secureCookies bool
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
+	// joinByAddr and joinByProgram limit enrolments; nil when off.
+	joinByAddr, joinByProgram *ratelimit.Shared
 }
 
 // New returns the pages server; it parses the templates.
@@ -76,6 +93,12 @@ func New(cfg Config) (*Server, error) {
 	if s.pages, err = htmlpage.Parse(templateFS, "form", "result", "error"); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	if cfg.JoinLimitPerAddress.Valid() {
+		s.joinByAddr = ratelimit.NewShared(deps.Store, "join-addr", cfg.JoinLimitPerAddress, deps.Now)
+	}
+	if cfg.JoinLimitPerProgram.Valid() {
+		s.joinByProgram = ratelimit.NewShared(deps.Store, "join-program", cfg.JoinLimitPerProgram, deps.Now)
+	}
 	return s, nil
 }
 
@@ -84,11 +107,13 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(securityHeaders)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
+		s.errorPage(w, r, nil, http.StatusNotFound, "err_no_page")
 	})
+	r.Get("/favicon.svg", serveFavicon)
 	r.Get("/{program}", s.form)
 	r.Post("/{program}", s.submit)
 	r.Get("/{program}/logo.png", s.logo)
+	r.Get("/{program}/icon.png", s.icon)
 	r.Get("/{program}/qr.png", s.joinQR)
 	r.Get("/{program}/card/{id}", s.result)
 	return r
@@ -105,13 +130,21 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // page is what every page template gets.
 type page struct {
-	T       T
-	Lang    string
-	Title   string
-	Program *loyalty.Program
-	Texts   loyalty.Texts
-	CSS     template.CSS
-	LogoURL string
+	T     T
+	Lang  string
+	Title string
+	// Description is the page's meta description (the public form's).
+	Description string
+	// Icon is the page's favicon: the programme's icon, else passd's.
+	Icon string
+	// Privacy is the privacy notice of the form.
+	Privacy string
+	// Honeypot is the name of the form's trap field.
+	Honeypot string
+	Program  *loyalty.Program
+	Texts    loyalty.Texts
+	CSS      template.CSS
+	LogoURL  string
 	// form
 	Action  string
 	Token   string
@@ -140,7 +173,7 @@ func (s *Server) newPage(r *http.Request, p *loyalty.Program) *page {
 	lang := pageLanguage(r.Header.Get("Accept-Language"), p)
 	_, texts := p.Text(lang)
 	return &page{T: T{Lang: lang}, Lang: lang, Program: p, Texts: texts,
-		LogoURL: "/join/" + p.ID + "/logo.png", Errors: fieldErrors{}}
+		LogoURL: "/join/" + p.ID + "/logo.png", Icon: "/join/" + p.ID + "/icon.png", Errors: fieldErrors{}}
 }
 
 // programCSS is the stylesheet of a program's pages: its colours, then the
@@ -175,6 +208,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	_, _ = w.Write(b.Bytes())
 }
 
+// PrivacyParagraphs is the privacy notice cut at its line breaks.
+func (pg *page) PrivacyParagraphs() []string {
+	var out []string
+	for l := range strings.SplitSeq(strings.ReplaceAll(pg.Privacy, "\r\n", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Program, status int, key string) {
 	var pg *page
 	if p != nil {
@@ -182,9 +226,12 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Pr
 		pg.BackURL = "/join/" + p.ID
 	} else {
 		lang := pageLanguage(r.Header.Get("Accept-Language"), &loyalty.Program{DefaultLocale: "en"})
-		pg = &page{T: T{Lang: lang}, Lang: lang, Errors: fieldErrors{}}
+		pg = &page{T: T{Lang: lang}, Lang: lang, Icon: "/join/favicon.svg", Errors: fieldErrors{}}
 	}
 	pg.Title = pg.T.Get("error_title")
+	if status == http.StatusNotFound && p == nil {
+		pg.Title = pg.T.Get("not_found_title")
+	}
 	pg.Message = pg.T.Get(key)
 	s.render(w, r, "error", status, pg)
 }
@@ -192,8 +239,13 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Pr
 // program answers the program of the route, or writes a 404 page.
 func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Program, bool) {
 	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	if errors.Is(err, loyalty.ErrProgramNotFound) {
+		s.errorPage(w, r, nil, http.StatusNotFound, "err_no_program")
+		return nil, false
+	}
 	if err != nil {
-		s.errorPage(w, r, nil, http.StatusNotFound, "err_not_found")
+		s.Logger.ErrorContext(r.Context(), "load program", "request_id", problem.RequestID(r), "err", err)
+		s.errorPage(w, r, nil, http.StatusInternalServerError, "err_internal")
 		return nil, false
 	}
 	return p, true
@@ -211,6 +263,16 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, pg *page, status int, token string) {
 	pg.Title = fmt.Sprintf(pg.T.Get("join_title"), pg.Texts.ProgramName)
+	pg.Description = pg.Texts.Description
+	if pg.Description == "" {
+		pg.Description = fmt.Sprintf(pg.T.Get("meta_description"), pg.Texts.ProgramName)
+	}
+	pg.Privacy = pg.Texts.Privacy
+	if pg.Privacy == "" {
+		org := pg.Program.OrganizationName
+		pg.Privacy = fmt.Sprintf(pg.T.Get("privacy_default"), org, org)
+	}
+	pg.Honeypot = HoneypotField
 	pg.Action = "/join/" + pg.Program.ID
 	pg.Token = token
 	pg.MaxDate = s.Now().UTC().Format(time.DateOnly)
@@ -247,6 +309,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, pg)
 		return
 	}
+	if r.PostForm.Get(HoneypotField) != "" {
+		// A script filled the trap: nothing is stored, and the answer
+		// is the one a fresh form gets.
+		s.Logger.InfoContext(r.Context(), "join form honeypot filled; nothing enrolled", "program", p.ID)
+		s.renderForm(w, r, pg, http.StatusOK, s.newToken(p.ID, s.browserCookie(w, r)))
+		return
+	}
 	pg.Values = formValues{
 		Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"),
 		Birthday: r.PostForm.Get("birthday"), Consent: r.PostForm.Get("consent") == "yes",
@@ -257,6 +326,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		// Nothing is stored; the same token (and nonce) stays valid.
 		pg.Errors = errs
 		s.renderForm(w, r, pg, http.StatusUnprocessableEntity, token)
+		return
+	}
+	if !s.joinAllowed(w, r, pg) {
 		return
 	}
 	m, created, err := loyalty.Enroll(r.Context(), s.Store, p, loyalty.EnrollInput{
@@ -275,6 +347,44 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	// Post/redirect/get: a reload of the result does not post again.
 	http.Redirect(w, r, s.Links.JoinResultPath(p.ID, m.ID), http.StatusSeeOther)
+}
+
+// joinAllowed takes an enrolment from the client address's and the
+// programme's limits, or answers the 429 page (with Retry-After) and
+// false.
+func (s *Server) joinAllowed(w http.ResponseWriter, r *http.Request, pg *page) bool {
+	var wait time.Duration
+	for _, l := range []struct {
+		limiter *ratelimit.Shared
+		key     string
+	}{
+		{s.joinByAddr, clientaddr.Key(s.ClientAddr.Addr(r))},
+		{s.joinByProgram, pg.Program.ID},
+	} {
+		if l.limiter == nil {
+			continue
+		}
+		ok, left, err := l.limiter.Take(r.Context(), l.key)
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "join rate limit", "program", pg.Program.ID, "request_id", problem.RequestID(r), "err", err)
+			s.errorPage(w, r, pg.Program, http.StatusInternalServerError, "err_internal")
+			return false
+		}
+		if !ok {
+			wait = left
+			break
+		}
+	}
+	if wait == 0 {
+		return true
+	}
+	secs := ratelimit.RetryAfter(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	pg.BackURL = "/join/" + pg.Program.ID
+	pg.Title = pg.T.Get("rate_limited_title")
+	pg.Message = fmt.Sprintf(pg.T.Get("err_rate_limited"), (secs+59)/60)
+	s.render(w, r, "error", http.StatusTooManyRequests, pg)
+	return false
 }
 
 // refuseForm answers a POST whose form token or origin does not check out
@@ -350,14 +460,41 @@ func (s *Server) logo(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, name := range []string{"logo@3x.png", "logo@2x.png", "logo.png", "icon@3x.png", "icon@2x.png", "icon.png"} {
 		if b, ok := p.Files[name]; ok {
-			w.Header().Set("Cache-Control", "public, max-age=3600")
-			w.Header().Set("ETag", `"`+p.Hash+`"`)
-			w.Header().Set("Content-Type", "image/png")
-			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+			servePNG(w, r, p, name, b)
 			return
 		}
 	}
 	problem.Write(w, r, s.Logger, problem.Status(http.StatusNotFound, "the program has no logo"))
+}
+
+// icon serves the programme's icon, the pages' favicon.
+func (s *Server) icon(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
+	if err != nil {
+		problem.Write(w, r, s.Logger, err)
+		return
+	}
+	b, ok := p.Files["icon.png"]
+	if !ok {
+		problem.Write(w, r, s.Logger, problem.Status(http.StatusNotFound, "the program has no icon"))
+		return
+	}
+	servePNG(w, r, p, "icon.png", b)
+}
+
+// servePNG serves an image file of programme p.
+func servePNG(w http.ResponseWriter, r *http.Request, p *loyalty.Program, name string, b []byte) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("ETag", `"`+p.Hash+`"`)
+	w.Header().Set("Content-Type", "image/png")
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+}
+
+// serveFavicon serves passd's own favicon, for pages of no programme.
+func serveFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("Content-Type", "image/svg+xml")
+	_, _ = w.Write(favicon)
 }
 
 // joinQR serves a QR code of the program's enrolment page, for posters and

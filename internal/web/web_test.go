@@ -40,6 +40,12 @@ type env struct {
 
 func newEnv(t *testing.T, google func(string) (string, error)) *env {
 	t.Helper()
+	return newEnvWith(t, func(c *web.Config) { c.GoogleSaveURL = google })
+}
+
+// newEnvWith is newEnv with the configuration changed by tweak.
+func newEnvWith(t *testing.T, tweak func(*web.Config)) *env {
+	t.Helper()
 	st := testkit.OpenSQLite(t, store.Options{})
 	cat, err := loyalty.LoadCatalog(loyalty.TemplateSource{Name: "templates", FS: templates.FS, Dir: "."})
 	if err != nil {
@@ -47,7 +53,9 @@ func newEnv(t *testing.T, google func(string) (string, error)) *env {
 	}
 	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	l := links.New(secret, publicURL)
-	w, err := web.New(web.Config{Deps: surface.Deps{Store: st, Programs: cat, Secret: secret, Links: l, Now: clk.Now, GoogleSaveURL: google}})
+	cfg := web.Config{Deps: surface.Deps{Store: st, Programs: cat, Secret: secret, Links: l, Now: clk.Now}}
+	tweak(&cfg)
+	w, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

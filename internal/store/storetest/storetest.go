@@ -123,6 +123,10 @@ func Run(t *testing.T, open Opener) {
 		{"DormantRelook", testDormantRelook},
 		{"VoucherLapse", testVoucherLapse},
 		{"TierReview", testTierReview},
+		{"RateBuckets", testRateBuckets},
+		{"RateBucketsConcurrent", testRateBucketsConcurrent},
+		{"FailuresShared", testFailuresShared},
+		{"GoogleOffAndOn", testGoogleOffAndOn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
