@@ -96,6 +96,12 @@ func scanRuleCampaigns(rows interface {
 //	$20 campaign id  $21 occurred at
 //	$22 the entry's stamp count      $23 the entry's cashback change
 //	$24 the account's stamps         $25 the account's cashback
+//	$26 transaction.posted event id  $27 its data
+//	$28 tier.changed event id        $29 its data, '' for none
+//
+// The webhook events are written only when a live endpoint wants them
+// (wantsSQL, as emit does); without endpoints they cost one probe of
+// webhook_endpoints.
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = `
@@ -114,6 +120,17 @@ var postWritePostgres = `
 	), ev AS (
 		INSERT INTO events (member_id, kind, data, created_at)
 		SELECT $2, 'tier_changed', $15::text, $7 WHERE $15::text <> ''
+	), whe AS (
+		INSERT INTO webhook_events (id, member_id, type, data, created_at)
+		SELECT v.id, $2, v.type, v.data, $7
+		FROM (VALUES (1, $26::text, 'transaction.posted', $27::text), (2, $28::text, 'tier.changed', $29::text)) AS v (o, id, type, data)
+		WHERE v.data <> '' AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("v.type", "$2") + `)
+		ORDER BY v.o
+		RETURNING seq, type
+	), whd AS (
+		INSERT INTO webhook_deliveries (endpoint_id, event_seq, member_id, state, attempts, next_at, lease, created_at)
+		SELECT w.id, whe.seq, $2, 'pending', 0, $7, '', $7
+		FROM whe JOIN webhook_endpoints w ON ` + wantsSQL("whe.type", "$2") + `
 	)
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
@@ -132,6 +149,16 @@ var postWriteSQLite = `
 	VALUES ($2, $13, $14, $1, $7);
 	INSERT INTO events (member_id, kind, data, created_at)
 	SELECT $2, 'tier_changed', $15, $7 WHERE $15 <> '';
+	INSERT INTO webhook_events (id, member_id, type, data, created_at)
+	SELECT $26, $2, 'transaction.posted', $27, $7
+	WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("'transaction.posted'", "$2") + `)
+	UNION ALL
+	SELECT $28, $2, 'tier.changed', $29, $7
+	WHERE $29 <> '' AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("'tier.changed'", "$2") + `);
+	INSERT INTO webhook_deliveries (endpoint_id, event_seq, member_id, state, attempts, next_at, lease, created_at)
+	SELECT w.id, e.seq, e.member_id, 'pending', 0, e.created_at, '', e.created_at
+	FROM webhook_events e JOIN webhook_endpoints w ON ` + wantsSQL("e.type", "e.member_id") + `
+	WHERE e.id IN ($26, $28);
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postStmts are Post's SQLite statements, prepared once.
@@ -302,7 +329,11 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	if req.Type == balances.Stamp {
 		e.Stamps = req.Count
 	}
-	var event string
+	txData, err := json.Marshal(loyalty.NewTransactionJSON(e))
+	if err != nil {
+		return postPlan{}, fmt.Errorf("encode transaction event: %w", err)
+	}
+	var event, tierID, tierData string
 	if out.TierChanged {
 		b, err := json.Marshal(struct {
 			From string `json:"from"`
@@ -312,12 +343,20 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
 		}
 		event = string(b)
+		if b, err = json.Marshal(tierEvent{memberID, out.OldTier, out.Account.Tier}); err != nil {
+			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
+		}
+		tierData = string(b)
+		if tierID, err = NewEventID(); err != nil {
+			return postPlan{}, err
+		}
 	}
 	args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
 		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
-		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback}
+		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback,
+		eventID(e.ID), string(txData), tierID, tierData}
 	return postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}, nil
 }
 

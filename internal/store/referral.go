@@ -136,6 +136,9 @@ func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Accou
 			memberID, string(b), now); err != nil {
 			return Account{}, fmt.Errorf("add tier event: %w", err)
 		}
+		if err := emit(ctx, tx, memberID, loyalty.EventTierChanged, tierEvent{memberID, out.OldTier, n.Tier}, now); err != nil {
+			return Account{}, err
+		}
 	}
 	if err := s.markDirty(ctx, tx, memberID, n.PassVersion, now); err != nil {
 		return Account{}, err
