@@ -20,11 +20,24 @@ import (
 // random one of 1,000 members) at 1 and 16 concurrent clients, reporting
 // throughput and latency percentiles. Compare the PostgreSQL figures with
 // `pgbench -N` at the same concurrency on the same server.
-func BenchmarkPostEarn(b *testing.B) {
+func BenchmarkPostEarn(b *testing.B) { benchmarkPostEarn(b, "") }
+
+// BenchmarkPostEarnWebhook is BenchmarkPostEarn with a webhook endpoint of
+// the members' programme subscribed to transaction.posted, so every earn
+// also writes its event and its delivery to the outbox.
+func BenchmarkPostEarnWebhook(b *testing.B) { benchmarkPostEarn(b, "bench") }
+
+func benchmarkPostEarn(b *testing.B, webhookProgram string) {
 	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
+			if webhookProgram != "" {
+				if _, err := s.CreateWebhook(context.Background(), loyalty.WebhookEndpoint{ID: "bench", Program: webhookProgram,
+					URL: "https://receiver.example/", Events: []loyalty.EventType{loyalty.EventTransactionPosted}, Secret: "whsec_YmVuY2g="}); err != nil {
+					b.Fatal(err)
+				}
+			}
 			members := make([]loyalty.Member, 1000)
 			for i := range members {
 				members[i] = storetest.NewMember(b, s, "bench")

@@ -1,0 +1,457 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
+)
+
+// The Standard Webhooks specification's published test vector.
+func TestSignStandardWebhooksVector(t *testing.T) {
+	key, err := loyalty.WebhookSecretKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Errorf("Sign(vector) = %q, want %q", got, want)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	created := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	now := created.Add(time.Minute)
+	failed := store.WebhookOutcome{State: store.WebhookFailed}
+	retry := func(d time.Duration) store.WebhookOutcome {
+		return store.WebhookOutcome{State: store.WebhookPending, RetryAt: now.Add(d)}
+	}
+	tests := []struct {
+		name       string
+		status     int
+		err        error
+		retryAfter string
+		attempts   int
+		now        time.Time
+		want       store.WebhookOutcome
+	}{
+		{"ok", 200, nil, "", 1, now, store.WebhookOutcome{State: store.WebhookDelivered}},
+		{"no content", 204, nil, "", 3, now, store.WebhookOutcome{State: store.WebhookDelivered}},
+		{"gone", 410, nil, "", 1, now, store.WebhookOutcome{State: store.WebhookFailed, DisableEndpoint: "the receiver answered 410 Gone"}},
+		{"server error first", 500, nil, "", 1, now, retry(5 * time.Second)},
+		{"unavailable third", 503, nil, "", 3, now, retry(2 * time.Minute)},
+		{"timeout", 0, errors.New("timeout"), "", 2, now, retry(30 * time.Second)},
+		{"late attempts every 4h", 502, nil, "", 20, now, retry(4 * time.Hour)},
+		{"too many, seconds", 429, nil, "120", 1, now, retry(2 * time.Minute)},
+		{"unavailable, date", 503, nil, now.Add(time.Hour).Format(http.TimeFormat), 1, now, retry(time.Hour)},
+		{"too many, bad header", 429, nil, "soon", 2, now, retry(30 * time.Second)},
+		{"retry-after past the window", 429, nil, "90000", 1, now, failed},
+		{"window over", 503, nil, "", 9, created.Add(RetryWindow - time.Hour), failed},
+		{"window not over", 503, nil, "", 1, created.Add(RetryWindow - time.Hour), store.WebhookOutcome{State: store.WebhookPending, RetryAt: created.Add(RetryWindow - time.Hour + 5*time.Second)}},
+		{"not found", 404, nil, "", 1, now, failed},
+		{"redirect", 301, nil, "", 1, now, failed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(tc.status, tc.err, tc.retryAfter, created, tc.attempts, tc.now)
+			if got != tc.want {
+				t.Errorf("Decide(%d, %v, %q, attempt %d) = %+v, want %+v", tc.status, tc.err, tc.retryAfter, tc.attempts, got, tc.want)
+			}
+		})
+	}
+}
+
+// fakeResolver answers addrs for every name.
+type fakeResolver []netip.Addr
+
+func (f fakeResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return f, nil
+}
+
+func TestGuardedDial(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	addr := func(s string) netip.Addr { return netip.MustParseAddr(s) }
+	tests := []struct {
+		name  string
+		addrs fakeResolver
+		host  string
+		plain bool
+		ok    bool
+	}{
+		{"loopback name over http", fakeResolver{addr("127.0.0.1")}, "receiver.test", true, true},
+		{"loopback over https", fakeResolver{addr("127.0.0.1")}, "receiver.test", false, true},
+		{"metadata name (rebinding)", fakeResolver{addr("169.254.169.254")}, "receiver.test", false, false},
+		{"one bad address among good", fakeResolver{addr("127.0.0.1"), addr("169.254.169.254")}, "receiver.test", false, false},
+		{"alibaba metadata", fakeResolver{addr("100.100.100.200")}, "receiver.test", false, false},
+		{"ipv6 link-local", fakeResolver{addr("fe80::1")}, "receiver.test", false, false},
+		{"mapped link-local", fakeResolver{addr("::ffff:169.254.1.1")}, "receiver.test", false, false},
+		{"public over http", fakeResolver{addr("8.8.8.8")}, "receiver.test", true, false},
+		{"literal metadata", nil, "169.254.169.254", false, false},
+		{"unspecified", fakeResolver{addr("0.0.0.0")}, "receiver.test", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			c, err := guardedDial(tc.addrs, tc.plain)(ctx, "tcp", net.JoinHostPort(tc.host, port))
+			if c != nil {
+				c.Close()
+			}
+			if tc.ok && err != nil {
+				t.Errorf("dial = %v, want a connection", err)
+			}
+			if !tc.ok && !errors.Is(err, loyalty.ErrWebhookAddr) {
+				t.Errorf("dial = %v, want ErrWebhookAddr", err)
+			}
+		})
+	}
+}
+
+// receiver is a real HTTPS (or plain) server that records what it gets
+// and answers what answer says.
+type receiver struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	got      []delivery
+	inFlight atomic.Int32
+	maxSeen  atomic.Int32
+	answer   func(n int, r *http.Request) (int, http.Header)
+}
+
+type delivery struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T, tls bool, answer func(n int, r *http.Request) (int, http.Header)) *receiver {
+	rc := &receiver{answer: answer}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cur := rc.inFlight.Add(1)
+		defer rc.inFlight.Add(-1)
+		for {
+			m := rc.maxSeen.Load()
+			if cur <= m || rc.maxSeen.CompareAndSwap(m, cur) {
+				break
+			}
+		}
+		b, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		n := len(rc.got)
+		rc.got = append(rc.got, delivery{header: r.Header.Clone(), body: b})
+		rc.mu.Unlock()
+		status, hdr := 204, http.Header(nil)
+		if rc.answer != nil {
+			status, hdr = rc.answer(n, r)
+		}
+		for k, v := range hdr {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+	})
+	if tls {
+		rc.srv = httptest.NewTLSServer(h)
+	} else {
+		rc.srv = httptest.NewServer(h)
+	}
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) deliveries() []delivery {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]delivery(nil), rc.got...)
+}
+
+// rig is a store, an endpoint on a receiver and a deliverer, on one
+// settable clock.
+type rig struct {
+	clock    *testkit.Clock
+	store    *store.Store
+	endpoint loyalty.WebhookEndpoint
+	d        *Deliverer
+	rc       *receiver
+}
+
+func newRig(t *testing.T, cfg Config, tls bool, answer func(n int, r *http.Request) (int, http.Header)) *rig {
+	t.Helper()
+	r := &rig{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
+	r.store = testkit.OpenSQLite(t, store.Options{Now: r.clock.Now})
+	r.rc = newReceiver(t, tls, answer)
+	secret, err := loyalty.NewWebhookSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.endpoint, err = r.store.CreateWebhook(context.Background(), loyalty.WebhookEndpoint{ID: uuid.NewString(), Program: "demo",
+		URL: r.rc.srv.URL + "/hook", Events: loyalty.EventTypes(), Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, cfg.Now = r.store, r.clock.Now
+	if tls {
+		cfg.TLSConfig = r.rc.srv.Client().Transport.(*http.Transport).TLSClientConfig
+	}
+	if r.d, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) runOnce(t *testing.T) int {
+	t.Helper()
+	n, err := r.d.RunOnce(context.Background())
+	if err != nil {
+		t.Fatalf("RunOnce = %v", err)
+	}
+	return n
+}
+
+func (r *rig) post(t *testing.T, memberID string, points int64) {
+	t.Helper()
+	if _, err := r.store.Post(context.Background(), memberID, uuid.NewString(), "h", balances.Request{Type: balances.Earn, Points: points}, storetest.Rules); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verify checks a delivery's signature with the endpoint's secret,
+// computed here from the convention (not with Sign), and answers its body.
+func verify(t *testing.T, secret string, d delivery) map[string]any {
+	t.Helper()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(d.header.Get("webhook-id") + "." + d.header.Get("webhook-timestamp") + "." + string(d.body)))
+	if want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)); d.header.Get("webhook-signature") != want {
+		t.Errorf("webhook-signature = %q, want %q", d.header.Get("webhook-signature"), want)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(d.body, &body); err != nil {
+		t.Fatalf("body %s: %v", d.body, err)
+	}
+	if body["id"] != d.header.Get("webhook-id") || d.header.Get("Content-Type") != "application/json" {
+		t.Errorf("body id %v, header id %q, content type %q", body["id"], d.header.Get("webhook-id"), d.header.Get("Content-Type"))
+	}
+	return body
+}
+
+func TestDeliverSignedInOrder(t *testing.T) {
+	r := newRig(t, Config{}, true, nil)
+	m := storetest.NewMember(t, r.store, "demo")
+	r.post(t, m.ID, 150) // Bronze to Silver
+	for r.runOnce(t) > 0 {
+	}
+	var types []string
+	for _, d := range r.rc.deliveries() {
+		body := verify(t, r.endpoint.Secret, d)
+		types = append(types, body["type"].(string))
+		ts, _ := strconv.ParseInt(d.header.Get("webhook-timestamp"), 10, 64)
+		if ts != r.clock.Now().Unix() {
+			t.Errorf("webhook-timestamp = %d, want the clock's %d", ts, r.clock.Now().Unix())
+		}
+		if data := body["data"].(map[string]any); data["member_id"] != m.ID {
+			t.Errorf("data = %v, want member_id %s", data, m.ID)
+		}
+	}
+	if got := strings.Join(types, " "); got != "member.enrolled transaction.posted tier.changed" {
+		t.Errorf("received %s", got)
+	}
+}
+
+func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
+	r := newRig(t, Config{}, true, func(n int, _ *http.Request) (int, http.Header) {
+		switch n {
+		case 0:
+			return 503, nil
+		case 1:
+			return 429, http.Header{"Retry-After": {"120"}}
+		}
+		return 200, nil
+	})
+	storetest.NewMember(t, r.store, "demo")
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("first pass claimed %d", n)
+	}
+	// Not due before the backoff.
+	r.clock.Add(Backoff(1) - time.Second)
+	if n := r.runOnce(t); n != 0 {
+		t.Fatalf("pass before the backoff claimed %d", n)
+	}
+	r.clock.Add(time.Second)
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("pass after the backoff claimed %d", n)
+	}
+	// The 429 said 120 s, longer than the backoff's 30 s.
+	r.clock.Add(119 * time.Second)
+	if n := r.runOnce(t); n != 0 {
+		t.Fatalf("pass before Retry-After claimed %d", n)
+	}
+	r.clock.Add(time.Second)
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("pass at Retry-After claimed %d", n)
+	}
+	ds := r.rc.deliveries()
+	if len(ds) != 3 {
+		t.Fatalf("received %d attempts, want 3", len(ds))
+	}
+	for _, d := range ds {
+		verify(t, r.endpoint.Secret, d)
+		if d.header.Get("webhook-id") != ds[0].header.Get("webhook-id") || string(d.body) != string(ds[0].body) {
+			t.Errorf("attempt carries id %q body %s, want the first's", d.header.Get("webhook-id"), d.body)
+		}
+	}
+	log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statuses []int
+	for _, a := range log {
+		statuses = append(statuses, a.Status)
+	}
+	if len(statuses) != 3 || statuses[0] != 200 || statuses[1] != 429 || statuses[2] != 503 {
+		t.Errorf("attempts log statuses = %v, want [200 429 503]", statuses)
+	}
+	if n := r.runOnce(t); n != 0 {
+		t.Errorf("pass after delivery claimed %d", n)
+	}
+}
+
+func TestGoneDisablesTheEndpoint(t *testing.T) {
+	r := newRig(t, Config{}, true, func(int, *http.Request) (int, http.Header) { return 410, nil })
+	m := storetest.NewMember(t, r.store, "demo")
+	r.runOnce(t)
+	r.post(t, m.ID, 5)
+	r.clock.Add(time.Hour)
+	if n := r.runOnce(t); n != 0 {
+		t.Errorf("pass after a 410 claimed %d", n)
+	}
+	if got := len(r.rc.deliveries()); got != 1 {
+		t.Errorf("receiver got %d requests, want 1", got)
+	}
+	e, err := r.store.Webhook(context.Background(), r.endpoint.ID)
+	if err != nil || e.DisabledAt == nil {
+		t.Errorf("endpoint after a 410 = %+v, %v; want disabled", e, err)
+	}
+}
+
+func TestTimeoutIsRetried(t *testing.T) {
+	release := make(chan struct{})
+	r := newRig(t, Config{Timeout: 200 * time.Millisecond}, true, func(n int, req *http.Request) (int, http.Header) {
+		if n == 0 {
+			select {
+			case <-release:
+			case <-req.Context().Done():
+			}
+		}
+		return 204, nil
+	})
+	defer close(release)
+	storetest.NewMember(t, r.store, "demo")
+	r.runOnce(t)
+	log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
+	if err != nil || len(log) != 1 || log[0].Status != 0 || log[0].Error == "" {
+		t.Fatalf("attempts after a timeout = %+v, %v; want one without status, with an error", log, err)
+	}
+	r.clock.Add(Backoff(1))
+	if n := r.runOnce(t); n != 1 {
+		t.Errorf("pass after the backoff claimed %d, want the retry", n)
+	}
+}
+
+// A receiver that never answers holds at most PerEndpoint connections;
+// other deliveries wait for them.
+func TestSlowReceiverBounded(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	r := newRig(t, Config{PerEndpoint: 2, Workers: 8}, true, func(_ int, req *http.Request) (int, http.Header) {
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+		return 204, nil
+	})
+	defer once.Do(func() { close(release) })
+	for range 6 {
+		storetest.NewMember(t, r.store, "demo")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.d.Run(ctx); close(done) }()
+	testkit.WaitFor(t, func() bool { return r.rc.inFlight.Load() == 2 })
+	// Another pass finds the endpoint at its bound and gives back what it
+	// claims.
+	if _, err := r.d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.rc.maxSeen.Load(); got != 2 {
+		t.Errorf("concurrent requests to one endpoint = %d, want 2", got)
+	}
+	once.Do(func() { close(release) })
+	testkit.WaitFor(t, func() bool {
+		// The deliveries given back come due as the clock moves.
+		r.clock.Add(time.Second)
+		r.d.Wake()
+		log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
+		return err == nil && len(log) == 6
+	})
+	cancel()
+	<-done
+	if got, n := r.rc.maxSeen.Load(), len(r.rc.deliveries()); got != 2 || n != 6 {
+		t.Errorf("concurrent requests to one endpoint = %d (want 2), requests %d (want 6)", got, n)
+	}
+}
+
+func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
+	r := newRig(t, Config{}, false, nil)
+	storetest.NewMember(t, r.store, "demo")
+	r.runOnce(t)
+	if got := len(r.rc.deliveries()); got != 0 {
+		t.Errorf("plain http receiver got %d requests without AllowHTTP", got)
+	}
+	log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
+	if err != nil || len(log) != 1 || !strings.Contains(log[0].Error, "PASSD_WEBHOOK_ALLOW_HTTP") {
+		t.Errorf("attempts = %+v, %v; want one refused", log, err)
+	}
+
+	allowed := newRig(t, Config{AllowHTTP: true}, false, nil)
+	storetest.NewMember(t, allowed.store, "demo")
+	allowed.runOnce(t)
+	if got := len(allowed.rc.deliveries()); got != 1 {
+		t.Errorf("plain http loopback receiver got %d requests with AllowHTTP, want 1", got)
+	}
+}
