@@ -52,8 +52,11 @@ type Config struct {
 	GoogleAPIURL      string
 	// GoogleCallbackKeysURL serves the root keys of Google's callbacks.
 	GoogleCallbackKeysURL string
-	LogLevel              slog.Level
-	passTypeIDExplicit    bool
+	// WebhookAllowHTTP lets webhook endpoints use plain http to loopback
+	// and private addresses (PASSD_WEBHOOK_ALLOW_HTTP=1).
+	WebhookAllowHTTP   bool
+	LogLevel           slog.Level
+	passTypeIDExplicit bool
 }
 
 // Error is a configuration problem naming its variable.
@@ -96,6 +99,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		GoogleCallbackKeysURL: get("PASSD_GOOGLE_CALLBACK_KEYS_URL", DefaultGoogleCallbackKeysURL),
 	}
 	c.passTypeIDExplicit = strings.TrimSpace(getenv("PASSD_APPLE_PASS_TYPE_ID")) != ""
+	switch v := get("PASSD_WEBHOOK_ALLOW_HTTP", "0"); v {
+	case "1":
+		c.WebhookAllowHTTP = true
+	case "0":
+	default:
+		return Config{}, &Error{"PASSD_WEBHOOK_ALLOW_HTTP", fmt.Sprintf("%q is not 1 or 0", v)}
+	}
 	if err := c.parse(get("PASSD_LOG_LEVEL", "info")); err != nil {
 		return Config{}, err
 	}
@@ -208,6 +218,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("apple_dev_certificates", c.DevCertificates()),
 		slog.String("apns_url", c.APNSURL),
 		slog.Bool("google_enabled", c.GoogleEnabled()),
+		slog.Bool("webhook_allow_http", c.WebhookAllowHTTP),
 	)
 }
 

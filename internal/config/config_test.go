@@ -19,7 +19,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != ":8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "data" || c.DatabaseURL != "" ||
 		c.APNSURL != "https://api.push.apple.com" || c.GoogleEnabled() ||
-		c.GoogleCallbackKeysURL != "https://pay.google.com/gp/m/issuer/keys" || !c.DevCertificates() || c.LogLevel != slog.LevelInfo {
+		c.GoogleCallbackKeysURL != "https://pay.google.com/gp/m/issuer/keys" || !c.DevCertificates() || c.LogLevel != slog.LevelInfo ||
+		c.WebhookAllowHTTP {
 		t.Errorf("FromEnv(empty) = %+v, want the documented defaults", c)
 	}
 }
@@ -53,6 +54,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PASSD_GOOGLE_ISSUER_ID": "3388000000012345"}, "PASSD_GOOGLE_CREDENTIALS"},
 		{map[string]string{"PASSD_GOOGLE_CALLBACK_KEYS_URL": "pay.google.com/keys"}, "PASSD_GOOGLE_CALLBACK_KEYS_URL"},
 		{map[string]string{"PASSD_TEMPLATES_DIR": "/nonexistent"}, "PASSD_TEMPLATES_DIR"},
+		{map[string]string{"PASSD_WEBHOOK_ALLOW_HTTP": "yes"}, "PASSD_WEBHOOK_ALLOW_HTTP"},
 	} {
 		_, err := FromEnv(env(tc.env))
 		var ce *Error
@@ -82,5 +84,13 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "secret_set=true") {
 		t.Errorf("logged config %q lacks secret_set=true", out)
+	}
+}
+
+func TestWebhookAllowHTTP(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{"PASSD_WEBHOOK_ALLOW_HTTP": "1"}))
+	if err != nil || !c.WebhookAllowHTTP {
+		t.Errorf("FromEnv(PASSD_WEBHOOK_ALLOW_HTTP=1) = %v, %v; want allowed", c.WebhookAllowHTTP, err)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/surface"
 	"github.com/passd/passd/internal/web"
+	"github.com/passd/passd/internal/webhooks"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
 	"github.com/passd/passd/passkit/webservice"
@@ -61,6 +62,8 @@ type Server struct {
 	// dormancy, voucher expiry, tier reviews); tests call its RunOnce
 	// after moving their clock.
 	Automations *automations.Runner
+	// Webhooks delivers the outbox's webhook events.
+	Webhooks *webhooks.Deliverer
 
 	apns        *apns.Client
 	closeGoogle func()
@@ -112,6 +115,12 @@ type Options struct {
 	// NoAutomations leaves the time-driven work off; tests that drive it
 	// call Automations.RunOnce themselves.
 	NoAutomations bool
+	// WebhookTLS is the webhook client's TLS configuration (nil: the
+	// system's roots); tests trust their receiver with it.
+	WebhookTLS *tls.Config
+	// WebhookPoll is how often webhook workers look for due deliveries
+	// unprompted (webhooks.DefaultPoll when zero).
+	WebhookPoll time.Duration
 }
 
 // IdempotencyRetention is how long idempotency keys are kept: a week, well
@@ -260,15 +269,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// cards, so a pass that did work wakes the sync engine.
 	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
 	s.Automations.OnDone = s.Engine.Wake
+	if s.Webhooks, err = webhooks.New(webhooks.Config{
+		Store: s.Store, Logger: log, Now: s.now, AllowHTTP: cfg.WebhookAllowHTTP,
+		TLSConfig: opts.WebhookTLS, Poll: opts.WebhookPoll,
+	}); err != nil {
+		return nil, err
+	}
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.
 	deps := surface.Deps{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
-		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake,
+		GoogleSaveURL: saveURL,
+		// A change may have written webhook events too.
+		OnChange: func() { s.Engine.Wake(); s.Webhooks.Wake() },
 	}
 	apiSrv, err := api.New(api.Config{
 		Deps: deps, BootstrapAdminKey: cfg.BootstrapAdminKey, ProgramEditor: s.ProgramService,
+		WebhookAllowHTTP: cfg.WebhookAllowHTTP,
 	})
 	if err != nil {
 		return nil, err
@@ -436,6 +454,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Automations.Run(workCtx)
 		}
 	}()
+	webhooksDone := make(chan struct{})
+	go func() { defer close(webhooksDone); s.Webhooks.Run(workCtx) }()
 	s.started.Store(true)
 	s.log.Info("passd started", "addr", s.ln.Addr().String(), "public_url", s.cfg.PublicURL,
 		"store", s.Store.Dialect(), "programs", s.Programs.IDs())
@@ -460,6 +480,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-checkDone
 	<-programsDone
 	<-automationsDone
+	<-webhooksDone
 	select {
 	case <-workDone:
 	case <-shCtx.Done():

@@ -2,20 +2,14 @@ package webhooks
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +20,8 @@ import (
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testkit"
+	"github.com/passd/passd/internal/testpg"
+	"github.com/passd/passd/internal/webhooks/webhookstest"
 )
 
 // The Standard Webhooks specification's published test vector.
@@ -142,62 +138,6 @@ func TestGuardedDial(t *testing.T) {
 	}
 }
 
-// receiver is a real HTTPS (or plain) server that records what it gets
-// and answers what answer says.
-type receiver struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	got      []delivery
-	inFlight atomic.Int32
-	maxSeen  atomic.Int32
-	answer   func(n int, r *http.Request) (int, http.Header)
-}
-
-type delivery struct {
-	header http.Header
-	body   []byte
-}
-
-func newReceiver(t *testing.T, tls bool, answer func(n int, r *http.Request) (int, http.Header)) *receiver {
-	rc := &receiver{answer: answer}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cur := rc.inFlight.Add(1)
-		defer rc.inFlight.Add(-1)
-		for {
-			m := rc.maxSeen.Load()
-			if cur <= m || rc.maxSeen.CompareAndSwap(m, cur) {
-				break
-			}
-		}
-		b, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		n := len(rc.got)
-		rc.got = append(rc.got, delivery{header: r.Header.Clone(), body: b})
-		rc.mu.Unlock()
-		status, hdr := 204, http.Header(nil)
-		if rc.answer != nil {
-			status, hdr = rc.answer(n, r)
-		}
-		for k, v := range hdr {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(status)
-	})
-	if tls {
-		rc.srv = httptest.NewTLSServer(h)
-	} else {
-		rc.srv = httptest.NewServer(h)
-	}
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) deliveries() []delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]delivery(nil), rc.got...)
-}
-
 // rig is a store, an endpoint on a receiver and a deliverer, on one
 // settable clock.
 type rig struct {
@@ -205,25 +145,25 @@ type rig struct {
 	store    *store.Store
 	endpoint loyalty.WebhookEndpoint
 	d        *Deliverer
-	rc       *receiver
+	rc       *webhookstest.Receiver
 }
 
-func newRig(t *testing.T, cfg Config, tls bool, answer func(n int, r *http.Request) (int, http.Header)) *rig {
+func newRig(t *testing.T, cfg Config, tls bool, answer webhookstest.Answer) *rig {
 	t.Helper()
 	r := &rig{clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
 	r.store = testkit.OpenSQLite(t, store.Options{Now: r.clock.Now})
-	r.rc = newReceiver(t, tls, answer)
+	r.rc = webhookstest.New(t, tls, answer)
 	secret, err := loyalty.NewWebhookSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.endpoint, err = r.store.CreateWebhook(context.Background(), loyalty.WebhookEndpoint{ID: uuid.NewString(), Program: "demo",
-		URL: r.rc.srv.URL + "/hook", Events: loyalty.EventTypes(), Secret: secret}); err != nil {
+		URL: r.rc.URL("/hook"), Events: loyalty.EventTypes(), Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.Now = r.store, r.clock.Now
 	if tls {
-		cfg.TLSConfig = r.rc.srv.Client().Transport.(*http.Transport).TLSClientConfig
+		cfg.TLSConfig = r.rc.TLSConfig()
 	}
 	if r.d, err = New(cfg); err != nil {
 		t.Fatal(err)
@@ -247,27 +187,14 @@ func (r *rig) post(t *testing.T, memberID string, points int64) {
 	}
 }
 
-// verify checks a delivery's signature with the endpoint's secret,
-// computed here from the convention (not with Sign), and answers its body.
-func verify(t *testing.T, secret string, d delivery) map[string]any {
+// verify checks a delivery as a receiver would and answers its body.
+func verify(t *testing.T, secret string, d webhookstest.Delivery) webhookstest.Event {
 	t.Helper()
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	ev, err := webhookstest.Verify(secret, d)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("Verify = %v", err)
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(d.header.Get("webhook-id") + "." + d.header.Get("webhook-timestamp") + "." + string(d.body)))
-	if want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)); d.header.Get("webhook-signature") != want {
-		t.Errorf("webhook-signature = %q, want %q", d.header.Get("webhook-signature"), want)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(d.body, &body); err != nil {
-		t.Fatalf("body %s: %v", d.body, err)
-	}
-	if body["id"] != d.header.Get("webhook-id") || d.header.Get("Content-Type") != "application/json" {
-		t.Errorf("body id %v, header id %q, content type %q", body["id"], d.header.Get("webhook-id"), d.header.Get("Content-Type"))
-	}
-	return body
+	return ev
 }
 
 func TestDeliverSignedInOrder(t *testing.T) {
@@ -277,15 +204,15 @@ func TestDeliverSignedInOrder(t *testing.T) {
 	for r.runOnce(t) > 0 {
 	}
 	var types []string
-	for _, d := range r.rc.deliveries() {
+	for _, d := range r.rc.Deliveries() {
 		body := verify(t, r.endpoint.Secret, d)
-		types = append(types, body["type"].(string))
-		ts, _ := strconv.ParseInt(d.header.Get("webhook-timestamp"), 10, 64)
+		types = append(types, body.Type)
+		ts, _ := strconv.ParseInt(d.Header.Get("webhook-timestamp"), 10, 64)
 		if ts != r.clock.Now().Unix() {
 			t.Errorf("webhook-timestamp = %d, want the clock's %d", ts, r.clock.Now().Unix())
 		}
-		if data := body["data"].(map[string]any); data["member_id"] != m.ID {
-			t.Errorf("data = %v, want member_id %s", data, m.ID)
+		if body.Data["member_id"] != m.ID {
+			t.Errorf("data = %v, want member_id %s", body.Data, m.ID)
 		}
 	}
 	if got := strings.Join(types, " "); got != "member.enrolled transaction.posted tier.changed" {
@@ -325,14 +252,14 @@ func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
 	if n := r.runOnce(t); n != 1 {
 		t.Fatalf("pass at Retry-After claimed %d", n)
 	}
-	ds := r.rc.deliveries()
+	ds := r.rc.Deliveries()
 	if len(ds) != 3 {
 		t.Fatalf("received %d attempts, want 3", len(ds))
 	}
 	for _, d := range ds {
 		verify(t, r.endpoint.Secret, d)
-		if d.header.Get("webhook-id") != ds[0].header.Get("webhook-id") || string(d.body) != string(ds[0].body) {
-			t.Errorf("attempt carries id %q body %s, want the first's", d.header.Get("webhook-id"), d.body)
+		if d.Header.Get("webhook-id") != ds[0].Header.Get("webhook-id") || string(d.Body) != string(ds[0].Body) {
+			t.Errorf("attempt carries id %q body %s, want the first's", d.Header.Get("webhook-id"), d.Body)
 		}
 	}
 	log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
@@ -360,7 +287,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 	if n := r.runOnce(t); n != 0 {
 		t.Errorf("pass after a 410 claimed %d", n)
 	}
-	if got := len(r.rc.deliveries()); got != 1 {
+	if got := len(r.rc.Deliveries()); got != 1 {
 		t.Errorf("receiver got %d requests, want 1", got)
 	}
 	e, err := r.store.Webhook(context.Background(), r.endpoint.ID)
@@ -412,13 +339,13 @@ func TestSlowReceiverBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.d.Run(ctx); close(done) }()
-	testkit.WaitFor(t, func() bool { return r.rc.inFlight.Load() == 2 })
+	testkit.WaitFor(t, func() bool { return r.rc.InFlight() == 2 })
 	// Another pass finds the endpoint at its bound and gives back what it
 	// claims.
 	if _, err := r.d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.rc.maxSeen.Load(); got != 2 {
+	if got := r.rc.MaxInFlight(); got != 2 {
 		t.Errorf("concurrent requests to one endpoint = %d, want 2", got)
 	}
 	once.Do(func() { close(release) })
@@ -431,7 +358,7 @@ func TestSlowReceiverBounded(t *testing.T) {
 	})
 	cancel()
 	<-done
-	if got, n := r.rc.maxSeen.Load(), len(r.rc.deliveries()); got != 2 || n != 6 {
+	if got, n := r.rc.MaxInFlight(), len(r.rc.Deliveries()); got != 2 || n != 6 {
 		t.Errorf("concurrent requests to one endpoint = %d (want 2), requests %d (want 6)", got, n)
 	}
 }
@@ -440,7 +367,7 @@ func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
 	r := newRig(t, Config{}, false, nil)
 	storetest.NewMember(t, r.store, "demo")
 	r.runOnce(t)
-	if got := len(r.rc.deliveries()); got != 0 {
+	if got := len(r.rc.Deliveries()); got != 0 {
 		t.Errorf("plain http receiver got %d requests without AllowHTTP", got)
 	}
 	log, err := r.store.WebhookAttempts(context.Background(), r.endpoint.ID, 0)
@@ -451,7 +378,101 @@ func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
 	allowed := newRig(t, Config{AllowHTTP: true}, false, nil)
 	storetest.NewMember(t, allowed.store, "demo")
 	allowed.runOnce(t)
-	if got := len(allowed.rc.deliveries()); got != 1 {
+	if got := len(allowed.rc.Deliveries()); got != 1 {
 		t.Errorf("plain http loopback receiver got %d requests with AllowHTTP, want 1", got)
+	}
+}
+
+// Two instances on one PostgreSQL deliver every attempt once, each
+// member's events in order, retries included.
+func TestTwoInstancesOnePostgres(t *testing.T) {
+	dsn := testpg.FreshSchema(t)
+	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
+	open := func() *store.Store {
+		s, err := store.OpenPostgres(context.Background(), dsn, store.Options{Now: clock.Now, MaxConns: 4, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	var mu sync.Mutex
+	refused := map[string]bool{}
+	rc := webhookstest.New(t, true, func(_ int, r *http.Request) (int, http.Header) {
+		// Every event's first attempt gets a 503, to be retried at once
+		// (the clock stands still: no lease ever runs out).
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("webhook-id")
+		if !refused[id] {
+			refused[id] = true
+			return 503, http.Header{"Retry-After": {"0"}}
+		}
+		return 200, nil
+	})
+	secret, err := loyalty.NewWebhookSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := a.CreateWebhook(context.Background(), loyalty.WebhookEndpoint{ID: uuid.NewString(), Program: "demo",
+		URL: rc.URL("/hook"), Events: loyalty.EventTypes(), Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const members = 12
+	for i := range members {
+		s := []*store.Store{a, b}[i%2]
+		m := storetest.NewMember(t, s, "demo")
+		for range 2 {
+			if _, err := s.Post(context.Background(), m.ID, uuid.NewString(), "h", balances.Request{Type: balances.Earn, Points: 10}, storetest.Rules); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, s := range []*store.Store{a, b} {
+		d, err := New(Config{Store: s, Now: clock.Now, TLSConfig: rc.TLSConfig(), Poll: 5 * time.Millisecond, Workers: 8, PerEndpoint: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { d.Run(ctx) })
+	}
+	const events = members * 3
+	testkit.WaitFor(t, func() bool {
+		log, err := b.WebhookAttempts(context.Background(), e.ID, 0)
+		return len(rc.Deliveries()) >= 2*events && err == nil && len(log) == 2*events
+	})
+	cancel()
+	wg.Wait()
+
+	perID := map[string]int{}
+	balances := map[string][]float64{}
+	for _, d := range rc.Deliveries() {
+		ev := verify(t, e.Secret, d)
+		perID[ev.ID]++
+		if perID[ev.ID] == 2 {
+			member := ev.Data["member_id"].(string)
+			bal, _ := ev.Data["balance_after"].(float64)
+			balances[member] = append(balances[member], bal)
+		}
+	}
+	if len(perID) != events {
+		t.Errorf("received %d events, want %d", len(perID), events)
+	}
+	for id, n := range perID {
+		if n != 2 {
+			t.Errorf("event %s attempted %d times, want 2 (a 503, then 200)", id, n)
+		}
+	}
+	// Per member: enrolled (no balance), then the earns in order.
+	for m, bs := range balances {
+		if len(bs) != 3 || bs[0] != 0 || bs[1] != 10 || bs[2] != 20 {
+			t.Errorf("member %s's events came with balances %v, want [0 10 20]", m, bs)
+		}
+	}
+	if n := len(rc.Deliveries()); n != 2*events {
+		t.Errorf("receiver got %d requests, want %d", n, 2*events)
 	}
 }
