@@ -221,7 +221,7 @@ func TestDeliverSignedInOrder(t *testing.T) {
 }
 
 func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
-	r := newRig(t, Config{}, true, func(n int, _ *http.Request) (int, http.Header) {
+	r := newRig(t, Config{}, true, func(n int, _ webhookstest.Delivery) (int, http.Header) {
 		switch n {
 		case 0:
 			return 503, nil
@@ -279,7 +279,7 @@ func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
 }
 
 func TestGoneDisablesTheEndpoint(t *testing.T) {
-	r := newRig(t, Config{}, true, func(int, *http.Request) (int, http.Header) { return 410, nil })
+	r := newRig(t, Config{}, true, func(int, webhookstest.Delivery) (int, http.Header) { return 410, nil })
 	m := storetest.NewMember(t, r.store, "demo")
 	r.runOnce(t)
 	r.post(t, m.ID, 5)
@@ -298,12 +298,9 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 
 func TestTimeoutIsRetried(t *testing.T) {
 	release := make(chan struct{})
-	r := newRig(t, Config{Timeout: 200 * time.Millisecond}, true, func(n int, req *http.Request) (int, http.Header) {
+	r := newRig(t, Config{Timeout: 200 * time.Millisecond}, true, func(n int, _ webhookstest.Delivery) (int, http.Header) {
 		if n == 0 {
-			select {
-			case <-release:
-			case <-req.Context().Done():
-			}
+			<-release
 		}
 		return 204, nil
 	})
@@ -325,11 +322,8 @@ func TestTimeoutIsRetried(t *testing.T) {
 func TestSlowReceiverBounded(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
-	r := newRig(t, Config{PerEndpoint: 2, Workers: 8}, true, func(_ int, req *http.Request) (int, http.Header) {
-		select {
-		case <-release:
-		case <-req.Context().Done():
-		}
+	r := newRig(t, Config{PerEndpoint: 2, Workers: 8}, true, func(int, webhookstest.Delivery) (int, http.Header) {
+		<-release
 		return 204, nil
 	})
 	defer once.Do(func() { close(release) })
@@ -399,12 +393,12 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	a, b := open(), open()
 	var mu sync.Mutex
 	refused := map[string]bool{}
-	rc := webhookstest.New(t, true, func(_ int, r *http.Request) (int, http.Header) {
+	rc := webhookstest.New(t, true, func(_ int, d webhookstest.Delivery) (int, http.Header) {
 		// Every event's first attempt gets a 503, to be retried at once
 		// (the clock stands still: no lease ever runs out).
 		mu.Lock()
 		defer mu.Unlock()
-		id := r.Header.Get("webhook-id")
+		id := d.Header.Get("webhook-id")
 		if !refused[id] {
 			refused[id] = true
 			return 503, http.Header{"Retry-After": {"0"}}

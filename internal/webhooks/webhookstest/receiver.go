@@ -22,8 +22,9 @@ import (
 	"time"
 )
 
-// Answer decides the status and headers of the n-th request (from 0).
-type Answer func(n int, r *http.Request) (int, http.Header)
+// Answer decides the status and headers of the n-th request (from 0),
+// received as d.
+type Answer func(n int, d Delivery) (int, http.Header)
 
 // Delivery is one request the receiver got.
 type Delivery struct {
@@ -72,13 +73,14 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	b, _ := io.ReadAll(r.Body)
+	d := Delivery{Header: r.Header.Clone(), Body: b}
 	rc.mu.Lock()
 	n := len(rc.got)
-	rc.got = append(rc.got, Delivery{Header: r.Header.Clone(), Body: b})
+	rc.got = append(rc.got, d)
 	rc.mu.Unlock()
 	status, hdr := http.StatusNoContent, http.Header(nil)
 	if rc.answer != nil {
-		status, hdr = rc.answer(n, r)
+		status, hdr = rc.answer(n, d)
 	}
 	for k, v := range hdr {
 		w.Header()[k] = v
