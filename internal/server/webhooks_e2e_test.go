@@ -137,4 +137,3 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Errorf("deliveries log = %s, want 8 attempts, the newest the 410", b)
 	}
 }
-

@@ -470,3 +470,31 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Errorf("receiver got %d requests, want %d", n, 2*events)
 	}
 }
+
+// FuzzParseRetryAfter: a Retry-After header never makes a negative wait,
+// and any wait it makes either retries within the window or fails.
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{"0", "120", "-5", "99999999999999999999", now.Add(time.Hour).Format(http.TimeFormat), "Wed, 21 Oct 2015 07:28:00 GMT", " 7 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		wait, ok := parseRetryAfter(v, now)
+		if ok && wait < 0 {
+			t.Fatalf("parseRetryAfter(%q) = %v", v, wait)
+		}
+		o := Decide(429, nil, v, now, 1, now)
+		switch o.State {
+		case store.WebhookFailed:
+			if !ok || wait <= RetryWindow {
+				t.Fatalf("Decide(429, Retry-After %q) failed with wait %v, ok %v", v, wait, ok)
+			}
+		case store.WebhookPending:
+			if o.RetryAt.Before(now) || o.RetryAt.After(now.Add(RetryWindow)) {
+				t.Fatalf("Decide(429, Retry-After %q) retries at %v", v, o.RetryAt)
+			}
+		default:
+			t.Fatalf("Decide(429, Retry-After %q) = %+v", v, o)
+		}
+	})
+}
