@@ -93,8 +93,9 @@ type Options struct {
 	// PruneEvery is how often idempotency keys older than
 	// IdempotencyRetention, the device registrations of members erased
 	// more than ErasedRegistrationRetention ago, Google callback nonces
-	// older than GoogleCallbackNonceRetention, and expired console sessions
-	// and set-password links are deleted (hourly when zero).
+	// older than GoogleCallbackNonceRetention, expired console sessions
+	// and set-password links, and webhook deliveries finished more than
+	// WebhookRetention ago are deleted (hourly when zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
 	// delivered (tests use it to stand for a passd killed after a commit).
@@ -134,6 +135,10 @@ const IdempotencyRetention = 7 * 24 * time.Hour
 // or offline (APNs retries for days), after which they are deleted. The
 // voided pass has no web service, so no phone would unregister it.
 const ErasedRegistrationRetention = 7 * 24 * time.Hour
+
+// WebhookRetention is how long finished webhook deliveries, their events
+// and the attempts log are kept (the log lists the last 100 attempts).
+const WebhookRetention = 30 * 24 * time.Hour
 
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
 // item) become one push while keeping updates within about a second.
@@ -545,6 +550,8 @@ func (s *Server) prune(ctx context.Context) {
 		s.logPrune(ctx, "google callback nonces", n, err)
 		n, err = s.Store.PruneStaffSessions(ctx, now.Add(-console.IdleTimeout), now.Add(-console.AbsoluteTimeout))
 		s.logPrune(ctx, "expired console sessions", n, err)
+		n, err = s.Store.PruneWebhooks(ctx, now.Add(-WebhookRetention))
+		s.logPrune(ctx, "webhook events", n, err)
 		select {
 		case <-ctx.Done():
 			return

@@ -221,7 +221,8 @@ func (p *postStmts) close() {
 // member's lock: the entry, the account (balance, tier, pass version, pass
 // modified time, last activity, update sequence and, on PostgreSQL,
 // transaction id), the idempotency key, a "tier_changed" event when the
-// tier moves, and the dirty marks of both channels. A stamp that fills the
+// tier moves, the dirty marks of both channels, and the webhook events
+// transaction.posted and tier.changed for the endpoints that want them. A stamp that fills the
 // card also issues, in the same transaction, one voucher of
 // rules.StampRewardID per goal reached (see postTx).
 //

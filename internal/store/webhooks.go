@@ -460,3 +460,35 @@ func (s *Store) eraseWebhookData(ctx context.Context, tx *sql.Tx, memberID strin
 	}
 	return emit(ctx, tx, memberID, loyalty.EventMemberErased, ev, now)
 }
+
+// PruneWebhooks deletes what webhooks keep past its use, from before a
+// time: attempts logged before it, and deliveries made before it that are
+// finished (delivered or failed) or wait for a disabled endpoint, then the
+// events left without deliveries. It answers how many events went.
+// Pending deliveries to live endpoints stay, however old.
+func (s *Store) PruneWebhooks(ctx context.Context, before time.Time) (int64, error) {
+	before = before.UTC().Truncate(time.Microsecond)
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE attempted_at < $1`, before); err != nil {
+			return fmt.Errorf("attempts: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM webhook_deliveries WHERE created_at < $1 AND (state <> 'pending'
+				OR endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL))`, before); err != nil {
+			return fmt.Errorf("deliveries: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM webhook_events WHERE created_at < $1
+			  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = webhook_events.seq)`, before)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune webhooks: %w", translate(err))
+	}
+	return n, nil
+}

@@ -118,6 +118,7 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookOrderPerMember", testWebhookOrderPerMember},
 		{"WebhookLeaseAndDisable", testWebhookLeaseAndDisable},
 		{"ConcurrentWebhookClaimers", testConcurrentWebhookClaimers},
+		{"PruneWebhooks", testPruneWebhooks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

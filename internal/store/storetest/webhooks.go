@@ -347,3 +347,31 @@ func testConcurrentWebhookClaimers(t *testing.T, open Opener) {
 		t.Errorf("claimed %d events, want %d", len(seen), members)
 	}
 }
+
+func testPruneWebhooks(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	live := newWebhook(t, s, "demo", loyalty.EventMemberEnrolled)
+	NewMember(t, s, "demo") // delivered below
+	NewMember(t, s, "demo") // still pending
+	ds := claimWebhooks(t, s, 10)
+	if len(ds) != 2 {
+		t.Fatalf("claim = %d, want 2", len(ds))
+	}
+	settleWebhook(t, s, ds[0], clock.Now(), 204, delivered)
+	settleWebhook(t, s, ds[1], clock.Now(), 503, store.WebhookOutcome{State: store.WebhookPending, RetryAt: clock.Now()})
+	clock.Add(48 * time.Hour)
+	NewMember(t, s, "demo") // recent, pending
+	n, err := s.PruneWebhooks(ctx, clock.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("PruneWebhooks = %d, %v; want the delivered event", n, err)
+	}
+	if log, err := s.WebhookAttempts(ctx, live.ID, 0); err != nil || len(log) != 0 {
+		t.Errorf("attempts after pruning = %v, %v; want none", log, err)
+	}
+	left := drain(t, s, clock.Now())
+	if len(left) != 2 {
+		t.Errorf("deliveries left = %d, want the 2 pending", len(left))
+	}
+}
