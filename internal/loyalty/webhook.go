@@ -30,6 +30,9 @@ const (
 	EventPointsExpired     EventType = "points.expired"
 	EventCardInstalled     EventType = "card.installed"
 	EventCardRemoved       EventType = "card.removed"
+	// EventWebhookTest is the test event an endpoint gets on request
+	// (store.SendTestWebhook), whatever it subscribes to.
+	EventWebhookTest EventType = "webhook.test"
 )
 
 const (
@@ -144,6 +147,9 @@ func checkWebhookURL(raw string, allowHTTP bool) string {
 
 // ErrWebhookAddr is an address webhooks may not reach.
 var ErrWebhookAddr = errors.New("address not allowed for webhooks")
+
+// ErrWebhookDisabled is an endpoint disabled by its receiver's 410.
+var ErrWebhookDisabled = errors.New("webhook endpoint disabled")
 
 // metadataAddrs are cloud instance metadata services outside the
 // link-local ranges.

@@ -222,9 +222,9 @@ func (p *postStmts) close() {
 // modified time, last activity, update sequence and, on PostgreSQL,
 // transaction id), the idempotency key, a "tier_changed" event when the
 // tier moves, the dirty marks of both channels, and the webhook events
-// transaction.posted and tier.changed for the endpoints that want them. A stamp that fills the
-// card also issues, in the same transaction, one voucher of
-// rules.StampRewardID per goal reached (see postTx).
+// transaction.posted and tier.changed for the endpoints that want them. A
+// stamp that fills the card also issues, in the same transaction, one
+// voucher of rules.StampRewardID per goal reached (see postTx).
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another

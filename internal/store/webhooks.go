@@ -492,3 +492,47 @@ func (s *Store) PruneWebhooks(ctx context.Context, before time.Time) (int64, err
 	}
 	return n, nil
 }
+
+// SendTestWebhook queues a webhook.test event (data: endpoint_id) for one
+// endpoint only, whatever it subscribes to, and answers the event's id;
+// it is delivered, retried and logged like any event. An unknown endpoint
+// is ErrNotFound, a disabled one loyalty.ErrWebhookDisabled.
+func (s *Store) SendTestWebhook(ctx context.Context, endpointID string) (string, error) {
+	now := s.clock()
+	id, err := NewEventID()
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(struct {
+		EndpointID string `json:"endpoint_id"`
+	}{endpointID})
+	if err != nil {
+		return "", fmt.Errorf("encode test event: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var disabled bool
+		err := tx.QueryRowContext(ctx, `SELECT disabled_at IS NOT NULL FROM webhook_endpoints WHERE id = $1`, endpointID).Scan(&disabled)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case disabled:
+			return loyalty.ErrWebhookDisabled
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO webhook_events (id, member_id, type, data, created_at) VALUES ($1, '', $2, $3, $4)
+			RETURNING seq`, id, string(loyalty.EventWebhookTest), string(b), now).Scan(&seq); err != nil {
+			return fmt.Errorf("write test event: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO webhook_deliveries (endpoint_id, event_seq, member_id, state, attempts, next_at, lease, created_at)
+			VALUES ($1, $2, '', 'pending', 0, $3, '', $3)`, endpointID, seq, now)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("test webhook %s: %w", endpointID, err)
+	}
+	return id, nil
+}

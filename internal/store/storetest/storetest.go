@@ -119,6 +119,7 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookLeaseAndDisable", testWebhookLeaseAndDisable},
 		{"ConcurrentWebhookClaimers", testConcurrentWebhookClaimers},
 		{"PruneWebhooks", testPruneWebhooks},
+		{"SendTestWebhook", testSendTestWebhook},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -375,3 +375,30 @@ func testPruneWebhooks(t *testing.T, open Opener) {
 		t.Errorf("deliveries left = %d, want the 2 pending", len(left))
 	}
 }
+
+func testSendTestWebhook(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	e := newWebhook(t, s, "demo", loyalty.EventMemberEnrolled)
+	other := newWebhook(t, s, "demo", loyalty.EventMemberEnrolled)
+	id, err := s.SendTestWebhook(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := claimWebhooks(t, s, 10)
+	if len(ds) != 1 || ds[0].EventID != id || ds[0].Type != loyalty.EventWebhookTest || ds[0].EndpointID != e.ID ||
+		!strings.Contains(string(ds[0].Data), e.ID) {
+		t.Fatalf("claimed %+v, want the test event to its endpoint only", ds)
+	}
+	settleWebhook(t, s, ds[0], clock.Now(), 410, store.WebhookOutcome{State: store.WebhookFailed, DisableEndpoint: "410 Gone"})
+	if _, err := s.SendTestWebhook(ctx, e.ID); !errors.Is(err, loyalty.ErrWebhookDisabled) {
+		t.Errorf("SendTestWebhook(disabled) = %v, want ErrWebhookDisabled", err)
+	}
+	if _, err := s.SendTestWebhook(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SendTestWebhook(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.SendTestWebhook(ctx, other.ID); err != nil {
+		t.Errorf("SendTestWebhook(other) = %v", err)
+	}
+}
