@@ -276,7 +276,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	s.Automations.OnDone = s.Engine.Wake
 	if s.Webhooks, err = webhooks.New(webhooks.Config{
 		Store: s.Store, Logger: log, Now: s.now, AllowHTTP: cfg.WebhookAllowHTTP,
-		TLSConfig: opts.WebhookTLS, Poll: opts.WebhookPoll,
+		TLSConfig: opts.WebhookTLS, Poll: opts.WebhookPoll, Observe: s.Metrics.Webhooks(s.Store.WebhookBacklog),
 	}); err != nil {
 		return nil, err
 	}

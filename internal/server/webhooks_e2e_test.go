@@ -136,4 +136,11 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &log); err != nil || len(log.Items) != 8 || log.Items[0].Status == nil || *log.Items[0].Status != 410 {
 		t.Errorf("deliveries log = %s, want 8 attempts, the newest the 410", b)
 	}
+	_, b = call(t, "GET", s.url+"/metrics", nil)
+	for _, want := range []string{`passd_webhook_attempts_total{outcome="delivered"} 5`, `passd_webhook_attempts_total{outcome="retry"} 2`,
+		`passd_webhook_attempts_total{outcome="disabled"} 1`, `passd_webhook_outbox_lag_seconds 0`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

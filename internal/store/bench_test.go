@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,6 +145,7 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	)
 	b.ResetTimer()
 	start := time.Now()
+	cpu0 := processCPU()
 	for w := range clients {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, b.N/clients+1)
@@ -166,6 +168,7 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	if len(latencies) == 0 {
 		return
@@ -177,4 +180,16 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-us/op")
+}
+
+// processCPU is the CPU time (user and system) the benchmark's process
+// has used: the work of an operation, whatever the disk and the other
+// processes on the machine make its latency.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -26,6 +26,7 @@ import (
 
 // The Standard Webhooks specification's published test vector.
 func TestSignStandardWebhooksVector(t *testing.T) {
+	t.Parallel()
 	key, err := loyalty.WebhookSecretKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestSignStandardWebhooksVector(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
+	t.Parallel()
 	created := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	now := created.Add(time.Minute)
 	failed := store.WebhookOutcome{State: store.WebhookFailed}
@@ -86,6 +88,7 @@ func (f fakeResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr
 }
 
 func TestGuardedDial(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +201,7 @@ func verify(t *testing.T, secret string, d webhookstest.Delivery) webhookstest.E
 }
 
 func TestDeliverSignedInOrder(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, Config{}, true, nil)
 	m := storetest.NewMember(t, r.store, "demo")
 	r.post(t, m.ID, 150) // Bronze to Silver
@@ -221,6 +225,7 @@ func TestDeliverSignedInOrder(t *testing.T) {
 }
 
 func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, Config{}, true, func(n int, _ webhookstest.Delivery) (int, http.Header) {
 		switch n {
 		case 0:
@@ -279,6 +284,7 @@ func TestRetryKeepsTheIDAndHonoursRetryAfter(t *testing.T) {
 }
 
 func TestGoneDisablesTheEndpoint(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, Config{}, true, func(int, webhookstest.Delivery) (int, http.Header) { return 410, nil })
 	m := storetest.NewMember(t, r.store, "demo")
 	r.runOnce(t)
@@ -297,6 +303,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 }
 
 func TestTimeoutIsRetried(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	r := newRig(t, Config{Timeout: 200 * time.Millisecond}, true, func(n int, _ webhookstest.Delivery) (int, http.Header) {
 		if n == 0 {
@@ -320,6 +327,7 @@ func TestTimeoutIsRetried(t *testing.T) {
 // A receiver that never answers holds at most PerEndpoint connections;
 // other deliveries wait for them.
 func TestSlowReceiverBounded(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var once sync.Once
 	r := newRig(t, Config{PerEndpoint: 2, Workers: 8}, true, func(int, webhookstest.Delivery) (int, http.Header) {
@@ -358,6 +366,7 @@ func TestSlowReceiverBounded(t *testing.T) {
 }
 
 func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, Config{}, false, nil)
 	storetest.NewMember(t, r.store, "demo")
 	r.runOnce(t)
@@ -380,6 +389,7 @@ func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
 // Two instances on one PostgreSQL deliver every attempt once, each
 // member's events in order, retries included.
 func TestTwoInstancesOnePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testpg.FreshSchema(t)
 	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	open := func() *store.Store {
