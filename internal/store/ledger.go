@@ -165,6 +165,10 @@ var postWriteSQLite = `
 type postStmts struct {
 	lock, campaigns *sql.Stmt
 	writes          []*sql.Stmt
+	// fanout is the index in writes of the webhook deliveries statement,
+	// skipped when the statement before it wrote no webhook event (no
+	// endpoint wants one: the usual case).
+	fanout int
 }
 
 // preparePost prepares postLock and each statement of postWriteSQLite on
@@ -189,7 +193,14 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 			p.close()
 			return nil, fmt.Errorf("prepare post write: %w", err)
 		}
+		if strings.HasPrefix(strings.TrimSpace(q), "INSERT INTO webhook_deliveries") {
+			p.fanout = len(p.writes)
+		}
 		p.writes = append(p.writes, st)
+	}
+	if p.fanout == 0 {
+		p.close()
+		return nil, errors.New("prepare post write: no webhook deliveries statement")
 	}
 	return p, nil
 }
@@ -197,9 +208,19 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 // write runs the write statements in tx, each with all of Post's
 // parameters (a statement binds the $N it names).
 func (p *postStmts) write(ctx context.Context, tx *sql.Tx, args []any) error {
-	for _, st := range p.writes {
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+	var events int64
+	for i, st := range p.writes {
+		if i == p.fanout && events == 0 {
+			continue
+		}
+		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		if err != nil {
 			return err
+		}
+		if i == p.fanout-1 {
+			if events, err = res.RowsAffected(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
