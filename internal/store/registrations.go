@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,16 +197,28 @@ func registrationsFor(ctx context.Context, q queryer, memberID string) ([]Regist
 }
 
 // DeleteRegistrationsByPushToken removes every registration with a push
-// token (APNs answered 410 Unregistered for it) and answers how many.
+// token (APNs answered 410 Unregistered for it) and answers how many. A
+// card left with no registration is card.removed (wallet apple).
 func (s *Store) DeleteRegistrationsByPushToken(ctx context.Context, pushToken string) (int64, error) {
+	now := s.clock()
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM registrations WHERE push_token = $1`, pushToken)
+		rows, err := tx.QueryContext(ctx, `DELETE FROM registrations WHERE push_token = $1 RETURNING member_id`, pushToken)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		members, err := collectStrings(rows)
+		if err != nil {
+			return err
+		}
+		n = int64(len(members))
+		slices.Sort(members)
+		for _, m := range slices.Compact(members) {
+			if err := emitAppleCard(ctx, tx, m, false, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete registrations by push token: %w", err)

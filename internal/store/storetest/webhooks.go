@@ -178,6 +178,14 @@ func testWebhookOutbox(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
+	// A device whose push token APNs refused: the card's only
+	// registration goes, and so does the card.
+	if _, err := s.Register(ctx, store.Registration{DeviceID: "d3", PassTypeID: "pass.x", MemberID: n.ID, PushToken: "dead"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.DeleteRegistrationsByPushToken(ctx, "dead"); err != nil || got != 1 {
+		t.Fatalf("DeleteRegistrationsByPushToken = %d, %v", got, err)
+	}
 	record(t, s, store.GoogleCallback{Nonce: "g1", MemberID: n.ID, Installed: true})
 	record(t, s, store.GoogleCallback{Nonce: "g2", MemberID: n.ID, Installed: true})
 	record(t, s, store.GoogleCallback{Nonce: "g3", MemberID: n.ID, Installed: false})
@@ -203,7 +211,8 @@ func testWebhookOutbox(t *testing.T, open Opener) {
 		seen = append(seen, desc)
 	}
 	want = []string{"member.enrolled", "transaction.posted:earn", "transaction.posted:redeem", "voucher.issued", "voucher.used",
-		"card.installed:apple", "card.removed:apple", "card.installed:google", "card.removed:google"}
+		"card.installed:apple", "card.removed:apple", "card.installed:apple", "card.removed:apple",
+		"card.installed:google", "card.removed:google"}
 	if strings.Join(seen, " ") != strings.Join(want, " ") {
 		t.Errorf("events = %v, want %v", seen, want)
 	}
