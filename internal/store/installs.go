@@ -79,6 +79,9 @@ func (s *Store) RecordGoogleCallback(ctx context.Context, c GoogleCallback) (Cal
 			out = CallbackReplayed
 			return nil
 		}
+		if err := s.lockMember(ctx, tx, c.MemberID); err != nil {
+			return err
+		}
 		var was sql.NullBool
 		if err := tx.QueryRowContext(ctx, `SELECT installed FROM card_installs WHERE member_id = $1 AND wallet = $2`,
 			c.MemberID, loyalty.ChannelGoogle).Scan(&was); err != nil && !errors.Is(err, sql.ErrNoRows) {

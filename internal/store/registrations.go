@@ -34,7 +34,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 			return err
 		} else if n == 1 {
 			created = true
-			return emitAppleCard(ctx, tx, r.MemberID, true, now)
+			return s.emitAppleCard(ctx, tx, r.MemberID, true, now)
 		}
 		err = oneRow(tx.ExecContext(ctx, `
 			UPDATE registrations SET push_token = $4, updated_at = $5
@@ -63,7 +63,7 @@ func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID s
 			deviceID, passTypeID, memberID)); err != nil {
 			return err
 		}
-		return emitAppleCard(ctx, tx, memberID, false, now)
+		return s.emitAppleCard(ctx, tx, memberID, false, now)
 	})
 	if err != nil {
 		return fmt.Errorf("unregister device for %s: %w", memberID, err)
@@ -214,7 +214,7 @@ func (s *Store) DeleteRegistrationsByPushToken(ctx context.Context, pushToken st
 		n = int64(len(members))
 		slices.Sort(members)
 		for _, m := range slices.Compact(members) {
-			if err := emitAppleCard(ctx, tx, m, false, now); err != nil {
+			if err := s.emitAppleCard(ctx, tx, m, false, now); err != nil {
 				return err
 			}
 		}
@@ -263,8 +263,12 @@ func (s *Store) PruneErasedRegistrations(ctx context.Context, erasedBefore time.
 // emitAppleCard writes card.installed for a member's card that now has
 // exactly one device registration (installed), or card.removed for one
 // that has none left; other counts are a second device or push token
-// churn and write nothing.
-func emitAppleCard(ctx context.Context, tx *sql.Tx, memberID string, installed bool, now time.Time) error {
+// churn and write nothing. It counts under the member's lock, so two
+// devices registering at once make one card.installed.
+func (s *Store) emitAppleCard(ctx context.Context, tx *sql.Tx, memberID string, installed bool, now time.Time) error {
+	if err := s.lockMember(ctx, tx, memberID); err != nil {
+		return err
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE member_id = $1`, memberID).Scan(&n); err != nil {
 		return fmt.Errorf("count registrations: %w", err)

@@ -536,3 +536,15 @@ func (s *Store) SendTestWebhook(ctx context.Context, endpointID string) (string,
 	}
 	return id, nil
 }
+
+// lockMember takes the member's lock (its account row, as Post does) in
+// tx, so that events written under it follow the member's changes in
+// commit order. On SQLite the write transaction already holds it.
+func (s *Store) lockMember(ctx context.Context, tx *sql.Tx, memberID string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM accounts WHERE member_id = $1 {{for_update}}`), memberID).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock member: %w", err)
+	}
+	return nil
+}
