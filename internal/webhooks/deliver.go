@@ -69,9 +69,6 @@ type Config struct {
 	// Observe, when set, is told each attempt's outcome: "delivered",
 	// "retry", "failed" or "disabled".
 	Observe func(outcome string)
-	// resolver resolves endpoint hosts (tests: a fake answering a
-	// forbidden address); nil is net.DefaultResolver.
-	resolver resolver
 }
 
 // Deliverer delivers the outbox.
@@ -110,10 +107,7 @@ func New(cfg Config) (*Deliverer, error) {
 	if cfg.PerEndpoint <= 0 {
 		cfg.PerEndpoint = DefaultPerEndpoint
 	}
-	if cfg.resolver == nil {
-		cfg.resolver = net.DefaultResolver
-	}
-	t := newTransport(cfg.resolver, cfg.TLSConfig, cfg.AllowHTTP, cfg.PerEndpoint)
+	t := newTransport(net.DefaultResolver, cfg.TLSConfig, cfg.AllowHTTP, cfg.PerEndpoint)
 	return &Deliverer{
 		cfg: cfg, transport: t, lease: cfg.Timeout + leaseMargin,
 		client: &http.Client{
