@@ -43,6 +43,9 @@ type Config struct {
 	// ProgramEditor changes programmes (POST, PATCH, image PUT); without
 	// it those answer 500 and programmes are read-only.
 	ProgramEditor ProgramEditor
+	// WebhookAllowHTTP lets webhook endpoints use plain http to loopback
+	// and private addresses (PASSD_WEBHOOK_ALLOW_HTTP).
+	WebhookAllowHTTP bool
 }
 
 // Server is the JSON API.
@@ -54,6 +57,8 @@ type Server struct {
 	keyUses       *keyUses
 	programEditor ProgramEditor
 	staff         http.Handler // the routes for Staff
+	// webhookAllowHTTP is Config.WebhookAllowHTTP.
+	webhookAllowHTTP bool
 }
 
 // New returns the JSON API server.
@@ -62,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor}
+	s := &Server{Deps: deps, programEditor: cfg.ProgramEditor, webhookAllowHTTP: cfg.WebhookAllowHTTP}
 	scanLimit := cfg.ScanFailureLimit
 	if !scanLimit.Valid() {
 		scanLimit = DefaultScanFailureLimit
@@ -130,6 +135,11 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/campaigns/{id}", s.handle(s.getCampaign))
 	r.Patch("/campaigns/{id}", s.handle(s.patchCampaign))
 	r.Delete("/campaigns/{id}", s.handle(s.endCampaign))
+	r.Post("/webhooks", s.handle(s.createWebhook))
+	r.Get("/webhooks", s.handle(s.listWebhooks))
+	r.Get("/webhooks/{id}", s.handle(s.getWebhook))
+	r.Delete("/webhooks/{id}", s.handle(s.deleteWebhook))
+	r.Get("/webhooks/{id}/deliveries", s.handle(s.listWebhookDeliveries))
 }
 
 // handle adapts a handler that returns an error.

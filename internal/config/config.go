@@ -81,7 +81,10 @@ type Config struct {
 	MetricsToken string
 	MetricsAddr  string
 	// APNSURLExplicit reports that PASSD_APNS_URL was set.
-	APNSURLExplicit    bool
+	APNSURLExplicit bool
+	// WebhookAllowHTTP lets webhook endpoints use plain http to loopback
+	// and private addresses (PASSD_WEBHOOK_ALLOW_HTTP=1).
+	WebhookAllowHTTP   bool
 	passTypeIDExplicit bool
 }
 
@@ -128,6 +131,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.APNSURLExplicit = strings.TrimSpace(getenv("PASSD_APNS_URL")) != ""
 	c.MetricsToken = getenv("PASSD_METRICS_TOKEN")
 	c.MetricsAddr = get("PASSD_METRICS_ADDR", "")
+	switch v := get("PASSD_WEBHOOK_ALLOW_HTTP", "0"); v {
+	case "1":
+		c.WebhookAllowHTTP = true
+	case "0":
+	default:
+		return Config{}, &Error{"PASSD_WEBHOOK_ALLOW_HTTP", fmt.Sprintf("%q is not 1 or 0", v)}
+	}
 	if err := c.parse(get("PASSD_LOG_LEVEL", "info")); err != nil {
 		return Config{}, err
 	}
@@ -276,6 +286,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("trusted_proxies", len(c.TrustedProxies)),
 		slog.Bool("metrics_token_set", c.MetricsToken != ""),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("webhook_allow_http", c.WebhookAllowHTTP),
 	)
 }
 

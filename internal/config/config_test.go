@@ -19,7 +19,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != ":8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "data" || c.DatabaseURL != "" ||
 		c.APNSURL != "https://api.push.apple.com" || c.GoogleEnabled() ||
-		c.GoogleCallbackKeysURL != "https://pay.google.com/gp/m/issuer/keys" || !c.DevCertificates() || c.LogLevel != slog.LevelInfo {
+		c.GoogleCallbackKeysURL != "https://pay.google.com/gp/m/issuer/keys" || !c.DevCertificates() || c.LogLevel != slog.LevelInfo ||
+		c.WebhookAllowHTTP {
 		t.Errorf("FromEnv(empty) = %+v, want the documented defaults", c)
 	}
 }
@@ -59,6 +60,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PASSD_AUTH_FAILURE_LIMIT": "-1/1m"}, "PASSD_AUTH_FAILURE_LIMIT"},
 		{map[string]string{"PASSD_METRICS_TOKEN": "short"}, "PASSD_METRICS_TOKEN"},
 		{map[string]string{"PASSD_METRICS_ADDR": "9090"}, "PASSD_METRICS_ADDR"},
+		{map[string]string{"PASSD_WEBHOOK_ALLOW_HTTP": "yes"}, "PASSD_WEBHOOK_ALLOW_HTTP"},
 	} {
 		_, err := FromEnv(env(tc.env))
 		var ce *Error
@@ -114,5 +116,13 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "secret_set=true") {
 		t.Errorf("logged config %q lacks secret_set=true", out)
+	}
+}
+
+func TestWebhookAllowHTTP(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{"PASSD_WEBHOOK_ALLOW_HTTP": "1"}))
+	if err != nil || !c.WebhookAllowHTTP {
+		t.Errorf("FromEnv(PASSD_WEBHOOK_ALLOW_HTTP=1) = %v, %v; want allowed", c.WebhookAllowHTTP, err)
 	}
 }

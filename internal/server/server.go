@@ -38,6 +38,7 @@ import (
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/surface"
 	"github.com/passd/passd/internal/web"
+	"github.com/passd/passd/internal/webhooks"
 	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns"
 	"github.com/passd/passd/passkit/webservice"
@@ -62,6 +63,8 @@ type Server struct {
 	// dormancy, voucher expiry, tier reviews); tests call its RunOnce
 	// after moving their clock.
 	Automations *automations.Runner
+	// Webhooks delivers the outbox's webhook events.
+	Webhooks *webhooks.Deliverer
 
 	// apns is nil in development mode without PASSD_APNS_URL, where
 	// pushes are logged (devPusher) instead of sent.
@@ -97,8 +100,9 @@ type Options struct {
 	// PruneEvery is how often idempotency keys older than
 	// IdempotencyRetention, the device registrations of members erased
 	// more than ErasedRegistrationRetention ago, Google callback nonces
-	// older than GoogleCallbackNonceRetention, and expired console sessions
-	// and set-password links are deleted (hourly when zero).
+	// older than GoogleCallbackNonceRetention, expired console sessions
+	// and set-password links, and webhook deliveries finished more than
+	// WebhookRetention ago are deleted (hourly when zero).
 	PruneEvery time.Duration
 	// NoSync leaves the sync workers off: changes are recorded but not
 	// delivered (tests use it to stand for a passd killed after a commit).
@@ -119,6 +123,12 @@ type Options struct {
 	// NoAutomations leaves the time-driven work off; tests that drive it
 	// call Automations.RunOnce themselves.
 	NoAutomations bool
+	// WebhookTLS is the webhook client's TLS configuration (nil: the
+	// system's roots); tests trust their receiver with it.
+	WebhookTLS *tls.Config
+	// WebhookPoll is how often webhook workers look for due deliveries
+	// unprompted (webhooks.DefaultPoll when zero).
+	WebhookPoll time.Duration
 }
 
 // IdempotencyRetention is how long idempotency keys are kept: a week, well
@@ -137,6 +147,10 @@ const ErasedRegistrationRetention = 7 * 24 * time.Hour
 // every limit of passd refills within a day, so an older bucket is full
 // and a missing one stands for it.
 const RateBucketRetention = 24 * time.Hour
+
+// WebhookRetention is how long finished webhook deliveries, their events
+// and the attempts log are kept (the log lists the last 100 attempts).
+const WebhookRetention = 30 * 24 * time.Hour
 
 // DefaultSyncDebounce lets a burst of changes (a basket scanned item by
 // item) become one push while keeping updates within about a second.
@@ -285,7 +299,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// Time-driven work: each mechanic adds its job here; most change
 	// cards, so a pass that did work wakes the sync engine.
 	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
-	s.Automations.OnDone = s.Engine.Wake
+	// Its work may have written webhook events too (s.Webhooks is made
+	// below, before Run starts the runner).
+	s.Automations.OnDone = func() { s.Engine.Wake(); s.Webhooks.Wake() }
 	s.Automations.Add(
 		automations.Expire{Store: s.Store}, automations.Remind{Store: s.Store},
 		automations.Birthdays{Store: s.Store, Programs: s.Programs},
@@ -293,17 +309,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		automations.Vouchers{Store: s.Store},
 		automations.TierReviews{Store: s.Store, Programs: s.Programs},
 	)
+	if s.Webhooks, err = webhooks.New(webhooks.Config{
+		Store: s.Store, Logger: log, Now: s.now, AllowHTTP: cfg.WebhookAllowHTTP,
+		TLSConfig: opts.WebhookTLS, Poll: opts.WebhookPoll, Observe: s.Metrics.Webhooks(s.Store.WebhookBacklog),
+	}); err != nil {
+		return nil, err
+	}
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.
 	deps := surface.Deps{
 		Store: s.Store, Programs: s.Programs, Secret: secret, Links: s.Links, Logger: log, Now: s.now,
-		GoogleSaveURL: saveURL, OnChange: s.Engine.Wake,
+		GoogleSaveURL: saveURL,
+		// A change may have written webhook events too.
+		OnChange:   func() { s.Engine.Wake(); s.Webhooks.Wake() },
 		ClientAddr: clientaddr.New(cfg.TrustedProxies),
 	}
 	apiSrv, err := api.New(api.Config{
 		Deps: deps, BootstrapAdminKey: cfg.BootstrapAdminKey, ProgramEditor: s.ProgramService,
-		AuthFailureLimit: cfg.AuthFailureLimit,
+		AuthFailureLimit: cfg.AuthFailureLimit, WebhookAllowHTTP: cfg.WebhookAllowHTTP,
 	})
 	if err != nil {
 		return nil, err
@@ -534,6 +558,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Automations.Run(workCtx)
 		}
 	}()
+	webhooksDone := make(chan struct{})
+	go func() { defer close(webhooksDone); s.Webhooks.Run(workCtx) }()
 	metricsDone := make(chan error, 1)
 	if s.metricsHTTP != nil {
 		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
@@ -572,6 +598,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-checkDone
 	<-programsDone
 	<-automationsDone
+	<-webhooksDone
 	select {
 	case <-workDone:
 	case <-shCtx.Done():
@@ -640,6 +667,8 @@ func (s *Server) prune(ctx context.Context) {
 		s.logPrune(ctx, "expired console sessions", n, err)
 		n, err = s.Store.PruneRateBuckets(ctx, now.Add(-RateBucketRetention))
 		s.logPrune(ctx, "idle rate-limit buckets", n, err)
+		n, err = s.Store.PruneWebhooks(ctx, now.Add(-WebhookRetention))
+		s.logPrune(ctx, "webhook events", n, err)
 		select {
 		case <-ctx.Done():
 			return

@@ -369,7 +369,10 @@ func (s *Store) ReviewTier(ctx context.Context, d TierReviewDue, rules balances.
 		if err := s.touchAccount(ctx, tx, d.MemberID, now, false); err != nil {
 			return false, err
 		}
-		return true, addEvent(ctx, tx, d.MemberID, "tier_changed", tierEvent{out.OldTier, out.Account.Tier}, now)
+		if err := addEvent(ctx, tx, d.MemberID, "tier_changed", tierEvent{out.OldTier, out.Account.Tier}, now); err != nil {
+			return false, err
+		}
+		return true, emit(ctx, tx, d.MemberID, loyalty.EventTierChanged, tierWebhookEvent{d.MemberID, out.OldTier, out.Account.Tier}, now)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,11 +21,24 @@ import (
 // random one of 1,000 members) at 1 and 16 concurrent clients, reporting
 // throughput and latency percentiles. Compare the PostgreSQL figures with
 // `pgbench -N` at the same concurrency on the same server.
-func BenchmarkPostEarn(b *testing.B) {
+func BenchmarkPostEarn(b *testing.B) { benchmarkPostEarn(b, "") }
+
+// BenchmarkPostEarnWebhook is BenchmarkPostEarn with a webhook endpoint of
+// the members' programme subscribed to transaction.posted, so every earn
+// also writes its event and its delivery to the outbox.
+func BenchmarkPostEarnWebhook(b *testing.B) { benchmarkPostEarn(b, "bench") }
+
+func benchmarkPostEarn(b *testing.B, webhookProgram string) {
 	for _, o := range ledgerStores() {
 		b.Run(o.name, func(b *testing.B) {
 			// A parent benchmark runs once: one store for both client counts.
 			s := o.open(b)
+			if webhookProgram != "" {
+				if _, err := s.CreateWebhook(context.Background(), loyalty.WebhookEndpoint{ID: "bench", Program: webhookProgram,
+					URL: "https://receiver.example/", Events: []loyalty.EventType{loyalty.EventTransactionPosted}, Secret: "whsec_YmVuY2g="}); err != nil {
+					b.Fatal(err)
+				}
+			}
 			members := benchMembers(b, s)
 			for _, clients := range []int{1, 16} {
 				b.Run("clients="+strconv.Itoa(clients), func(b *testing.B) {
@@ -152,7 +166,9 @@ func benchMembers(b *testing.B, s *store.Store) []loyalty.Member {
 // op gets the operation's number (from 1) and the client's.
 func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	b.ResetTimer()
+	cpu0 := processCPU()
 	elapsed, latencies := runClients(b, b.N, clients, op)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	if len(latencies) == 0 {
 		return
@@ -164,6 +180,18 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-us/op")
+}
+
+// processCPU is the CPU time (user and system) the benchmark's process
+// has used: the work of an operation, whatever the disk and the other
+// processes on the machine make its latency.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runClients runs n operations on exactly clients goroutines and answers

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // Expiry and its reminders are due rows of the lots table, claimed like
@@ -320,12 +321,23 @@ func (s *Store) writeExpiredSQLite(ctx context.Context, tx *sql.Tx, expired []ex
 }
 
 // pointsExpired records, in tx, that the lots of expired expired: one
-// "points_expired" event per lot, which the export lists. It is the one
-// place an expiry's events are written, in the expiry's own transaction:
-// the points.expired webhook event belongs here.
+// "points_expired" event per lot, which the export lists, and the webhook
+// events points.expired and transaction.posted (the expire entry). It is
+// the one place an expiry's events are written, in the expiry's own
+// transaction.
 func (s *Store) pointsExpired(ctx context.Context, tx *sql.Tx, expired []expiredLot, now time.Time) error {
 	if len(expired) == 0 {
 		return nil
+	}
+	for _, x := range expired {
+		if err := emit(ctx, tx, x.entry.MemberID, loyalty.EventPointsExpired, pointsExpiredEvent{
+			MemberID: x.entry.MemberID, LotID: x.lot.ID, EntryID: x.entry.ID, Points: -x.entry.Points,
+		}, now); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, x.entry.MemberID, loyalty.EventTransactionPosted, loyalty.NewTransactionJSON(x.entry), now); err != nil {
+			return err
+		}
 	}
 	members, data := make([]string, len(expired)), make([]string, len(expired))
 	for i, x := range expired {
@@ -428,4 +440,13 @@ func (s *Store) Lots(ctx context.Context, memberID string) ([]balances.Lot, erro
 	}
 	balances.SortLots(out)
 	return out, nil
+}
+
+// pointsExpiredEvent is the data of points.expired: what was left of a
+// lot at its expiry, and the expire entry that took it.
+type pointsExpiredEvent struct {
+	MemberID string `json:"member_id"`
+	LotID    string `json:"lot_id"`
+	EntryID  string `json:"entry_id"`
+	Points   int64  `json:"points"`
 }

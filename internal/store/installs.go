@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,7 +61,8 @@ func (o CallbackOutcome) String() string {
 // transaction: its nonce, and the member's Google card as installed or
 // removed. A nonce recorded before is CallbackReplayed and changes
 // nothing, so a retried delivery counts once; an unknown or erased member
-// is CallbackUnknownMember.
+// is CallbackUnknownMember. A card's state that changes is card.installed
+// or card.removed (wallet google).
 func (s *Store) RecordGoogleCallback(ctx context.Context, c GoogleCallback) (CallbackOutcome, error) {
 	now := s.clock()
 	var out CallbackOutcome
@@ -76,6 +78,14 @@ func (s *Store) RecordGoogleCallback(ctx context.Context, c GoogleCallback) (Cal
 		} else if n == 0 {
 			out = CallbackReplayed
 			return nil
+		}
+		if err := s.lockMember(ctx, tx, c.MemberID); err != nil {
+			return err
+		}
+		var was sql.NullBool
+		if err := tx.QueryRowContext(ctx, `SELECT installed FROM card_installs WHERE member_id = $1 AND wallet = $2`,
+			c.MemberID, loyalty.ChannelGoogle).Scan(&was); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read install: %w", err)
 		}
 		res, err = tx.ExecContext(ctx, `
 			INSERT INTO card_installs (member_id, wallet, installed, updated_at)
@@ -94,7 +104,10 @@ func (s *Store) RecordGoogleCallback(ctx context.Context, c GoogleCallback) (Cal
 			return nil
 		}
 		out = CallbackRecorded
-		return nil
+		if was.Valid && was.Bool == c.Installed {
+			return nil
+		}
+		return emitCard(ctx, tx, c.MemberID, loyalty.ChannelGoogle, c.Installed, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("record google callback: %w", err)

@@ -98,22 +98,28 @@ func scanRuleCampaigns(rows interface {
 //	$24 the account's stamps         $25 the account's cashback
 //	$26 when the entry leaves a rolling tier window, NULL when it adds no
 //	    qualifying points there (the account's tier review comes no later)
+//	$27 transaction.posted event id  $28 its data
+//	$29 tier.changed event id        $30 its data, '' for none
 //
-// In a programme with expiry, a credit also inserts its lot ($27 expires
-// at, $28 remind at) and a debit also takes its points from the lots ($27
-// lot ids, $28 what each has left): one more CTE or statement, only then.
+// The webhook events are written only when a live endpoint wants them
+// (wantsSQL, as emit does); without endpoints they cost one probe of
+// webhook_endpoints.
+//
+// In a programme with expiry, a credit also inserts its lot ($31 expires
+// at, $32 remind at) and a debit also takes its points from the lots ($31
+// lot ids, $32 what each has left): one more CTE or statement, only then.
 //
 // PostgreSQL runs it as one statement of data-modifying CTEs, one round trip.
 var postWritePostgres = postWriteCTEs + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postWriteLotPostgres is postWritePostgres with the credit's new lot.
-var postWriteLotPostgres = postWriteCTEs + `, lot AS (` + lotInsertSQL("$1", "$2", "$4", "$21", "$27", "$28") + `)
+var postWriteLotPostgres = postWriteCTEs + `, lot AS (` + lotInsertSQL("$1", "$2", "$4", "$21", "$31", "$32") + `)
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postWriteConsumePostgres is postWritePostgres with the debit's lots.
 var postWriteConsumePostgres = postWriteCTEs + `, lot AS (
 		UPDATE lots SET remaining = u.remaining
-		FROM unnest($27::text[], $28::bigint[]) AS u(id, remaining)
+		FROM unnest($31::text[], $32::bigint[]) AS u(id, remaining)
 		WHERE lots.id = u.id
 	)
 ` + markDirtySQL("$2", "$11", "$16", "$7")
@@ -128,7 +134,7 @@ func lotInsertSQL(id, memberID, points, earnedAt, expiresAt, remindAt string) st
 }
 
 // postWriteCTEs are the data-modifying CTEs of every PostgreSQL postWrite.
-const postWriteCTEs = `
+var postWriteCTEs = `
 	WITH e AS (
 		INSERT INTO entries (id, member_id, type, points, balance_after, reference, created_at,
 			amount, base_points, bonus_points, campaign_id, occurred_at, stamps, cashback)
@@ -145,6 +151,17 @@ const postWriteCTEs = `
 	), ev AS (
 		INSERT INTO events (member_id, kind, data, created_at)
 		SELECT $2, 'tier_changed', $15::text, $7 WHERE $15::text <> ''
+	), whe AS (
+		INSERT INTO webhook_events (id, member_id, type, data, created_at)
+		SELECT v.id, $2, v.type, v.data, $7
+		FROM (VALUES (1, $27::text, 'transaction.posted', $28::text), (2, $29::text, 'tier.changed', $30::text)) AS v (o, id, type, data)
+		WHERE v.data <> '' AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("v.type", "$2") + `)
+		ORDER BY v.o
+		RETURNING seq, type
+	), whd AS (
+		INSERT INTO webhook_deliveries (endpoint_id, event_seq, member_id, state, attempts, next_at, lease, created_at)
+		SELECT w.id, whe.seq, $2, 'pending', 0, $7, '', $7
+		FROM whe JOIN webhook_endpoints w ON ` + wantsSQL("whe.type", "$2") + `
 	)`
 
 // postWriteSQLite is postWritePostgres as SQLite statements, run by one Exec
@@ -163,6 +180,16 @@ var postWriteSQLite = `
 	VALUES ($2, $13, $14, $1, $7);
 	INSERT INTO events (member_id, kind, data, created_at)
 	SELECT $2, 'tier_changed', $15, $7 WHERE $15 <> '';
+	INSERT INTO webhook_events (id, member_id, type, data, created_at)
+	SELECT $27, $2, 'transaction.posted', $28, $7
+	WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("'transaction.posted'", "$2") + `)
+	UNION ALL
+	SELECT $29, $2, 'tier.changed', $30, $7
+	WHERE $30 <> '' AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE ` + wantsSQL("'tier.changed'", "$2") + `);
+	INSERT INTO webhook_deliveries (endpoint_id, event_seq, member_id, state, attempts, next_at, lease, created_at)
+	SELECT w.id, e.seq, e.member_id, 'pending', 0, e.created_at, '', e.created_at
+	FROM webhook_events e JOIN webhook_endpoints w ON ` + wantsSQL("e.type", "e.member_id") + `
+	WHERE e.id IN ($27, $29);
 ` + markDirtySQL("$2", "$11", "$16", "$7")
 
 // postLots loads a member's open lots, for a debit in a programme with
@@ -202,6 +229,10 @@ type postStmts struct {
 	// lotConsume sets one lot's remaining points ($1 id, $2 remaining).
 	lotInsert, lotConsume *sql.Stmt
 	writes                []*sql.Stmt
+	// fanout is the index in writes of the webhook deliveries statement,
+	// skipped when the statement before it wrote no webhook event (no
+	// endpoint wants one: the usual case).
+	fanout int
 }
 
 // preparePost prepares postLock and each statement of postWriteSQLite on
@@ -222,7 +253,7 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 		query string
 	}{
 		{&p.lots, postLots},
-		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$27", "$28")},
+		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$31", "$32")},
 		{&p.lotConsume, `UPDATE lots SET remaining = $2 WHERE id = $1`},
 	} {
 		if *st.dst, err = s.w.PrepareContext(ctx, st.query); err != nil {
@@ -239,7 +270,14 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 			p.close()
 			return nil, fmt.Errorf("prepare post write: %w", err)
 		}
+		if strings.HasPrefix(strings.TrimSpace(q), "INSERT INTO webhook_deliveries") {
+			p.fanout = len(p.writes)
+		}
 		p.writes = append(p.writes, st)
+	}
+	if p.fanout == 0 {
+		p.close()
+		return nil, errors.New("prepare post write: no webhook deliveries statement")
 	}
 	return p, nil
 }
@@ -248,9 +286,19 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 // parameters (a statement binds the $N it names), then its lot's insert
 // or the update of each lot it took points from.
 func (p *postStmts) write(ctx context.Context, tx *sql.Tx, plan postPlan) error {
-	for _, st := range p.writes {
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, plan.args...); err != nil {
+	var events int64
+	for i, st := range p.writes {
+		if i == p.fanout && events == 0 {
+			continue
+		}
+		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, plan.args...)
+		if err != nil {
 			return err
+		}
+		if i == p.fanout-1 {
+			if events, err = res.RowsAffected(); err != nil {
+				return err
+			}
 		}
 	}
 	if plan.lot != nil {
@@ -278,9 +326,10 @@ func (p *postStmts) close() {
 // member's lock: the entry, the account (balance, tier, pass version, pass
 // modified time, last activity, update sequence and, on PostgreSQL,
 // transaction id), the idempotency key, a "tier_changed" event when the
-// tier moves, and the dirty marks of both channels. A stamp that fills the
-// card also issues, in the same transaction, one voucher of
-// rules.StampRewardID per goal reached (see postTx).
+// tier moves, the dirty marks of both channels, and the webhook events
+// transaction.posted and tier.changed for the endpoints that want them. A
+// stamp that fills the card also issues, in the same transaction, one
+// voucher of rules.StampRewardID per goal reached (see postTx).
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
@@ -417,19 +466,31 @@ func (s *Store) planPost(l postLocked, memberID, idemKey, requestHash string, re
 	if req.Type == balances.Stamp {
 		e.Stamps = req.Count
 	}
-	var event string
+	txData, err := json.Marshal(loyalty.NewTransactionJSON(e))
+	if err != nil {
+		return postPlan{}, fmt.Errorf("encode transaction event: %w", err)
+	}
+	var event, tierID, tierData string
 	if out.TierChanged {
 		b, err := json.Marshal(tierEvent{out.OldTier, out.Account.Tier})
 		if err != nil {
 			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
 		}
 		event = string(b)
+		if b, err = json.Marshal(tierWebhookEvent{memberID, out.OldTier, out.Account.Tier}); err != nil {
+			return postPlan{}, fmt.Errorf("encode tier event: %w", err)
+		}
+		tierData = string(b)
+		if tierID, err = NewEventID(); err != nil {
+			return postPlan{}, err
+		}
 	}
 	args := []any{e.ID, memberID, string(e.Type), e.Points, e.BalanceAfter, e.Reference, now,
 		out.Account.Lifetime, out.Account.Qualifying, out.Account.Tier, out.Account.PassVersion,
 		max(now.Unix(), l.modified+1), idemKey, requestHash, event, now.Add(s.debounce),
 		sql.NullInt64{Int64: e.Amount, Valid: e.Amount != 0}, e.BasePoints, e.BonusPoints, e.CampaignID, e.OccurredAt,
-		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback, tierReview(l.account, out.Account, req, rules)}
+		e.Stamps, e.Cashback, out.Account.Stamps, out.Account.Cashback, tierReview(l.account, out.Account, req, rules),
+		eventID(e.ID), string(txData), tierID, tierData}
 	plan := postPlan{args: args, res: PostResult{Entry: e, Account: out.Account, TierChanged: out.TierChanged}, vouchers: out.Vouchers}
 	switch {
 	case rules.Expiry == nil:

@@ -91,6 +91,9 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 		if _, err := tx.ExecContext(ctx, syncRows, m.ID, a.PassVersion, now); err != nil {
 			return fmt.Errorf("insert card sync: %w", err)
 		}
+		if err := emit(ctx, tx, m.ID, loyalty.EventMemberEnrolled, profileEvent(m), now); err != nil {
+			return err
+		}
 		if m.WelcomeBonus > 0 {
 			e, err := insertBonus(ctx, tx, m.ID, m.WelcomeBonus, a.Points, balances.ReasonWelcome, m.CreatedAt.UTC().Truncate(time.Microsecond))
 			if err != nil {
@@ -108,8 +111,9 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 	return nil
 }
 
-// insertBonus writes a bonus entry of points with its reason in tx; the
-// caller updates the account to balanceAfter in the same transaction.
+// insertBonus writes a bonus entry of points with its reason, and its
+// transaction.posted event, in tx; the caller updates the account to
+// balanceAfter in the same transaction.
 func insertBonus(ctx context.Context, tx *sql.Tx, memberID string, points, balanceAfter int64, reason string, now time.Time) (Entry, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -123,6 +127,9 @@ func insertBonus(ctx context.Context, tx *sql.Tx, memberID string, points, balan
 		VALUES ($1, $2, $3, $4, $5, '', $6, $4, 0, '', $6, $7)`,
 		e.ID, memberID, string(balances.Bonus), points, balanceAfter, now, reason); err != nil {
 		return Entry{}, fmt.Errorf("insert %s bonus: %w", reason, err)
+	}
+	if err := emit(ctx, tx, memberID, loyalty.EventTransactionPosted, loyalty.NewTransactionJSON(e), now); err != nil {
+		return Entry{}, err
 	}
 	return e, nil
 }
@@ -348,7 +355,10 @@ func (s *Store) EraseMember(ctx context.Context, memberID string) error {
 			WHERE id = $1`, memberID, now, false); err != nil {
 			return fmt.Errorf("clear personal data: %w", err)
 		}
-		return addEvent(ctx, tx, memberID, "erased", struct{}{}, now)
+		if err := addEvent(ctx, tx, memberID, "erased", struct{}{}, now); err != nil {
+			return err
+		}
+		return s.eraseWebhookData(ctx, tx, memberID, now)
 	})
 	if err != nil {
 		return fmt.Errorf("erase member %s: %w", memberID, err)

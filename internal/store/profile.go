@@ -75,8 +75,10 @@ func (s *Store) UpdateMember(ctx context.Context, memberID string, p loyalty.Pro
 				return err
 			}
 		}
-		r, err = s.memberWhere(ctx, tx, "m.id = $1", memberID)
-		return err
+		if r, err = s.memberWhere(ctx, tx, "m.id = $1", memberID); err != nil {
+			return err
+		}
+		return emit(ctx, tx, memberID, loyalty.EventMemberUpdated, profileEvent(r.Member), now)
 	})
 	if err != nil {
 		return MemberRow{}, fmt.Errorf("update member %s: %w", memberID, err)

@@ -135,6 +135,9 @@ func (s *Store) credit(ctx context.Context, tx *sql.Tx, memberID string, a Accou
 		if err := addEvent(ctx, tx, memberID, "tier_changed", tierEvent{out.OldTier, n.Tier}, now); err != nil {
 			return Account{}, err
 		}
+		if err := emit(ctx, tx, memberID, loyalty.EventTierChanged, tierWebhookEvent{memberID, out.OldTier, n.Tier}, now); err != nil {
+			return Account{}, err
+		}
 	}
 	if err := s.markDirty(ctx, tx, memberID, n.PassVersion, now); err != nil {
 		return Account{}, err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,9 @@ import (
 
 // Register records that a device registered for a member's pass (the
 // PassKit web service). A registration that exists already gets the new push
-// token and created is false. An unknown or erased member is
+// token and created is false. The member's first registration is
+// card.installed (wallet apple): the event counts cards, not devices or
+// push tokens. An unknown or erased member is
 // loyalty.ErrMemberNotFound.
 func (s *Store) Register(ctx context.Context, r Registration) (created bool, err error) {
 	now := s.clock()
@@ -31,7 +34,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 			return err
 		} else if n == 1 {
 			created = true
-			return nil
+			return s.emitAppleCard(ctx, tx, r.MemberID, true, now)
 		}
 		err = oneRow(tx.ExecContext(ctx, `
 			UPDATE registrations SET push_token = $4, updated_at = $5
@@ -50,12 +53,17 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 }
 
 // Unregister removes a device's registration for a member's pass; an
-// unknown registration is ErrNotFound.
+// unknown registration is ErrNotFound. The member's last registration
+// gone is card.removed (wallet apple).
 func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID string) error {
+	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return oneRow(tx.ExecContext(ctx, `
+		if err := oneRow(tx.ExecContext(ctx, `
 			DELETE FROM registrations WHERE device_id = $1 AND pass_type_id = $2 AND member_id = $3`,
-			deviceID, passTypeID, memberID))
+			deviceID, passTypeID, memberID)); err != nil {
+			return err
+		}
+		return s.emitAppleCard(ctx, tx, memberID, false, now)
 	})
 	if err != nil {
 		return fmt.Errorf("unregister device for %s: %w", memberID, err)
@@ -189,16 +197,28 @@ func registrationsFor(ctx context.Context, q queryer, memberID string) ([]Regist
 }
 
 // DeleteRegistrationsByPushToken removes every registration with a push
-// token (APNs answered 410 Unregistered for it) and answers how many.
+// token (APNs answered 410 Unregistered for it) and answers how many. A
+// card left with no registration is card.removed (wallet apple).
 func (s *Store) DeleteRegistrationsByPushToken(ctx context.Context, pushToken string) (int64, error) {
+	now := s.clock()
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM registrations WHERE push_token = $1`, pushToken)
+		rows, err := tx.QueryContext(ctx, `DELETE FROM registrations WHERE push_token = $1 RETURNING member_id`, pushToken)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		members, err := collectStrings(rows)
+		if err != nil {
+			return err
+		}
+		n = int64(len(members))
+		slices.Sort(members)
+		for _, m := range slices.Compact(members) {
+			if err := s.emitAppleCard(ctx, tx, m, false, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete registrations by push token: %w", err)
@@ -238,4 +258,23 @@ func (s *Store) PruneErasedRegistrations(ctx context.Context, erasedBefore time.
 		return 0, fmt.Errorf("prune erased members' registrations: %w", translate(err))
 	}
 	return n, nil
+}
+
+// emitAppleCard writes card.installed for a member's card that now has
+// exactly one device registration (installed), or card.removed for one
+// that has none left; other counts are a second device or push token
+// churn and write nothing. It counts under the member's lock, so two
+// devices registering at once make one card.installed.
+func (s *Store) emitAppleCard(ctx context.Context, tx *sql.Tx, memberID string, installed bool, now time.Time) error {
+	if err := s.lockMember(ctx, tx, memberID); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE member_id = $1`, memberID).Scan(&n); err != nil {
+		return fmt.Errorf("count registrations: %w", err)
+	}
+	if (installed && n != 1) || (!installed && n != 0) {
+		return nil
+	}
+	return emitCard(ctx, tx, memberID, loyalty.ChannelApple, installed, now)
 }

@@ -294,7 +294,10 @@ func issueVoucher(ctx context.Context, tx *sql.Tx, v loyalty.Voucher) error {
 	if err != nil {
 		return fmt.Errorf("insert voucher: %w", err)
 	}
-	return addEvent(ctx, tx, v.MemberID, "voucher_issued", voucherEvent{v.Code, v.RewardID}, v.CreatedAt)
+	if err := addEvent(ctx, tx, v.MemberID, "voucher_issued", voucherEvent{v.Code, v.RewardID}, v.CreatedAt); err != nil {
+		return err
+	}
+	return emit(ctx, tx, v.MemberID, loyalty.EventVoucherIssued, voucherWebhook(v), v.CreatedAt)
 }
 
 // UseVoucher marks the voucher code used, under its member's lock, and
@@ -343,6 +346,9 @@ func (s *Store) UseVoucher(ctx context.Context, code, idemKey string) (v loyalty
 			return err
 		}
 		if err := addEvent(ctx, tx, memberID, "voucher_used", voucherEvent{v.Code, v.RewardID}, now); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, memberID, loyalty.EventVoucherUsed, voucherWebhook(v), now); err != nil {
 			return err
 		}
 		return s.listOpenVouchers(ctx, tx, memberID, now)

@@ -127,6 +127,12 @@ func Run(t *testing.T, open Opener) {
 		{"RateBucketsConcurrent", testRateBucketsConcurrent},
 		{"FailuresShared", testFailuresShared},
 		{"GoogleOffAndOn", testGoogleOffAndOn},
+		{"WebhookOutbox", testWebhookOutbox},
+		{"WebhookOrderPerMember", testWebhookOrderPerMember},
+		{"WebhookLeaseAndDisable", testWebhookLeaseAndDisable},
+		{"ConcurrentWebhookClaimers", testConcurrentWebhookClaimers},
+		{"PruneWebhooks", testPruneWebhooks},
+		{"SendTestWebhook", testSendTestWebhook},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1314,37 +1320,53 @@ func testConcurrentClaimers(t *testing.T, open Opener) {
 	for range n {
 		NewMember(t, s, "demo")
 	}
+	claimed := claimConcurrently(t, 6, func() ([]string, error) {
+		jobs, err := s.ClaimDue(context.Background(), loyalty.ChannelGoogle, 4, time.Hour)
+		ids := make([]string, len(jobs))
+		for i, j := range jobs {
+			ids[i] = j.MemberID
+		}
+		return ids, err
+	})
+	if len(claimed) != n {
+		t.Errorf("%d cards claimed, want %d", len(claimed), n)
+	}
+}
+
+// claimConcurrently runs claim from workers goroutines until each gets
+// nothing, and answers how many times each id was claimed; an id claimed
+// more than once fails the test.
+func claimConcurrently(t *testing.T, workers int, claim func() ([]string, error)) map[string]int {
+	t.Helper()
 	var mu sync.Mutex
 	claimed := map[string]int{}
 	var wg sync.WaitGroup
-	for range 6 {
+	for range workers {
 		wg.Go(func() {
 			for {
-				jobs, err := s.ClaimDue(context.Background(), loyalty.ChannelGoogle, 4, time.Hour)
+				ids, err := claim()
 				if err != nil {
-					t.Errorf("ClaimDue = %v", err)
+					t.Errorf("claim = %v", err)
 					return
 				}
-				if len(jobs) == 0 {
+				if len(ids) == 0 {
 					return
 				}
 				mu.Lock()
-				for _, j := range jobs {
-					claimed[j.MemberID]++
+				for _, id := range ids {
+					claimed[id]++
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if len(claimed) != n {
-		t.Errorf("%d cards claimed, want %d", len(claimed), n)
-	}
 	for id, c := range claimed {
 		if c != 1 {
-			t.Errorf("card %s claimed %d times", id, c)
+			t.Errorf("%s claimed %d times", id, c)
 		}
 	}
+	return claimed
 }
 
 func testLeaseExpiry(t *testing.T, open Opener) {
