@@ -12,9 +12,10 @@ import (
 )
 
 // The store side of passd's time-driven work (internal/automations):
-// birthdays, dormancy and lapsing vouchers. Each kind has a due column
-// with an index (members.birthday_due_at, members.dormant_check_at, the
-// unused vouchers by expires_at); a job reads what is due, asks the domain
+// birthdays, dormancy, lapsing vouchers and tier reviews. Each kind has a
+// due column with an index (members.birthday_due_at,
+// members.dormant_check_at, the unused vouchers by expires_at,
+// accounts.tier_review_at); a job reads what is due, asks the domain
 // what to do, and settles each item in one transaction that:
 //
 //   - locks the member's account first, as Post does, so an item and a
@@ -22,20 +23,21 @@ import (
 //   - moves the due column on only if it still holds the value the job
 //     read (a second instance that read the same row then does nothing);
 //   - writes the item under its unique key (birthday_credits: member and
-//     year; dormant_spells: member and spell; the voucher's lapsed_at), so
-//     a crash or a second instance can never do it twice;
+//     year; dormant_spells: member and spell; the voucher's lapsed_at; the
+//     tier review's due time itself), so a crash or a second instance can
+//     never do it twice;
 //   - writes the effect with it: the bonus entry, the account and the
 //     card's sync marks (credit), or the pass version and marks alone.
 //
 // Webhook events of this work are written in the same transactions: a
 // bonus's transaction.posted where credit writes its entry, tier.changed
-// where credit writes the tier_changed event, and voucher expiry where
-// LapseVoucher writes the voucher_expired event.
+// where credit and ReviewTier write the tier_changed event, and voucher
+// expiry where LapseVoucher writes the voucher_expired event.
 
 // automationLock is the member's lock for time-driven work, with what the
 // jobs need of the account.
 const automationLock = `
-	SELECT points, lifetime, qualifying, tier, pass_version, pass_modified, erased, last_activity_at, dormant_at
+	SELECT points, lifetime, qualifying, tier, pass_version, pass_modified, erased, last_activity_at
 	FROM accounts WHERE member_id = $1 {{for_update}}`
 
 // lockedAccount is automationLock's row.
@@ -44,7 +46,6 @@ type lockedAccount struct {
 	modified     int64
 	erased       bool
 	lastActivity time.Time
-	dormantAt    time.Time
 }
 
 // settle runs one item of time-driven work on a member in one write
@@ -74,7 +75,7 @@ func (s *Store) lockForAutomation(ctx context.Context, tx *sql.Tx, memberID stri
 	var l lockedAccount
 	a := &l.account
 	err := tx.QueryRowContext(ctx, s.q(automationLock), memberID).
-		Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased, ts{&l.lastActivity}, ts{&l.dormantAt})
+		Scan(&a.Points, &a.Lifetime, &a.Qualifying, &a.Tier, &a.PassVersion, &l.modified, &l.erased, ts{&l.lastActivity})
 	if errors.Is(err, sql.ErrNoRows) {
 		return lockedAccount{}, loyalty.ErrMemberNotFound
 	}
