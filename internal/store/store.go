@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,14 @@ type Options struct {
 	// MessageBatch bounds the members one transaction of PostTierMessage
 	// writes; DefaultMessageBatch when zero.
 	MessageBatch int
+	// Channels are the sync channels a new member's card gets a sync row
+	// on (loyalty.Channels() when nil): a channel that is off (Google
+	// Wallet without an issuer) gets none, so nothing waits for it.
+	Channels []string
+	// Instance is this process's id (internal/lease), recorded as the
+	// owner of the work it claims; empty records none, and such claims
+	// come back only when their lease runs out.
+	Instance string
 }
 
 // Dialect names.
@@ -86,6 +95,14 @@ type Store struct {
 	// change while the store is open, since restore refuses while passd
 	// runs.
 	restoreEpoch string
+	// newCards inserts a new member's sync rows, one per Options.Channels.
+	newCards string
+	// instance is Options.Instance, as bound: nil when empty.
+	instance any
+	// session is the PostgreSQL connection this instance heart-beats on
+	// (leases.go); nil on SQLite and until the first heartbeat.
+	sessionMu sync.Mutex
+	session   *sql.Conn
 }
 
 func applyDefaults(opts Options) Options {
@@ -116,6 +133,10 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 		messageBatch: opts.MessageBatch,
 		denseMatches: DefaultDenseMatches,
 	}
+	if opts.Instance != "" {
+		s.instance = opts.Instance
+	}
+	s.newCards = newCardsSQL(opts.Channels)
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)
 		s.rd = s.rdPrepared
@@ -248,6 +269,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	s.closeSession()
 	if s.postStmts != nil {
 		s.postStmts.close()
 	}

@@ -79,6 +79,8 @@ func Run(t *testing.T, open Opener) {
 		{"Debounce", testDebounce},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseOwners", testLeaseOwners},
+		{"Channels", testChannels},
 		{"CompleteWithNewerVersion", testCompleteWithNewerVersion},
 		{"FailAndGiveUp", testFailAndGiveUp},
 		{"SyncStats", testSyncStats},
