@@ -200,3 +200,16 @@ func merge(envs ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+// eachBackend runs fn as a parallel subtest for each store, with a fresh
+// data folder, the store and a mock APNs trusting the folder's
+// development certificates.
+func eachBackend(t *testing.T, fn func(t *testing.T, dir string, db backend, a apple)) {
+	for _, name := range backends() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			fn(t, dir, newBackend(t, name, dir), newApple(t, dir))
+		})
+	}
+}

@@ -25,49 +25,43 @@ const pushWithin = 20 * time.Second
 // have run out.
 func TestKillRestartDeliversPending(t *testing.T) {
 	t.Parallel()
-	for _, name := range backends() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			db := newBackend(t, name, dir)
-			a := newApple(t, dir)
-			const cards = 24
-			members, tokens := seedCards(t, db, cards)
-			a.apns.Script(apnstest.Rule{Reply: apnstest.Reply{Delay: 10 * time.Minute}})
-			env := merge(a.env, db.env)
-			p := start(t, env)
-			s := db.open(t)
-			leased := func() bool {
-				for _, id := range members {
-					if o, err := s.LeaseOwner(context.Background(), id, loyalty.ChannelApple); err != nil || o == "" {
-						return false
-					}
+	eachBackend(t, func(t *testing.T, _ string, db backend, a apple) {
+		const cards = 24
+		members, tokens := seedCards(t, db, cards)
+		a.apns.Script(apnstest.Rule{Reply: apnstest.Reply{Delay: 10 * time.Minute}})
+		env := merge(a.env, db.env)
+		p := start(t, env)
+		s := db.open(t)
+		leased := func() bool {
+			for _, id := range members {
+				if o, err := s.LeaseOwner(context.Background(), id, loyalty.ChannelApple); err != nil || o == "" {
+					return false
 				}
-				return a.apns.MaxInFlight() > 0
 			}
-			if !testkit.Poll(30*time.Second, leased) {
-				t.Fatalf("passd did not claim every card with pushes in flight (max in flight %d)\n%s", a.apns.MaxInFlight(), p.output())
-			}
-			s.Close()
-			p.kill()
-			a.apns.ClearScript()
+			return a.apns.MaxInFlight() > 0
+		}
+		if !testkit.Poll(30*time.Second, leased) {
+			t.Fatalf("passd did not claim every card with pushes in flight (max in flight %d)\n%s", a.apns.MaxInFlight(), p.output())
+		}
+		s.Close()
+		p.kill()
+		a.apns.ClearScript()
 
-			restart := time.Now()
-			p = start(t, env)
-			ok := testkit.Poll(pushWithin, func() bool { return len(okSince(a.apns, restart)) == cards })
-			took := time.Since(restart)
-			got := okSince(a.apns, restart)
-			if !ok {
-				t.Fatalf("%d of %d cards pushed within %v of the restart\n%s", len(got), cards, pushWithin, p.output())
+		restart := time.Now()
+		p = start(t, env)
+		ok := testkit.Poll(pushWithin, func() bool { return len(okSince(a.apns, restart)) == cards })
+		took := time.Since(restart)
+		got := okSince(a.apns, restart)
+		if !ok {
+			t.Fatalf("%d of %d cards pushed within %v of the restart\n%s", len(got), cards, pushWithin, p.output())
+		}
+		for _, tok := range tokens {
+			if got[tok] != 1 {
+				t.Errorf("token %s pushed %d times after the restart, want once", tok, got[tok])
 			}
-			for _, tok := range tokens {
-				if got[tok] != 1 {
-					t.Errorf("token %s pushed %d times after the restart, want once", tok, got[tok])
-				}
-			}
-			t.Logf("%s: all %d pending pushes delivered %v after the restart", name, cards, took.Round(time.Millisecond))
-		})
-	}
+		}
+		t.Logf("%s: all %d pending pushes delivered %v after the restart", db.name, cards, took.Round(time.Millisecond))
+	})
 }
 
 // seedCards enrols n members of the demo programme, each with one

@@ -140,6 +140,8 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)
 		s.rd = s.rdPrepared
+	} else {
+		s.rd = retryReader{db: r, s: s}
 	}
 	return s
 }
@@ -337,7 +339,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 	} else {
 		var err error
-		tx, err = s.w.BeginTx(ctx, nil)
+		tx, err = s.beginTx(ctx, s.w, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", translate(err))
 		}
@@ -361,7 +363,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.dialect == DialectPostgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	tx, err := s.r.BeginTx(ctx, opts)
+	tx, err := s.beginTx(ctx, s.r, opts)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", translate(err))
 	}

@@ -1,0 +1,85 @@
+package chaos_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/passd/passd/internal/testpg"
+)
+
+// rounds answers n in the bounded form, long in make chaos.
+func rounds(n, long int) int {
+	if os.Getenv("PASSD_CHAOS") == "long" {
+		return long
+	}
+	return n
+}
+
+// TestDatabaseRestartUnderLoad restarts PostgreSQL (pg_ctl restart -m
+// fast, which ends every session at once) while tills post earns. passd
+// answers no 500: reads and the API-key lookup run again on a fresh
+// connection, and while the server is down a request gets 503
+// unavailable, which the till retries with the same Idempotency-Key.
+// Afterwards no acknowledged earn is lost or doubled, the entries sum to
+// every balance, and replays change nothing.
+func TestDatabaseRestartUnderLoad(t *testing.T) {
+	t.Parallel()
+	cluster := testpg.NewCluster(t)
+	dir := t.TempDir()
+	a := newApple(t, dir)
+	p := start(t, merge(a.env, map[string]string{
+		"PASSD_DATABASE_URL": cluster.URL(), "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
+	}))
+	ctx := deadline(t, 2*time.Minute)
+	l := newLoad(t, p.URL)
+	l.enrol(ctx, 6)
+	done := make(chan struct{})
+	go func() { defer close(done); l.run(ctx, 6, rounds(80, 400)) }()
+	for range rounds(1, 4) {
+		l.waitAcks(ctx, 60)
+		if err := cluster.Restart("fast"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if ctx.Err() != nil {
+		t.Fatalf("the load did not finish: %v\n%s", ctx.Err(), p.output())
+	}
+	l.check(ctx)
+}
+
+// TestKillUnderLoad kills passd (SIGKILL) again and again while tills
+// post earns, restarting it each time on the same data: every earn passd
+// acknowledged is in the ledger once, the rest are retried with their
+// keys until acknowledged, and the entries sum to every balance.
+func TestKillUnderLoad(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, _ string, db backend, a apple) {
+		env := merge(a.env, db.env, map[string]string{"PASSD_ADDR": freeAddr(t), "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey})
+		p := start(t, env)
+		ctx := deadline(t, 3*time.Minute)
+		l := newLoad(t, p.URL)
+		l.enrol(ctx, 6)
+		done := make(chan struct{})
+		go func() { defer close(done); l.run(ctx, 6, rounds(60, 400)) }()
+		for range rounds(2, 10) {
+			l.waitAcks(ctx, 40)
+			p.kill()
+			p = start(t, env)
+		}
+		<-done
+		if ctx.Err() != nil {
+			t.Fatalf("the load did not finish: %v\n%s", ctx.Err(), p.output())
+		}
+		l.check(ctx)
+	})
+}
+
+// deadline is a context ending after d or with the test.
+func deadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
