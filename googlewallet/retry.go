@@ -28,6 +28,13 @@ const (
 // classified cause.
 func (c *Client) call(ctx context.Context, op, id string, fn func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		// A retry comes after its own backoff, which covered any hold it
+		// set; a first try waits for another call's.
+		if attempt == 1 {
+			if err := c.waitHold(ctx); err != nil {
+				return fmt.Errorf("googlewallet: %s %s: stopped while the quota was used up: %w", op, id, err)
+			}
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil
@@ -40,6 +47,9 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 			return fmt.Errorf("googlewallet: %s %s: giving up after %d attempts: %w", op, id, attempt, err)
 		}
 		d := c.backoff(attempt, err)
+		if Throttled(err) {
+			c.hold(d)
+		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "google wallet call failed, retrying",
 			slog.String("op", op),
 			slog.String("id", id),
@@ -51,6 +61,29 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 			return fmt.Errorf("googlewallet: %s %s: stopped while waiting to retry: %w (last error: %w)", op, id, serr, err)
 		}
 	}
+}
+
+// hold keeps every call of the client from starting for d: Google
+// answered 429, and its quota is the issuer's, not one call's.
+func (c *Client) hold(d time.Duration) {
+	until := c.now().Add(d)
+	c.holdMu.Lock()
+	defer c.holdMu.Unlock()
+	if until.After(c.holdUntil) {
+		c.holdUntil = until
+	}
+}
+
+// waitHold waits until a hold (hold) is over; it answers ctx's error if
+// ctx ends first.
+func (c *Client) waitHold(ctx context.Context) error {
+	c.holdMu.Lock()
+	wait := c.holdUntil.Sub(c.now())
+	c.holdMu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	return c.sleep(ctx, wait)
 }
 
 // backoff returns the wait before attempt+1: MinBackoff doubled per attempt,

@@ -39,6 +39,7 @@ type load struct {
 	client  *http.Client
 
 	acks       atomic.Int64
+	stopped    atomic.Bool // no new earns once set; those under way finish
 	mu         sync.Mutex
 	acked      map[string]ack // by Idempotency-Key
 	statuses   map[int]int
@@ -116,7 +117,11 @@ func (l *load) until(ctx context.Context, try func() bool) bool {
 // or ctx ends (then it stays unacknowledged: it may or may not be in the
 // ledger, and the checks allow for that).
 func (l *load) earn(ctx context.Context, worker, i int) {
-	member := l.members[rand.IntN(len(l.members))]
+	l.earnFor(ctx, l.members[rand.IntN(len(l.members))], worker, i)
+}
+
+// earnFor is earn for the given member.
+func (l *load) earnFor(ctx context.Context, member string, worker, i int) {
 	points := int64(1 + rand.IntN(20))
 	key := fmt.Sprintf("chaos-%d-%d-%d", worker, i, rand.Int64())
 	body := map[string]any{"type": "earn", "points": points, "reference": loadReference}
@@ -154,13 +159,13 @@ func (l *load) earn(ctx context.Context, worker, i int) {
 }
 
 // run has workers post n earns each, returning once all are acknowledged
-// or ctx ends.
+// or ctx ends, or, after stop, once the earns under way are.
 func (l *load) run(ctx context.Context, workers, n int) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := range n {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || l.stopped.Load() {
 					return
 				}
 				l.earn(ctx, w, i)
@@ -169,6 +174,9 @@ func (l *load) run(ctx context.Context, workers, n int) {
 	}
 	wg.Wait()
 }
+
+// stop has the workers send no new earns.
+func (l *load) stop() { l.stopped.Store(true) }
 
 // waitAcks waits until n more earns were acknowledged than at the call,
 // or ctx ends.

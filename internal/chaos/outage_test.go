@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
+	"github.com/passd/passd/passkit/apns/apnstest"
 )
 
 // rounds answers n in the bounded form, long in make chaos.
@@ -82,4 +85,59 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TestAPNsOutage: APNs answers 503 to every push for a while (3 s here,
+// 60 s in make chaos) as each card changes once. When APNs is back the
+// backlog drains: every card is pushed, exactly once, and none is left
+// waiting or in error.
+func TestAPNsOutage(t *testing.T) {
+	t.Parallel()
+	outage := time.Duration(rounds(3, 60)) * time.Second
+	eachBackend(t, func(t *testing.T, _ string, db backend, a apple) {
+		const cards = 12
+		members, tokens := seedCards(t, db, cards)
+		started := time.Now()
+		p := start(t, merge(a.env, db.env, map[string]string{"PASSD_BOOTSTRAP_ADMIN_KEY": adminKey}))
+		if !testkit.Poll(30*time.Second, func() bool { return len(okSince(a.apns, started)) == cards }) {
+			t.Fatalf("first pushes: %d of %d cards\n%s", len(okSince(a.apns, started)), cards, p.output())
+		}
+		down := time.Now()
+		a.apns.Script(apnstest.Rule{Reply: apnstest.ServiceUnavailable(), For: outage})
+		ctx := deadline(t, outage+3*time.Minute)
+		l := newLoad(t, p.URL)
+		l.members = members
+		for i, m := range members {
+			l.earnFor(ctx, m, 0, i)
+		}
+		// The backoff doubles from 2 s: after a 60 s outage a card's next
+		// try may come up to a minute late.
+		drained := func() bool { return len(okSince(a.apns, down)) == cards }
+		if !testkit.Poll(outage+2*time.Minute, drained) {
+			t.Fatalf("after the outage: %d of %d cards pushed\n%s", len(okSince(a.apns, down)), cards, p.output())
+		}
+		failed := 0
+		for _, push := range a.apns.Pushes() {
+			if !push.Time.Before(down) && push.Status == 503 {
+				failed++
+			}
+		}
+		if failed == 0 {
+			t.Fatal("no push met the outage")
+		}
+		got := okSince(a.apns, down)
+		for _, tok := range tokens {
+			if got[tok] != 1 {
+				t.Errorf("token %s pushed %d times after the outage, want once", tok, got[tok])
+			}
+		}
+		s := db.open(t)
+		defer s.Close()
+		waiting, _, errored, err := s.SyncStats(context.Background(), loyalty.ChannelApple)
+		if err != nil || waiting != 0 || errored != 0 {
+			t.Errorf("apple cards waiting %d, in error %d (%v); want none", waiting, errored, err)
+		}
+		l.check(ctx)
+		t.Logf("%s: %d pushes refused during the %v outage, the backlog drained %v after it began", db.name, failed, outage, time.Since(down).Round(time.Millisecond))
+	})
 }
