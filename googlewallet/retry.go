@@ -27,13 +27,12 @@ const (
 // afresh on each call. The returned error names op and id and wraps the
 // classified cause.
 func (c *Client) call(ctx context.Context, op, id string, fn func(context.Context) error) error {
+	// own is the end of the hold this call set, which its own backoff
+	// already waited for.
+	var own time.Time
 	for attempt := 1; ; attempt++ {
-		// A retry comes after its own backoff, which covered any hold it
-		// set; a first try waits for another call's.
-		if attempt == 1 {
-			if err := c.waitHold(ctx); err != nil {
-				return fmt.Errorf("googlewallet: %s %s: stopped while the quota was used up: %w", op, id, err)
-			}
+		if err := c.waitHold(ctx, own); err != nil {
+			return fmt.Errorf("googlewallet: %s %s: stopped while the quota was used up: %w", op, id, err)
 		}
 		err := fn(ctx)
 		if err == nil {
@@ -48,7 +47,7 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 		}
 		d := c.backoff(attempt, err)
 		if Throttled(err) {
-			c.hold(d)
+			own = c.hold(d)
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "google wallet call failed, retrying",
 			slog.String("op", op),
@@ -64,22 +63,29 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 }
 
 // hold keeps every call of the client from starting for d: Google
-// answered 429, and its quota is the issuer's, not one call's.
-func (c *Client) hold(d time.Duration) {
+// answered 429, and its quota is the issuer's, not one call's. It answers
+// the end of the hold as it now stands.
+func (c *Client) hold(d time.Duration) time.Time {
 	until := c.now().Add(d)
 	c.holdMu.Lock()
 	defer c.holdMu.Unlock()
 	if until.After(c.holdUntil) {
 		c.holdUntil = until
 	}
+	return c.holdUntil
 }
 
-// waitHold waits until a hold (hold) is over; it answers ctx's error if
-// ctx ends first.
-func (c *Client) waitHold(ctx context.Context) error {
+// waitHold waits until a hold is over, unless it ends no later than own
+// (a hold the caller set and waited for already); it answers ctx's error
+// if ctx ends first.
+func (c *Client) waitHold(ctx context.Context, own time.Time) error {
 	c.holdMu.Lock()
-	wait := c.holdUntil.Sub(c.now())
+	until := c.holdUntil
 	c.holdMu.Unlock()
+	if !until.After(own) {
+		return nil
+	}
+	wait := until.Sub(c.now())
 	if wait <= 0 {
 		return nil
 	}
