@@ -376,7 +376,7 @@ func syncChannels(ctx context.Context, st *store.Store, cfg config.Config, log *
 		return err
 	}
 	if n > 0 {
-		log.InfoContext(ctx, "Google Wallet is on: every card without a Google object is queued once", "cards", n)
+		log.InfoContext(ctx, "Google Wallet is on: every card without a Google sync row is queued once", "cards", n)
 	}
 	return nil
 }
