@@ -20,6 +20,7 @@ type Cluster struct {
 	data  string
 	log   string
 	port  int
+	opts  string // the server's options (-o)
 	runAs []string
 }
 
@@ -50,7 +51,8 @@ func NewCluster(t testing.TB) *Cluster {
 	if out, err := c.command("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v: %s", err, out)
 	}
-	if err := c.pgctl("-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=100 -c fsync=on", c.port, dir), "start"); err != nil {
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=100", c.port, dir)
+	if err := c.Start(); err != nil {
 		t.Fatalf("start cluster: %v", err)
 	}
 	return c
@@ -69,7 +71,7 @@ func (c *Cluster) Restart(mode string) error { return c.pgctl("-m", mode, "resta
 func (c *Cluster) Stop(mode string) error { return c.pgctl("-m", mode, "stop") }
 
 // Start starts a stopped server.
-func (c *Cluster) Start() error { return c.pgctl("start") }
+func (c *Cluster) Start() error { return c.pgctl("-o", c.opts, "start") }
 
 func (c *Cluster) pgctl(args ...string) error {
 	full := append([]string{"-D", c.data, "-l", c.log, "-w", "-t", "60"}, args...)
