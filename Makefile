@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short bench lint fuzz vendor-axe vendor-zxing clean
+.PHONY: run build test test-short chaos bench lint fuzz vendor-axe vendor-zxing clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -22,6 +22,10 @@ test:
 ## test-short: the tests without PostgreSQL (skips the PostgreSQL conformance run)
 test-short:
 	$(GO) test -race -count=1 ./...
+
+## chaos: the fault-injection suite (internal/chaos) in its long form: a 60 s APNs outage, ten SIGKILLs and four PostgreSQL restarts under load, a longer Google storm (make test runs its bounded form)
+chaos:
+	PASSD_CHAOS=long scripts/with-postgres.sh $(GO) test -count=1 -v -timeout 30m ./internal/chaos/
 
 ## bench: benchmarks (ledger on SQLite and PostgreSQL beside pgbench, pass signing beside raw RSA, tills during a 100,000-card programme change, earns with expiry, 100,000 lots expiring)
 bench:

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	jwt "github.com/golang-jwt/jwt/v5"
@@ -135,6 +136,11 @@ type Client struct {
 	maxAttempts int
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
+
+	// holdMu guards holdUntil: after a 429 (the issuer's quota, shared by
+	// every call, is used up) no call of this client starts before it.
+	holdMu    sync.Mutex
+	holdUntil time.Time
 }
 
 // New builds a Client. It parses the key and prepares the OAuth token

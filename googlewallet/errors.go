@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
@@ -118,3 +119,11 @@ func statusOf(err error) int {
 	}
 	return 0
 }
+
+// Throttled reports Google's 429: the issuer's API quota is used up, so
+// every call, not only this one, should wait.
+func Throttled(err error) bool { return statusOf(err) == http.StatusTooManyRequests }
+
+// RetryAfter answers the wait Google asked for in a Retry-After header
+// (in seconds) of the answer in err; 0 when it asked none.
+func RetryAfter(err error) time.Duration { return retryAfter(err) }

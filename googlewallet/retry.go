@@ -27,7 +27,13 @@ const (
 // afresh on each call. The returned error names op and id and wraps the
 // classified cause.
 func (c *Client) call(ctx context.Context, op, id string, fn func(context.Context) error) error {
+	// own is the end of the hold this call set, which its own backoff
+	// already waited for.
+	var own time.Time
 	for attempt := 1; ; attempt++ {
+		if err := c.waitHold(ctx, own); err != nil {
+			return fmt.Errorf("googlewallet: %s %s: stopped while the quota was used up: %w", op, id, err)
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil
@@ -40,6 +46,9 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 			return fmt.Errorf("googlewallet: %s %s: giving up after %d attempts: %w", op, id, attempt, err)
 		}
 		d := c.backoff(attempt, err)
+		if Throttled(err) {
+			own = c.hold(d)
+		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "google wallet call failed, retrying",
 			slog.String("op", op),
 			slog.String("id", id),
@@ -51,6 +60,36 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 			return fmt.Errorf("googlewallet: %s %s: stopped while waiting to retry: %w (last error: %w)", op, id, serr, err)
 		}
 	}
+}
+
+// hold keeps every call of the client from starting for d: Google
+// answered 429, and its quota is the issuer's, not one call's. It answers
+// the end of the hold as it now stands.
+func (c *Client) hold(d time.Duration) time.Time {
+	until := c.now().Add(d)
+	c.holdMu.Lock()
+	defer c.holdMu.Unlock()
+	if until.After(c.holdUntil) {
+		c.holdUntil = until
+	}
+	return c.holdUntil
+}
+
+// waitHold waits until a hold is over, unless it ends no later than own
+// (a hold the caller set and waited for already); it answers ctx's error
+// if ctx ends first.
+func (c *Client) waitHold(ctx context.Context, own time.Time) error {
+	c.holdMu.Lock()
+	until := c.holdUntil
+	c.holdMu.Unlock()
+	if !until.After(own) {
+		return nil
+	}
+	wait := until.Sub(c.now())
+	if wait <= 0 {
+		return nil
+	}
+	return c.sleep(ctx, wait)
 }
 
 // backoff returns the wait before attempt+1: MinBackoff doubled per attempt,

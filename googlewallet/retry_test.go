@@ -226,3 +226,33 @@ func TestRetryRealSleep(t *testing.T) {
 		t.Errorf("UpsertClass() waited %v despite the deadline", d)
 	}
 }
+
+// TestThrottleHoldsEveryCall: after a 429 with Retry-After: 3, the call
+// that met it waits 3 s before its retry, and another call, which met no
+// 429 itself, waits out the same hold before its first try: the quota is
+// the issuer's. Without a 429 no call waits.
+func TestThrottleHoldsEveryCall(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *googlewallet.Config) { c.MaxBackoff = 10 * time.Second })
+	e.withClass(t)
+	for _, m := range []string{"m-1", "m-2"} {
+		if err := e.c.InsertObject(t.Context(), testCard(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := e.sleeps.all(); len(d) != 0 {
+		t.Fatalf("sleeps without a 429 = %v, want none", d)
+	}
+	e.fake.FailNextRetryAfter(3*time.Second, http.StatusTooManyRequests)
+	if err := e.c.PatchObject(t.Context(), testCard("m-1")); err != nil {
+		t.Fatalf("PatchObject after a 429 = %v", err)
+	}
+	if err := e.c.PatchObject(t.Context(), testCard("m-2")); err != nil {
+		t.Fatal(err)
+	}
+	// The test's clock stands still: the hold still runs for the second
+	// call, which waits it once.
+	if d := e.sleeps.all(); len(d) != 2 || d[0] != 3*time.Second || d[1] != 3*time.Second {
+		t.Errorf("sleeps = %v, want the 3 s Retry-After for the retry and for the other call", d)
+	}
+}

@@ -50,6 +50,7 @@ var codeStatus = map[string]int{
 	problem.CodeVoucherUsed:            http.StatusConflict,
 	problem.CodeVoucherExpired:         http.StatusConflict,
 	problem.CodeUnknownReferralCode:    http.StatusUnprocessableEntity,
+	problem.CodeUnavailable:            http.StatusServiceUnavailable,
 }
 
 var codeWhen = map[string]string{
@@ -77,6 +78,7 @@ var codeWhen = map[string]string{
 	problem.CodeVoucherUsed:            "the voucher was used already (with another `Idempotency-Key`)",
 	problem.CodeVoucherExpired:         "the voucher is past its `expires_at`",
 	problem.CodeUnknownReferralCode:    "an enrolment's `referral_code` is no live member's code in the program (`errors` names `referral_code`); nothing is written",
+	problem.CodeUnavailable:            "the database is out of reach for a moment (a restart or failover) or full; retry after `Retry-After`, a write with the same `Idempotency-Key` (safe: it is applied once)",
 }
 
 var (
@@ -137,8 +139,9 @@ func (o op) build() obj {
 		res[fmt.Sprint(status)] = r
 	}
 	// Every operation authenticates, and failed keys are limited per
-	// client address: 401, 403 and 429 may answer any of them.
-	codes := append([]string{problem.CodeUnauthorized, problem.CodeForbidden, problem.CodeRateLimited, problem.CodeInternal}, o.codes...)
+	// client address: 401, 403 and 429 may answer any of them, and 503
+	// while the database is unreachable.
+	codes := append([]string{problem.CodeUnauthorized, problem.CodeForbidden, problem.CodeRateLimited, problem.CodeInternal, problem.CodeUnavailable}, o.codes...)
 	if o.body != nil {
 		codes = append(codes, problem.CodeMalformedJSON, problem.CodeBodyTooLarge, problem.CodeUnsupportedMediaType)
 	}
@@ -161,7 +164,7 @@ func (o op) build() obj {
 				"allOf": []any{schemaRef("Problem"), obj{"properties": obj{"code": obj{"enum": cs}}}},
 			}}},
 		}
-		if slices.Contains(cs, problem.CodeRateLimited) || slices.Contains(cs, problem.CodeRequestInProgress) {
+		if slices.Contains(cs, problem.CodeRateLimited) || slices.Contains(cs, problem.CodeRequestInProgress) || slices.Contains(cs, problem.CodeUnavailable) {
 			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
 		}
 		res[fmt.Sprint(status)] = r

@@ -244,8 +244,9 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 }
 
 // googleError maps a googlewallet failure to the engine's outcomes: 408,
-// 429, 5xx and transport failures (already retried by the client) are
-// retried later with the engine's backoff; a refused service account is
+// 429, 5xx and transport failures (already retried by the client, which
+// holds every call back after a 429) are retried later with the engine's
+// backoff, no sooner than Google's Retry-After; a refused service account is
 // retried slowly and logged loudly; input Google rejects is permanent;
 // anything else is retried until the engine gives up.
 func googleError(log *slog.Logger, op string, err error) error {
@@ -259,7 +260,7 @@ func googleError(log *slog.Logger, op string, err error) error {
 	err = fmt.Errorf("google %s: %w", op, err)
 	switch {
 	case googlewallet.IsRetryable(err):
-		return &RetryError{Err: err}
+		return &RetryError{Err: err, After: googlewallet.RetryAfter(err)}
 	case errors.Is(err, googlewallet.ErrPermissionDenied):
 		log.Error("GOOGLE WALLET REFUSED THE SERVICE ACCOUNT: cards are not reaching Android phones; invite the service account as Developer in the Pay & Wallet Console and check PASSD_GOOGLE_ISSUER_ID",
 			"op", op, "err", err)

@@ -11,8 +11,12 @@ package datalock
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Name is the lock file in the data folder.
@@ -31,4 +35,55 @@ func Shared(dir string) (io.Closer, error) {
 // answers ErrHeld while any passd runs on the folder.
 func Exclusive(dir string) (io.Closer, error) {
 	return lock(filepath.Join(dir, Name), true)
+}
+
+// InstanceDir is the folder, in the data folder, of the passd instances'
+// lock files (internal/lease): each running passd holds its own
+// exclusive, so that another can tell at once that it stopped.
+const InstanceDir = "instances"
+
+// Instance takes instance id's lock file exclusive: while the process
+// holds it (until Close or the process ends), InstanceAlive answers true.
+func Instance(dir, id string) (io.Closer, error) {
+	path, err := instancePath(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("instance lock: %w", err)
+	}
+	return lock(path, true)
+}
+
+// InstanceAlive reports whether instance id still holds its lock file;
+// known is false where locks do nothing or the file cannot be checked. The
+// lock file of a stopped instance is removed.
+func InstanceAlive(dir, id string) (alive, known bool) {
+	if !flockWorks {
+		return false, false
+	}
+	path, err := instancePath(dir, id)
+	if err != nil {
+		return false, false
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, true
+	}
+	c, err := lock(path, true)
+	switch {
+	case errors.Is(err, ErrHeld):
+		return true, true
+	case err != nil:
+		return false, false
+	}
+	os.Remove(path)
+	c.Close()
+	return false, true
+}
+
+func instancePath(dir, id string) (string, error) {
+	if id == "" || filepath.Base(id) != id || strings.HasPrefix(id, ".") {
+		return "", fmt.Errorf("instance lock: bad instance id %q", id)
+	}
+	return filepath.Join(dir, InstanceDir, id+".lock"), nil
 }

@@ -89,6 +89,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrDuplicate means a unique value (member number, API key) is taken.
 	ErrDuplicate = errors.New("duplicate")
+	// ErrUnavailable means the database could not be reached (it is
+	// restarting, the network to it broke) or cannot take writes (its
+	// disk is full). A write that fails so may or may not have committed:
+	// a client retries it with the same Idempotency-Key.
+	ErrUnavailable = errors.New("database unavailable")
 	// ErrBadCursor means a paging cursor is not one passd handed out.
 	ErrBadCursor = errors.New("bad cursor")
 	// ErrVersionMismatch means a change was asked against a programme

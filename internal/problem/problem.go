@@ -65,6 +65,7 @@ const (
 	CodeVoucherUsed            = "voucher_used"
 	CodeVoucherExpired         = "voucher_expired"
 	CodeUnknownReferralCode    = "unknown_referral_code"
+	CodeUnavailable            = "unavailable"
 )
 
 var titles = map[string]string{
@@ -92,6 +93,7 @@ var titles = map[string]string{
 	CodeVoucherUsed:            "Voucher used",
 	CodeVoucherExpired:         "Voucher expired",
 	CodeUnknownReferralCode:    "Unknown referral code",
+	CodeUnavailable:            "Service unavailable",
 }
 
 // Codes lists every code passd answers, sorted.
@@ -103,6 +105,10 @@ func Codes() []string {
 	slices.Sort(codes)
 	return codes
 }
+
+// UnavailableRetryAfter is the Retry-After of a 503 unavailable, in
+// seconds: a PostgreSQL restart or failover takes a few.
+const UnavailableRetryAfter = 2
 
 // New builds a Problem for a code.
 func New(status int, code, detail string) *Problem {
@@ -157,6 +163,11 @@ func From(err error) *Problem {
 	case errors.Is(err, balances.ErrRequestInProgress):
 		p := New(http.StatusConflict, CodeRequestInProgress, "another request for this member is still running; retry shortly")
 		p.RetryAfter = 1
+		return p
+	case errors.Is(err, loyalty.ErrUnavailable):
+		p := New(http.StatusServiceUnavailable, CodeUnavailable,
+			"the database is out of reach for a moment; retry shortly, a write with the same Idempotency-Key (it is then applied once)")
+		p.RetryAfter = UnavailableRetryAfter
 		return p
 	case errors.Is(err, loyalty.ErrBadCursor):
 		p := New(http.StatusUnprocessableEntity, CodeValidationFailed, "cursor: is not a cursor this API returned")

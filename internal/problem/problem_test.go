@@ -41,6 +41,7 @@ func TestFrom(t *testing.T) {
 		{fmt.Errorf("enrol: %w", ve), 422, problem.CodeValidationFailed},
 		{&http.MaxBytesError{Limit: 1 << 20}, 413, problem.CodeBodyTooLarge},
 		{problem.Status(http.StatusForbidden, "no"), 403, problem.CodeForbidden},
+		{fmt.Errorf("read: %w", loyalty.ErrUnavailable), 503, problem.CodeUnavailable},
 		{errors.New("disk on fire"), 500, problem.CodeInternal},
 	} {
 		p := problem.From(tc.err)
@@ -68,6 +69,7 @@ func TestWrite(t *testing.T) {
 		hidden     string
 	}{
 		{balances.ErrRequestInProgress, 409, "1", ""},
+		{fmt.Errorf("member: %w: dial tcp: connection refused", loyalty.ErrUnavailable), 503, "2", "connection refused"},
 		{errors.New("secret detail of a failure"), 500, "", "secret detail"},
 	} {
 		w := httptest.NewRecorder()

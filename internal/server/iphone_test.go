@@ -4,13 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +15,8 @@ import (
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/internal/server/servertest"
 	"github.com/passd/passd/internal/testpg"
-	"github.com/passd/passd/passkit"
 	"github.com/passd/passd/passkit/apns/apnstest"
 )
 
@@ -33,20 +30,8 @@ type appleEnv struct {
 
 func newAppleEnv(t *testing.T) appleEnv {
 	t.Helper()
-	dir := t.TempDir()
-	creds, err := passkit.GenerateDev(dir, config.DefaultPassTypeID, config.DefaultTeamID, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509Pool(creds)
-	mock := apnstest.NewServer(t, apnstest.Options{ClientCAs: pool, Topic: config.DefaultPassTypeID})
-	caFile := filepath.Join(t.TempDir(), "apns-ca.pem")
-	if err := os.WriteFile(caFile, mock.CAPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return appleEnv{apns: mock, env: map[string]string{
-		"PASSD_DATA_DIR": dir, "PASSD_APNS_URL": mock.URL, "PASSD_APNS_CA": caFile,
-	}}
+	mock, env := servertest.Apple(t, t.TempDir())
+	return appleEnv{apns: mock, env: env}
 }
 
 // fastSync makes deliveries and retries quick enough for tests.
@@ -462,10 +447,4 @@ func TestTwoInstancesShareOnePostgreSQL(t *testing.T) {
 	if a, b := asKey(a), asKey(b); a != 401 || b != 401 {
 		t.Fatalf("the revoked key on each instance = %d, %d, want 401", a, b)
 	}
-}
-
-func x509Pool(c *passkit.Credentials) *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(c.WWDR)
-	return p
 }

@@ -91,11 +91,11 @@ func TestMetricsProtection(t *testing.T) {
 	}
 }
 
-// TestGoogleOffThenOn: with Google off, cards queue for Apple only and no
-// Google series is exported (nothing grows for an operator who never
-// turned Google on); turning Google on later delivers every card to it
-// once.
-func TestGoogleOffThenOn(t *testing.T) {
+// TestGoogleTurnedOnDeliversEveryCard: with Google off, cards queue for
+// Apple only and no Google series is exported (nothing grows for an
+// operator who never turned Google on); turning Google on later delivers
+// every card to Google's API once.
+func TestGoogleTurnedOnDeliversEveryCard(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	off := start(t, map[string]string{"PASSD_DATA_DIR": dir}, fastSync)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/api"
 	"github.com/passd/passd/internal/automations"
@@ -30,6 +31,7 @@ import (
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/datalock"
+	"github.com/passd/passd/internal/lease"
 	"github.com/passd/passd/internal/links"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/metrics"
@@ -65,6 +67,9 @@ type Server struct {
 	Automations *automations.Runner
 	// Webhooks delivers the outbox's webhook events.
 	Webhooks *webhooks.Deliverer
+	// Leases heart-beats this instance and hands the claims of stopped
+	// instances back to the pool (internal/lease).
+	Leases *lease.Registry
 
 	// apns is nil in development mode without PASSD_APNS_URL, where
 	// pushes are logged (devPusher) instead of sent.
@@ -84,7 +89,10 @@ type Server struct {
 	// while passd runs on SQLite so that passctl restore refuses; nil on
 	// PostgreSQL.
 	dataLock io.Closer
-	started  atomic.Bool
+	// instanceLock proves this instance alive to the others on SQLite
+	// (datalock.Instance); nil on PostgreSQL, whose sessions do.
+	instanceLock io.Closer
+	started      atomic.Bool
 }
 
 // Options are the test seams of New; zero values take production defaults.
@@ -201,7 +209,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if opts.SyncDebounce == 0 {
 		opts.SyncDebounce = DefaultSyncDebounce
 	}
-	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce, GoogleOff: !cfg.GoogleEnabled()}
+	// The instance id is new at every start: a restarted process is a new
+	// instance, and releases its predecessor's claims at once (below).
+	instance := uuid.NewString()
+	var alive func(string) (bool, bool)
+	// A channel that is off gets no sync rows and no metric series, so no
+	// backlog grows for it (see syncChannels).
+	channelsOn := enabledChannels(cfg)
+	sopts := store.Options{Now: s.now, Logger: log, SyncDebounce: opts.SyncDebounce, Instance: instance, Channels: channelsOn}
 	if cfg.DatabaseURL != "" {
 		s.Store, err = store.OpenPostgres(ctx, cfg.DatabaseURL, sopts)
 	} else {
@@ -209,16 +224,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, fmt.Errorf("PASSD_DATA_DIR: %w (is passctl restore running?)", err)
 		}
 		closers = append(closers, func() { s.dataLock.Close() })
+		if s.instanceLock, err = datalock.Instance(cfg.DataDir, instance); err != nil {
+			return nil, fmt.Errorf("PASSD_DATA_DIR: %w", err)
+		}
+		closers = append(closers, func() { s.instanceLock.Close() })
+		alive = func(id string) (bool, bool) { return datalock.InstanceAlive(cfg.DataDir, id) }
 		s.Store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "passd.db"), sopts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	closers = append(closers, func() { s.Store.Close() })
-
-	if err := s.syncChannels(ctx); err != nil {
-		return nil, err
-	}
 
 	// Programmes are data: templates seed them once, the catalog follows
 	// the database.
@@ -241,6 +257,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err := s.ProgramService.Seed(ctx, templatePrograms(tmpl)); err != nil {
 		return nil, fmt.Errorf("programs: %w", err)
 	}
+	if err := syncChannels(ctx, s.Store, cfg, log); err != nil {
+		return nil, err
+	}
 	// Members enrolled before referral codes existed get one now; once
 	// done, this is one query on an empty partial index.
 	n, err := s.Store.BackfillReferralCodes(ctx)
@@ -261,7 +280,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
-	s.Metrics = metrics.New(s.Store, s.channels(), s.Cards.Cache().Stats, log)
+	s.Metrics = metrics.New(s.Store, channelsOn, s.Cards.Cache().Stats, log)
 
 	var pusher cardsync.Pusher = devPusher{log: log}
 	if !s.pushesLogged() {
@@ -294,6 +313,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Channels: channels,
 		Poll:     opts.SyncPoll, BackoffBase: opts.BackoffBase,
 	}); err != nil {
+		return nil, err
+	}
+	// Register this instance and take back the claims of instances that
+	// stopped (a crashed predecessor's first of all) before serving.
+	s.Leases = lease.New(lease.Config{
+		Store: s.Store, ID: instance, Now: s.now, Alive: alive, Logger: log, OnReleased: s.Engine.Wake,
+	})
+	if _, err := s.Leases.Step(ctx); err != nil {
 		return nil, err
 	}
 	// Time-driven work: each mechanic adds its job here; most change
@@ -386,38 +413,36 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	return s, nil
 }
 
-// channels are the delivery channels that are on: Apple, and Google when
-// it is configured. A channel that is off has no sync rows and no metrics
-// series, so it never pages anyone.
-func (s *Server) channels() []string {
-	if s.cfg.GoogleEnabled() {
+// enabledChannels lists the sync channels that are on: Apple always,
+// Google when an issuer is configured.
+func enabledChannels(cfg config.Config) []string {
+	if cfg.GoogleEnabled() {
 		return []string{loyalty.ChannelApple, loyalty.ChannelGoogle}
 	}
 	return []string{loyalty.ChannelApple}
 }
 
-// syncChannels gives every card a sync row on each channel that is on (so
-// turning Google on delivers every card to it once) and removes the rows
-// of Google when it is off (so nothing waits for it). Every instance
-// sharing a database must agree on whether Google is on.
-func (s *Server) syncChannels(ctx context.Context) error {
-	for _, ch := range s.channels() {
-		n, err := s.Store.EnsureChannelRows(ctx, ch)
+// syncChannels brings the sync rows in step with the channels at start:
+// with Google off, its rows go (nothing waits for it); with Google on,
+// every card without a Google row gets one, so turning Google on enqueues
+// every card once.
+func syncChannels(ctx context.Context, st *store.Store, cfg config.Config, log *slog.Logger) error {
+	if !cfg.GoogleEnabled() {
+		n, err := st.DisableChannel(ctx, loyalty.ChannelGoogle)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			s.log.InfoContext(ctx, "cards queued for a channel turned on", "channel", ch, "cards", n)
+			log.InfoContext(ctx, "Google Wallet is off: its sync queue was cleared", "cards", n)
 		}
+		return nil
 	}
-	if !s.cfg.GoogleEnabled() {
-		n, err := s.Store.DropChannelRows(ctx, loyalty.ChannelGoogle)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			s.log.InfoContext(ctx, "Google Wallet is off: its sync rows removed", "cards", n)
-		}
+	n, err := st.EnableChannel(ctx, loyalty.ChannelGoogle)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.InfoContext(ctx, "Google Wallet is on: every card without a Google sync row is queued once", "cards", n)
 	}
 	return nil
 }
@@ -551,6 +576,8 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(checkDone); s.checkAPNs(workCtx) }()
 	programsDone := make(chan struct{})
 	go func() { defer close(programsDone); s.ProgramService.Run(workCtx) }()
+	leasesDone := make(chan struct{})
+	go func() { defer close(leasesDone); s.Leases.Run(workCtx) }()
 	automationsDone := make(chan struct{})
 	go func() {
 		defer close(automationsDone)
@@ -599,8 +626,13 @@ func (s *Server) Run(ctx context.Context) error {
 	<-programsDone
 	<-automationsDone
 	<-webhooksDone
+	<-leasesDone
 	select {
 	case <-workDone:
+		// Deliveries finished: hand over what this instance still holds.
+		if err := s.Leases.Leave(shCtx); err != nil {
+			s.log.Warn("release claims at stop", "err", err)
+		}
 	case <-shCtx.Done():
 		s.log.Warn("sync workers did not stop in time")
 	}
@@ -612,6 +644,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if err := s.Store.Close(); err != nil {
 		s.log.Warn("close database", "err", err)
+	}
+	if s.instanceLock != nil {
+		s.instanceLock.Close()
 	}
 	if s.dataLock != nil {
 		s.dataLock.Close()

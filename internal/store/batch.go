@@ -36,7 +36,7 @@ func (s *Store) inList(col string, n int, vals []string) (string, any, error) {
 func (s *Store) claimDuePostgres(ctx context.Context, channel string, limit int, lease time.Duration) ([]SyncJob, error) {
 	now := s.clock()
 	rows, err := s.w.QueryContext(ctx, `
-		UPDATE card_sync SET next_attempt_at = $3, updated_at = $4
+		UPDATE card_sync SET next_attempt_at = $3, updated_at = $4, lease_owner = $5
 		FROM (
 			SELECT member_id, next_attempt_at FROM card_sync
 			WHERE channel = $1 AND wanted_version > synced_version AND state <> 'error' AND next_attempt_at <= $4
@@ -45,7 +45,7 @@ func (s *Store) claimDuePostgres(ctx context.Context, channel string, limit int,
 		) AS due
 		WHERE card_sync.channel = $1 AND card_sync.member_id = due.member_id
 		RETURNING card_sync.member_id, card_sync.wanted_version, card_sync.attempts, due.next_attempt_at`,
-		channel, limit, now.Add(lease), now)
+		channel, limit, now.Add(lease), now, s.instance)
 	if err != nil {
 		return nil, fmt.Errorf("claim due %s jobs: %w", channel, translate(err))
 	}
@@ -113,7 +113,8 @@ func (s *Store) CompleteMany(ctx context.Context, jobs []SyncJob) error {
 			last_error = '',
 			state = CASE WHEN card_sync.wanted_version > j.v AND card_sync.wanted_version > card_sync.synced_version THEN 'pending' ELSE 'ok' END,
 			next_attempt_at = CASE WHEN card_sync.wanted_version > j.v AND card_sync.wanted_version > card_sync.synced_version THEN $1 ELSE card_sync.next_attempt_at END,
-			updated_at = $1`
+			updated_at = $1,
+			lease_owner = NULL`
 	var (
 		query string
 		args  []any

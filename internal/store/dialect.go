@@ -1,8 +1,15 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -10,6 +17,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/loyalty"
 )
 
 // This file holds what differs between SQLite and PostgreSQL, apart from the
@@ -59,16 +67,47 @@ func dialectTokens(dialect string) []string {
 }
 
 // translate turns driver errors that callers act on into the store's
-// sentinels, keeping the driver's text for the logs. Other errors pass
-// through unchanged.
+// sentinels, keeping the driver's text for the logs: ErrBusy, and
+// loyalty.ErrUnavailable for a database out of reach or out of space.
+// Other errors pass through unchanged.
 func translate(err error) error {
-	if err == nil || errors.Is(err, ErrBusy) {
+	if err == nil || errors.Is(err, ErrBusy) || errors.Is(err, loyalty.ErrUnavailable) {
 		return err
 	}
 	if isBusy(err) {
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
+	if connFailure(err) || diskFull(err) {
+		return fmt.Errorf("%w: %w", loyalty.ErrUnavailable, err)
+	}
 	return err
+}
+
+// connFailure reports an error of the connection to the database rather
+// than of the statement: the server is down, restarting or was restarted
+// under the connection (PostgreSQL's class 08 and 57P01-57P03), or the
+// network to it failed. The caller's own end (its context) is not one.
+func connFailure(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		pgconn.SafeToRetry(err)
+}
+
+// diskFull reports SQLite's "database or disk is full" (the disk, or the
+// database's max_page_count).
+func diskFull(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 // isBusy reports a lock wait that ran past its timeout or was ended.

@@ -82,13 +82,7 @@ func (s *Store) CreateMember(ctx context.Context, m loyalty.Member, a Account) e
 			m.CreatedAt.UTC().Truncate(time.Microsecond)); err != nil {
 			return fmt.Errorf("insert account: %w", err)
 		}
-		syncRows := `
-			INSERT INTO card_sync (member_id, channel, wanted_version, synced_version, attempts, next_attempt_at, last_error, state, dirty_since, updated_at)
-			VALUES ($1, 'apple', $2, 0, 0, $3, '', 'pending', $3, $3)`
-		if !s.googleOff {
-			syncRows += `, ($1, 'google', $2, 0, 0, $3, '', 'pending', $3, $3)`
-		}
-		if _, err := tx.ExecContext(ctx, syncRows, m.ID, a.PassVersion, now); err != nil {
+		if _, err := tx.ExecContext(ctx, s.newCards, m.ID, a.PassVersion, now); err != nil {
 			return fmt.Errorf("insert card sync: %w", err)
 		}
 		if err := emit(ctx, tx, m.ID, loyalty.EventMemberEnrolled, profileEvent(m), now); err != nil {

@@ -26,6 +26,7 @@ func (s *Store) postPostgres(ctx context.Context, memberID, idemKey, requestHash
 		if err == nil || !broken || ctx.Err() != nil || try > s.poolSize {
 			return res, err
 		}
+		s.dropIdle() // the server restarted: its other idle connections are dead too
 	}
 }
 
@@ -34,7 +35,7 @@ func (s *Store) postPostgres(ctx context.Context, memberID, idemKey, requestHash
 func (s *Store) postConn(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, bool, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
-		return PostResult{}, false, fmt.Errorf("begin: %w", err)
+		return PostResult{}, false, fmt.Errorf("begin: %w", translate(err))
 	}
 	defer conn.Close()
 	var res PostResult

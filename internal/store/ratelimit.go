@@ -71,3 +71,18 @@ func bucketOf(tokens float64, atMicro int64) ratelimit.Bucket {
 	}
 	return ratelimit.Bucket{Tokens: tokens, At: time.UnixMicro(atMicro).UTC()}
 }
+
+// writeCount runs one statement in a write transaction and answers how
+// many rows it touched.
+func (s *Store) writeCount(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,10 +39,14 @@ type Options struct {
 	// MessageBatch bounds the members one transaction of PostTierMessage
 	// writes; DefaultMessageBatch when zero.
 	MessageBatch int
-	// GoogleOff is set when Google Wallet is off: a new member's card is
-	// then queued for Apple only (no Google sync row); see
-	// EnsureChannelRows and DropChannelRows for turning Google on and off.
-	GoogleOff bool
+	// Channels are the sync channels a new member's card gets a sync row
+	// on (loyalty.Channels() when nil): a channel that is off (Google
+	// Wallet without an issuer) gets none, so nothing waits for it.
+	Channels []string
+	// Instance is this process's id (internal/lease), recorded as the
+	// owner of the work it claims; empty records none, and such claims
+	// come back only when their lease runs out.
+	Instance string
 }
 
 // Dialect names.
@@ -90,8 +95,14 @@ type Store struct {
 	// change while the store is open, since restore refuses while passd
 	// runs.
 	restoreEpoch string
-	// googleOff: new members get no Google sync row (Options.GoogleOff).
-	googleOff bool
+	// newCards inserts a new member's sync rows, one per Options.Channels.
+	newCards string
+	// instance is Options.Instance, as bound: nil when empty.
+	instance any
+	// session is the PostgreSQL connection this instance heart-beats on
+	// (leases.go); nil on SQLite and until the first heartbeat.
+	sessionMu sync.Mutex
+	session   *sql.Conn
 }
 
 func applyDefaults(opts Options) Options {
@@ -121,11 +132,16 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 		lockTimeout:  opts.LockTimeout,
 		messageBatch: opts.MessageBatch,
 		denseMatches: DefaultDenseMatches,
-		googleOff:    opts.GoogleOff,
 	}
+	if opts.Instance != "" {
+		s.instance = opts.Instance
+	}
+	s.newCards = newCardsSQL(opts.Channels)
 	if dialect == DialectSQLite {
 		s.rdPrepared = newPreparedReader(r)
 		s.rd = s.rdPrepared
+	} else {
+		s.rd = retryReader{db: r, s: s}
 	}
 	return s
 }
@@ -255,6 +271,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	s.closeSession()
 	if s.postStmts != nil {
 		s.postStmts.close()
 	}
@@ -322,7 +339,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 	} else {
 		var err error
-		tx, err = s.w.BeginTx(ctx, nil)
+		tx, err = s.beginTx(ctx, s.w, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", translate(err))
 		}
@@ -346,7 +363,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.dialect == DialectPostgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	tx, err := s.r.BeginTx(ctx, opts)
+	tx, err := s.beginTx(ctx, s.r, opts)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", translate(err))
 	}

@@ -13,7 +13,9 @@ import (
 // (wanted_version > synced_version, not in error, next attempt due), oldest
 // due first, and leases them: their next attempt moves to now+lease in the
 // same transaction, so no other worker claims them before the lease ends.
-// A worker that dies leaves its jobs to be claimed again after the lease.
+// The jobs record their owner (Options.Instance): when that instance dies,
+// internal/lease releases them at once (ReleaseInstances); a worker without
+// an owner leaves its jobs to be claimed again after the lease.
 // On PostgreSQL rows locked by another claimer are skipped, so instances
 // sharing the database never claim the same job.
 //
@@ -63,8 +65,8 @@ func (s *Store) ClaimDue(ctx context.Context, channel string, limit int, lease t
 			return fmt.Errorf("lease: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE card_sync SET next_attempt_at = $1, updated_at = $2
-			WHERE rowid IN (SELECT value FROM json_each($3))`, now.Add(lease), now, string(list)); err != nil {
+			UPDATE card_sync SET next_attempt_at = $1, updated_at = $2, lease_owner = $4
+			WHERE rowid IN (SELECT value FROM json_each($3))`, now.Add(lease), now, string(list), s.instance); err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
 		return nil
@@ -88,7 +90,8 @@ func (s *Store) Complete(ctx context.Context, job SyncJob) error {
 				last_error = '',
 				state = CASE WHEN wanted_version > $3 AND wanted_version > synced_version THEN 'pending' ELSE 'ok' END,
 				next_attempt_at = CASE WHEN wanted_version > $3 AND wanted_version > synced_version THEN $4 ELSE next_attempt_at END,
-				updated_at = $4
+				updated_at = $4,
+				lease_owner = NULL
 			WHERE member_id = $1 AND channel = $2`,
 			job.MemberID, job.Channel, job.WantedVersion, now)
 		return oneRow(res, err)
@@ -112,7 +115,8 @@ func (s *Store) Fail(ctx context.Context, job SyncJob, errText string, retryAt t
 				last_error = $3,
 				next_attempt_at = $4,
 				state = CASE WHEN $5 AND wanted_version <= $6 THEN 'error' ELSE state END,
-				updated_at = $7
+				updated_at = $7,
+				lease_owner = NULL
 			WHERE member_id = $1 AND channel = $2`,
 			job.MemberID, job.Channel, errText, retryAt.UTC().Truncate(time.Microsecond), giveUp, job.WantedVersion, now)
 		return oneRow(res, err)
@@ -135,7 +139,8 @@ func (s *Store) ResetSync(ctx context.Context, memberID, channel string) error {
 				attempts = 0,
 				last_error = '',
 				next_attempt_at = $3,
-				updated_at = $3
+				updated_at = $3,
+				lease_owner = NULL
 			WHERE member_id = $1 AND channel = $2`,
 			memberID, channel, now)
 		return oneRow(res, err)

@@ -266,7 +266,9 @@ type WebhookDelivery struct {
 // when no earlier event of the same member to the same endpoint is
 // pending, so a member's events reach each endpoint in order. On
 // PostgreSQL rows locked by another claimer are skipped, so instances
-// never claim the same delivery.
+// never claim the same delivery. A claim records this instance as its
+// owner (leases.go): a dead instance's deliveries are due again within
+// seconds, with the same event and webhook-id.
 func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duration) ([]WebhookDelivery, error) {
 	if limit <= 0 {
 		return []WebhookDelivery{}, nil
@@ -280,7 +282,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 	var out []WebhookDelivery
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`
-			UPDATE webhook_deliveries SET next_at = $1, lease = $2
+			UPDATE webhook_deliveries SET next_at = $1, lease = $2, lease_owner = $5
 			WHERE (endpoint_id, event_seq) IN (
 				SELECT d.endpoint_id, d.event_seq FROM webhook_deliveries d
 				WHERE d.state = 'pending' AND d.next_at <= $3
@@ -289,7 +291,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 					WHERE p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
 					  AND p.state = 'pending' AND p.event_seq < d.event_seq)
 				ORDER BY d.next_at, d.event_seq
-				LIMIT $4 {{skip_locked}})`), now.Add(lease), token, now, limit)
+				LIMIT $4 {{skip_locked}})`), now.Add(lease), token, now, limit, s.instance)
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
@@ -363,7 +365,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a W
 			next = now
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE webhook_deliveries SET state = $4, attempts = attempts + 1, next_at = $5, lease = ''
+			UPDATE webhook_deliveries SET state = $4, attempts = attempts + 1, next_at = $5, lease = '', lease_owner = NULL
 			WHERE endpoint_id = $1 AND event_seq = $2 AND lease = $3`,
 			d.EndpointID, d.EventSeq, d.Lease, o.State, next.UTC().Truncate(time.Microsecond)); err != nil {
 			return fmt.Errorf("update delivery: %w", err)
@@ -387,7 +389,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a W
 func (s *Store) ReleaseWebhook(ctx context.Context, d WebhookDelivery, at time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-			UPDATE webhook_deliveries SET next_at = $4, lease = ''
+			UPDATE webhook_deliveries SET next_at = $4, lease = '', lease_owner = NULL
 			WHERE endpoint_id = $1 AND event_seq = $2 AND lease = $3`,
 			d.EndpointID, d.EventSeq, d.Lease, at.UTC().Truncate(time.Microsecond))
 		return err

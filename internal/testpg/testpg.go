@@ -20,14 +20,21 @@ import (
 // URL answers PASSD_TEST_DATABASE_URL or skips (fails under CI).
 func URL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("PASSD_TEST_DATABASE_URL")
-	if u == "" {
+	return env(t, "PASSD_TEST_DATABASE_URL")
+}
+
+// env answers the variable that scripts/with-postgres.sh sets, or skips
+// (fails under CI, which must never skip PostgreSQL).
+func env(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("PASSD_TEST_DATABASE_URL is not set; CI must run the PostgreSQL tests (scripts/with-postgres.sh)")
+			t.Fatal(name + " is not set; CI must run the PostgreSQL tests (scripts/with-postgres.sh)")
 		}
-		t.Skip("PASSD_TEST_DATABASE_URL is not set; run under scripts/with-postgres.sh")
+		t.Skip(name + " is not set; run under scripts/with-postgres.sh")
 	}
-	return u
+	return v
 }
 
 // FreshSchema creates an empty schema for one test, dropped when it ends,

@@ -4,14 +4,19 @@ package servertest
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/server"
+	"github.com/passd/passd/passkit"
+	"github.com/passd/passd/passkit/apns/apnstest"
 )
 
 // Start makes a passd from env (PASSD_ADDR defaults to 127.0.0.1:0 and
@@ -62,4 +67,23 @@ func Start(t testing.TB, env map[string]string, log *slog.Logger, opts server.Op
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Apple is a mock APNs that trusts passd's development pass certificate,
+// made in dataDir before passd starts (passd reuses them there), and the
+// environment that points a passd with that data folder at the mock.
+func Apple(t testing.TB, dataDir string) (*apnstest.Server, map[string]string) {
+	t.Helper()
+	creds, err := passkit.GenerateDev(dataDir, config.DefaultPassTypeID, config.DefaultTeamID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(creds.WWDR)
+	mock := apnstest.NewServer(t, apnstest.Options{ClientCAs: pool, Topic: config.DefaultPassTypeID})
+	caFile := filepath.Join(t.TempDir(), "apns-ca.pem")
+	if err := os.WriteFile(caFile, mock.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return mock, map[string]string{"PASSD_DATA_DIR": dataDir, "PASSD_APNS_URL": mock.URL, "PASSD_APNS_CA": caFile}
 }

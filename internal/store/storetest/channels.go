@@ -11,58 +11,50 @@ import (
 	"github.com/passd/passd/internal/testkit"
 )
 
-// testGoogleOffAndOn: with Google off, members get no Google sync row and
-// nothing waits for Google, whatever changes; turning Google on queues
-// every live card once, at its current version; turning it off again
-// removes the rows.
-func testGoogleOffAndOn(t *testing.T, open Opener) {
+// testChannels: with only the apple channel on, new cards get no google
+// row and nothing waits on google; EnableChannel gives every card (but an
+// erased member's) one google row wanting its current version, due at
+// once, and a second call adds none; DisableChannel removes them.
+func testChannels(t *testing.T, open Opener) {
 	clock := testkit.NewClock(t0())
-	s := open(t, store.Options{Now: clock.Now, GoogleOff: true})
+	s := open(t, store.Options{Now: clock.Now, Channels: []string{loyalty.ChannelApple}})
 	ctx := context.Background()
 	a, b, gone := NewMember(t, s, "demo"), NewMember(t, s, "demo"), NewMember(t, s, "demo")
-	res := post(t, s, a.ID, balances.Earn, 10)
 	if err := s.EraseMember(ctx, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	sts, err := s.SyncStates(ctx, a.ID)
-	if err != nil || len(sts) != 1 || sts[0].Channel != loyalty.ChannelApple {
-		t.Fatalf("SyncStates with Google off = %+v, %v, want Apple's alone", sts, err)
+	states, err := s.SyncStates(ctx, a.ID)
+	if err != nil || len(states) != 1 || states[0].Channel != loyalty.ChannelApple {
+		t.Fatalf("SyncStates with apple only = %+v, %v; want the apple row", states, err)
 	}
 	if waiting, _, _, err := s.SyncStats(ctx, loyalty.ChannelGoogle); err != nil || waiting != 0 {
-		t.Fatalf("Google waiting with Google off = %d, %v, want 0", waiting, err)
+		t.Fatalf("google waiting = %d, %v; want 0", waiting, err)
 	}
-	if jobs, err := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute); err != nil || len(jobs) != 0 {
-		t.Fatalf("ClaimDue(google) with Google off = %+v, %v, want none", jobs, err)
-	}
-
-	// Google is turned on: the live cards queue for it once.
-	clock.Add(time.Second)
-	n, err := s.EnsureChannelRows(ctx, loyalty.ChannelGoogle)
+	post(t, s, b.ID, balances.Earn, 5) // b's card is at a later version
+	n, err := s.EnableChannel(ctx, loyalty.ChannelGoogle)
 	if err != nil || n != 2 {
-		t.Fatalf("EnsureChannelRows(google) = %d, %v, want the 2 live members", n, err)
+		t.Fatalf("EnableChannel = %d, %v; want 2 (the erased member's card gets none)", n, err)
 	}
-	if n, err := s.EnsureChannelRows(ctx, loyalty.ChannelGoogle); err != nil || n != 0 {
-		t.Fatalf("EnsureChannelRows(google) again = %d, %v, want 0", n, err)
-	}
-	if st := syncState(t, s, a.ID, loyalty.ChannelGoogle); st.WantedVersion != res.Account.PassVersion || st.SyncedVersion != 0 || st.State != loyalty.SyncPending {
-		t.Errorf("a's Google state = %+v, want pending at version %d", st, res.Account.PassVersion)
-	}
-	clock.Add(time.Minute)
 	jobs, err := s.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil || len(jobs) != 2 {
-		t.Fatalf("ClaimDue(google) after turning it on = %d jobs, %v, want 2", len(jobs), err)
+		t.Fatalf("ClaimDue(google) after enabling = %+v, %v; want both cards", jobs, err)
 	}
 	for _, j := range jobs {
-		if j.MemberID != a.ID && j.MemberID != b.ID {
-			t.Errorf("claimed %s, want only live members", j.MemberID)
+		row, err := s.Member(ctx, j.MemberID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.WantedVersion != row.Account.PassVersion {
+			t.Errorf("google job of %s wants version %d, the card is at %d", j.MemberID, j.WantedVersion, row.Account.PassVersion)
 		}
 	}
-
-	// And off again.
-	if n, err := s.DropChannelRows(ctx, loyalty.ChannelGoogle); err != nil || n != 2 {
-		t.Fatalf("DropChannelRows(google) = %d, %v, want 2", n, err)
+	if n, err := s.EnableChannel(ctx, loyalty.ChannelGoogle); err != nil || n != 0 {
+		t.Errorf("EnableChannel again = %d, %v; want 0", n, err)
 	}
-	if sts, _ := s.SyncStates(ctx, b.ID); len(sts) != 1 {
-		t.Errorf("SyncStates after Google is off again = %+v, want Apple's alone", sts)
+	if n, err := s.DisableChannel(ctx, loyalty.ChannelGoogle); err != nil || n != 2 {
+		t.Errorf("DisableChannel = %d, %v; want 2", n, err)
+	}
+	if states, err := s.SyncStates(ctx, b.ID); err != nil || len(states) != 1 {
+		t.Errorf("SyncStates after disabling google = %+v, %v; want the apple row only", states, err)
 	}
 }

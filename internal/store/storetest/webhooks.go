@@ -411,3 +411,29 @@ func testSendTestWebhook(t *testing.T, open Opener) {
 		t.Errorf("SendTestWebhook(other) = %v", err)
 	}
 }
+
+// testWebhookReleasedWithItsInstance: a delivery claimed by an instance
+// that is then released (judged dead by internal/lease) is due again at
+// once, long before its lease runs out, with the same event.
+func testWebhookReleasedWithItsInstance(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now, Instance: "i-dead"})
+	ctx := context.Background()
+	newWebhook(t, s, "demo")
+	NewMember(t, s, "demo")
+	ds := claimWebhooks(t, s, 10)
+	if len(ds) != 1 {
+		t.Fatalf("claim = %d, want member.enrolled", len(ds))
+	}
+	if again := claimWebhooks(t, s, 10); len(again) != 0 {
+		t.Fatalf("claim under the lease = %v, want none", types(again))
+	}
+	n, err := s.ReleaseInstances(ctx, []string{"i-dead"})
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseInstances = %d, %v; want the one delivery", n, err)
+	}
+	again := claimWebhooks(t, s, 10)
+	if len(again) != 1 || again[0].EventID != ds[0].EventID {
+		t.Fatalf("claim after the instance's release = %+v, want the same event at once", again)
+	}
+}
