@@ -19,6 +19,9 @@
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
 #      marking's cards/s and its longest batch, on SQLite and PostgreSQL.
+#   7. a programme's figures (GET .../stats) at 1,000,000 ledger entries
+#      (goal < 50 ms), beside one SQL sum over the programme's ledger, on
+#      SQLite and PostgreSQL.
 # The load average is printed with each figure: other work on the machine
 # lowers them all.
 set -euo pipefail
@@ -70,4 +73,9 @@ echo "== a programme change marking 100,000 cards while 4 tills earn: earn p99 d
 # One change per batch size and store, after an untimed set-up of about
 # half a minute per store.
 go test -run '^$' -bench 'BenchmarkProgramChange' -benchtime 1x -timeout 20m ./internal/store/
+load
+
+echo "== a programme's figures at 1,000,000 ledger entries (goal < 50 ms) beside a sum over its ledger"
+# An untimed set-up of a few minutes per store.
+go test -run '^$' -bench 'BenchmarkProgramStats' -benchtime "$benchtime" -timeout 30m ./internal/store/
 load

@@ -115,6 +115,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/campaigns/{id}", s.handle(s.getCampaign))
 	r.Patch("/campaigns/{id}", s.handle(s.patchCampaign))
 	r.Delete("/campaigns/{id}", s.handle(s.endCampaign))
+	r.Get("/programs/{program}/stats", s.handle(s.programStats))
 }
 
 // handle adapts a handler that returns an error.

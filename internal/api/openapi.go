@@ -348,6 +348,7 @@ func openAPI() obj {
 	maps.Copy(paths, programPaths())
 	maps.Copy(paths, rewardPaths())
 	maps.Copy(paths, campaignPaths())
+	maps.Copy(paths, statsPaths())
 	outPaths := obj{}
 	for p, methods := range paths {
 		m := obj{}
@@ -383,7 +384,7 @@ func openAPI() obj {
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			}, programParameters()),
 			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
-			"schemas": merge(merge(merge(schemas(), programSchemas()), rewardSchemas()), campaignSchemas()),
+			"schemas": merge(merge(merge(merge(schemas(), programSchemas()), rewardSchemas()), campaignSchemas()), statsSchemas()),
 		},
 	}
 }

@@ -226,6 +226,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
 	s.Metrics = metrics.New(s.Store, []string{loyalty.ChannelApple, loyalty.ChannelGoogle}, s.Cards.Cache().Stats, log)
+	s.Metrics.AddInstalls(s.Store, log)
 
 	if s.apns, err = newAPNS(cfg, creds); err != nil {
 		return nil, err
@@ -260,6 +261,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	// cards, so a pass that did work wakes the sync engine.
 	s.Automations = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log})
 	s.Automations.OnDone = s.Engine.Wake
+	s.Automations.Add(automations.Figures{Store: s.Store})
 
 	// The API and the pages show the same members: one set of
 	// dependencies serves both.

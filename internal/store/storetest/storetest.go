@@ -114,6 +114,8 @@ func Run(t *testing.T, open Opener) {
 		{"WelcomeBonus", testWelcomeBonus},
 		{"Referral", testReferral},
 		{"BackfillReferralCodes", testBackfillReferralCodes},
+		{"Figures", testFigures},
+		{"ConcurrentFigures", testConcurrentFigures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
