@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -578,13 +579,25 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ex, err := s.Store.Export(r.Context(), m.ID)
+	out, err := s.Export(r.Context(), m.ID)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
+	problem.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Export answers everything passd keeps about a member (GDPR access): the
+// API's export, which the console downloads too.
+func (s *Server) Export(ctx context.Context, memberID string) (ExportJSON, error) {
+	ex, err := s.Store.Export(ctx, memberID)
+	if err != nil {
+		return ExportJSON{}, err
+	}
 	mj, err := s.memberJSON(ex.Member)
 	if err != nil {
-		return err
+		return ExportJSON{}, err
 	}
 	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.Now().UTC(),
 		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{},
@@ -609,9 +622,7 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range ex.Consents {
 		out.Consents = append(out.Consents, ConsentJSON{MarketingOptIn: c.MarketingOptIn, Source: c.Source, At: c.CreatedAt.UTC()})
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
-	problem.JSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {

@@ -93,12 +93,17 @@ type Config struct {
 	// PasswordParams are argon2id's costs for new passwords;
 	// loyalty.DefaultPasswordParams when zero.
 	PasswordParams loyalty.PasswordParams
+	// Export answers a member's export as JSON (the API's); the console
+	// offers no export without it.
+	Export func(ctx context.Context, memberID string) ([]byte, error)
 }
 
 // Server serves the console.
 type Server struct {
 	surface.Deps
 	secureCookies bool
+	publicURL     string
+	exportJSON    func(ctx context.Context, memberID string) ([]byte, error)
 	params        loyalty.PasswordParams
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
@@ -118,6 +123,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		Deps:          deps,
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		publicURL:     cfg.PublicURL,
+		exportJSON:    cfg.Export,
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
@@ -127,6 +134,9 @@ func New(cfg Config) (*Server, error) {
 		s.params = loyalty.DefaultPasswordParams
 	}
 	if s.pages, err = htmlpage.Parse(templateFS, "login", "setpassword", "dashboard", "scanner", "error"); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	if err := s.parseMerchantPages(); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	return s, nil
@@ -145,6 +155,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/logout-everywhere", s.logoutEverywhere)
 	r.Get("/set-password", s.setPasswordForm)
 	r.Post("/set-password", s.setPassword)
+	s.merchantRoutes(r)
 	return r
 }
 
@@ -164,6 +175,10 @@ type page struct {
 	Token string
 	// dashboard
 	Programs []programRow
+	// Program is the programme of a merchant page (its navigation), View
+	// the page's own data.
+	Program *programRef
+	View    any
 }
 
 type programRow struct {
@@ -337,6 +352,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pg.Programs = append(pg.Programs, row)
+	}
+	if err := s.soleProgramFigures(r, pg); err != nil {
+		s.internalError(w, r, "read programme figures", err)
+		return
 	}
 	s.render(w, r, "dashboard", http.StatusOK, pg)
 }

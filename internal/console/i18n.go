@@ -87,7 +87,12 @@ var uiStrings = htmlpage.Words{
 type T struct{ Lang string }
 
 // Get answers the text of key in the page's language.
-func (t T) Get(key string) string { return uiStrings.Get(t.Lang, key) }
+func (t T) Get(key string) string {
+	if _, ok := pageStrings["en"][key]; ok {
+		return pageStrings.Get(t.Lang, key)
+	}
+	return uiStrings.Get(t.Lang, key)
+}
 
 // language picks the console's language from an Accept-Language header:
 // the most wanted one the console speaks, English when none.

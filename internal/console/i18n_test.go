@@ -1,19 +1,30 @@
 package console
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/passd/passd/internal/htmlpage"
+)
 
 func TestStringsComplete(t *testing.T) {
 	t.Parallel()
-	for lang, words := range uiStrings {
-		for key := range uiStrings["en"] {
-			if words[key] == "" {
-				t.Errorf("%s lacks %q", lang, key)
+	for _, set := range []htmlpage.Words{uiStrings, pageStrings} {
+		for lang, words := range set {
+			for key := range set["en"] {
+				if words[key] == "" {
+					t.Errorf("%s lacks %q", lang, key)
+				}
+			}
+			for key := range words {
+				if _, ok := set["en"][key]; !ok {
+					t.Errorf("%s has %q, which English lacks", lang, key)
+				}
 			}
 		}
-		for key := range words {
-			if _, ok := uiStrings["en"][key]; !ok {
-				t.Errorf("%s has %q, which English lacks", lang, key)
-			}
+	}
+	for key := range pageStrings["en"] {
+		if _, ok := uiStrings["en"][key]; ok {
+			t.Errorf("%q is in both sets of words", key)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,7 +282,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
-	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL})
+	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL,
+		Export: func(ctx context.Context, memberID string) ([]byte, error) {
+			ex, err := apiSrv.Export(ctx, memberID)
+			if err != nil {
+				return nil, err
+			}
+			return json.MarshalIndent(ex, "", "  ")
+		}})
 	if err != nil {
 		return nil, err
 	}

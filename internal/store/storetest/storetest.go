@@ -116,6 +116,9 @@ func Run(t *testing.T, open Opener) {
 		{"BackfillReferralCodes", testBackfillReferralCodes},
 		{"Figures", testFigures},
 		{"ConcurrentFigures", testConcurrentFigures},
+		{"ProgramSyncHealth", testProgramSyncHealth},
+		{"CountTierMembers", testCountTierMembers},
+		{"EntriesOfType", testEntriesOfType},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
