@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short bench lint fuzz vendor-axe clean
+.PHONY: run build test test-short bench lint fuzz vendor-axe screenshots clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -42,6 +42,11 @@ fuzz:
 AXE_VERSION ?= $(shell cat internal/web/testdata/axe/VERSION)
 vendor-axe:
 	scripts/vendor-axe.sh $(AXE_VERSION)
+
+## screenshots: the console's main pages at phone and desktop widths, from a passd with the demo programme, into docs/screenshots (headless chromium)
+screenshots:
+	mkdir -p docs/screenshots
+	PASSD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./internal/console/
 
 clean:
 	rm -rf bin

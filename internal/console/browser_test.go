@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,41 +68,11 @@ func checkAxe(t *testing.T, ctx context.Context, page, script, version string) {
 }
 
 func TestBrowserSignIn(t *testing.T) {
-	chromium := ""
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			chromium = path
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required in CI for the browser test (apt-get install chromium)")
-		}
-		t.Skip("chromium not installed; skipping the browser test")
-	}
+	bctx := headless(t, 1280, 900, 90*time.Second)
 	axeJS, axeVersion := loadAxe(t)
 	p := start(t, false, nil)
 	p.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "correct horse battery")
 	storetest.NewMember(t, p.srv.Store, "demo")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
 
 	// Signed out, /console leads to the sign-in form.
 	if err := chromedp.Do(bctx, chromedp.Navigate(p.url+"/console"), chromedp.WaitVisible(chromedp.ID("login-form"))); err != nil {

@@ -50,8 +50,9 @@ type bar struct {
 }
 
 type tick struct {
-	X     int
-	Label string
+	X      int
+	Label  string
+	Anchor string // SVG text-anchor: the first and last stay inside
 }
 
 // Chart geometry, in SVG user units.
@@ -85,8 +86,13 @@ func enrolmentChart(days []loyalty.DayCount) chart {
 		}
 		x := i * slot
 		c.Bars = append(c.Bars, bar{X: x, Y: chartBase - h, W: w, H: h, Date: d.Date, Count: d.Count})
-		if i%every == 0 || i == len(days)-1 {
-			c.Ticks = append(c.Ticks, tick{X: x + w/2, Label: d.Date[5:]})
+		switch {
+		case i == 0:
+			c.Ticks = append(c.Ticks, tick{X: x, Label: d.Date[5:], Anchor: "start"})
+		case i == len(days)-1:
+			c.Ticks = append(c.Ticks, tick{X: x + w, Label: d.Date[5:], Anchor: "end"})
+		case i%every == 0 && len(days)-1-i >= every/2:
+			c.Ticks = append(c.Ticks, tick{X: x + w/2, Label: d.Date[5:], Anchor: "middle"})
 		}
 	}
 	return c

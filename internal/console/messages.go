@@ -23,7 +23,9 @@ const (
 type messagesView struct {
 	Text, Audience, Tier, Number string
 	Tiers                        []string
-	// Cards is how many cards the message will reach (the confirmation).
+	// Confirm is the confirmation step, Cards how many cards the
+	// message will reach.
+	Confirm bool
 	Cards   int64
 	Sent    string
 	Failure string
@@ -136,7 +138,7 @@ func (s *Server) messagePreview(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "messages", http.StatusUnprocessableEntity, a.pg)
 		return
 	}
-	v.Cards = m.cards
+	v.Confirm, v.Cards = true, m.cards
 	s.render(w, r, "messages", http.StatusOK, a.pg)
 }
 
