@@ -256,3 +256,30 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserAdmin: the admin pages pass axe-core, a new key included.
+func TestBrowserAdmin(t *testing.T) {
+	ctx := headless(t, 1280, 900, 90*time.Second)
+	axeJS, axeVersion := loadAxe(t)
+	p := start(t, false, nil)
+	p.user(t, "root@example.com", loyalty.RoleAdmin, "", "correct horse battery")
+	p.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "")
+	err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/login"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SetValue(chromedp.ID("email"), "root@example.com"),
+		chromedp.SetValue(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("programs")),
+		chromedp.Navigate(p.url+"/console/admin/keys"), chromedp.WaitVisible(chromedp.ID("key-form")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, "API keys", axeJS, axeVersion)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("key-submit"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("secret"))); err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, "a new API key", axeJS, axeVersion)
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/admin/users"), chromedp.WaitVisible(chromedp.ID("users"))); err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, "staff users", axeJS, axeVersion)
+}

@@ -21,10 +21,11 @@ import (
 // methods; none decides a rule of its own.
 
 // pageNames are the templates of the merchant pages.
-var pageNames = []string{"figures", "members", "member", "messages", "confirm"}
+var pageNames = []string{"figures", "members", "member", "messages", "confirm", "keys", "users"}
 
 // merchantRoutes adds the merchant pages under /console/programs.
 func (s *Server) merchantRoutes(r chi.Router) {
+	s.adminRoutes(r)
 	r.Route("/programs/{program}", func(r chi.Router) {
 		r.Get("/", s.figuresPage)
 		r.Get("/members", s.membersPage)
