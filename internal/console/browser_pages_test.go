@@ -195,6 +195,21 @@ func TestBrowserMerchant(t *testing.T) {
 	if m, _ := st.Member(context.Background(), grace.ID); m.MemberMessage != "Silver members: free cookie" {
 		t.Errorf("grace's message = %q", m.MemberMessage)
 	}
+
+	// The catalogue's pages, a refused form included.
+	for _, pg := range []struct{ path, form string }{{"/console/programs/demo/rewards", "reward-form"}, {"/console/programs/demo/campaigns", "campaign-form"}} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.url+pg.path), chromedp.WaitVisible(chromedp.ID(pg.form))); err != nil {
+			t.Fatal(err)
+		}
+		checkAxe(t, ctx, pg.path, axeJS, axeVersion)
+	}
+	err = chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("name"), "Double days"), chromedp.SetValue(chromedp.ID("multiplier"), "20"),
+		chromedp.SetValue(chromedp.ID("starts_at"), "2030-01-01T10:00"), chromedp.SetValue(chromedp.ID("ends_at"), "2030-01-02T10:00"),
+		chromedp.Click(chromedp.ID("campaign-submit"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("notice")))
+	if err != nil {
+		t.Fatalf("a refused campaign: %v", err)
+	}
+	checkAxe(t, ctx, "a refused campaign", axeJS, axeVersion)
 }
 
 // TestScreenshots writes the main pages at a phone's and a desktop's

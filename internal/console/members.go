@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
@@ -92,18 +91,7 @@ type voucherRow struct {
 // member answers the live member of the URL in a's programme, or writes
 // the answer (404 for an erased member or one of another programme).
 func (s *Server) member(w http.ResponseWriter, r *http.Request, a *access) (loyalty.MemberRow, bool) {
-	id := chi.URLParam(r, "id")
-	m, err := s.Store.Member(r.Context(), id)
-	if _, perr := uuid.Parse(id); perr != nil || errors.Is(err, loyalty.ErrMemberNotFound) || errors.Is(err, store.ErrNotFound) ||
-		(err == nil && (m.Program != a.ref.ID || m.Erased())) {
-		s.errorPage(w, r, http.StatusNotFound, "err_not_found")
-		return loyalty.MemberRow{}, false
-	}
-	if err != nil {
-		s.internalError(w, r, "read member", err)
-		return loyalty.MemberRow{}, false
-	}
-	return m, true
+	return owned(s, w, r, "member", s.Store.Member, func(m loyalty.MemberRow) bool { return m.Program == a.ref.ID && !m.Erased() })
 }
 
 func (s *Server) memberPage(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -10,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/store"
 )
 
 // The merchant pages: a programme's figures, its members and their
@@ -21,7 +24,7 @@ import (
 // methods; none decides a rule of its own.
 
 // pageNames are the templates of the merchant pages.
-var pageNames = []string{"figures", "members", "member", "messages", "confirm", "keys", "users"}
+var pageNames = []string{"figures", "members", "member", "messages", "confirm", "keys", "users", "rewards", "reward", "campaigns", "campaign"}
 
 // merchantRoutes adds the merchant pages under /console/programs.
 func (s *Server) merchantRoutes(r chi.Router) {
@@ -39,6 +42,7 @@ func (s *Server) merchantRoutes(r chi.Router) {
 		r.Get("/messages", s.messagesPage)
 		r.Post("/messages/preview", s.messagePreview)
 		r.Post("/messages", s.sendMessage)
+		s.catalogRoutes(r)
 	})
 }
 
@@ -155,4 +159,28 @@ func (s *Server) parseMerchantPages() error {
 		s.pages[name] = t
 	}
 	return nil
+}
+
+// owned answers what load finds for the URL's id when visible says it is
+// of a's programme, or writes the answer: the 404 page for a bad id, none,
+// or one of another programme (so a page tells nothing of the others).
+func owned[T any](s *Server, w http.ResponseWriter, r *http.Request, what string,
+	load func(context.Context, string) (T, error), visible func(T) bool) (T, bool) {
+	var zero T
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil {
+		s.errorPage(w, r, http.StatusNotFound, "err_not_found")
+		return zero, false
+	}
+	v, err := load(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, loyalty.ErrNotFound) || errors.Is(err, loyalty.ErrMemberNotFound) ||
+		(err == nil && !visible(v)) {
+		s.errorPage(w, r, http.StatusNotFound, "err_not_found")
+		return zero, false
+	}
+	if err != nil {
+		s.internalError(w, r, "read "+what, err)
+		return zero, false
+	}
+	return v, true
 }
