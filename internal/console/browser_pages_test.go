@@ -298,3 +298,47 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	checkAxe(t, ctx, "staff users", axeJS, axeVersion)
 }
+
+// TestBrowserProgramEdit: a programme edit in headless chromium, previewed
+// before saving; the editor and the preview pass axe-core.
+func TestBrowserProgramEdit(t *testing.T) {
+	ctx := headless(t, 1280, 900, 90*time.Second)
+	axeJS, axeVersion := loadAxe(t)
+	p := start(t, false, nil)
+	p.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "correct horse battery")
+	storetest.NewMember(t, p.srv.Store, "demo")
+	err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/login"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SetValue(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SetValue(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(chromedp.ID("submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("figures")),
+		chromedp.Click(chromedp.ID("nav-edit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("edit-form")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, "programme editor", axeJS, axeVersion)
+	err = chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("name"), "Demo Coffee Club"),
+		chromedp.SetValue(chromedp.ID("program_name_en"), "Demo Coffee Club"),
+		chromedp.SetValue(chromedp.ID("background"), "#225588"),
+		chromedp.Click(chromedp.ID("preview-submit"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("faces")))
+	if err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('tier0-card-front-title').textContent`))
+	cards, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("cards-to-update")))
+	if title != "Demo Coffee Club" || !strings.Contains(cards, "1 cards") {
+		t.Errorf("preview: card title %q, %q; want the new name and 1 card", title, cards)
+	}
+	if fill, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#tier0-card-front rect').getAttribute('fill')`)); fill != "#225588" {
+		t.Errorf("preview background = %q, want #225588", fill)
+	}
+	checkAxe(t, ctx, "programme preview", axeJS, axeVersion)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("save"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("done"))); err != nil {
+		t.Fatalf("save: %v", err)
+	}
+	if got, _ := p.srv.Programs.Fresh(context.Background(), "demo", 2); got.Locales["en"].ProgramName != "Demo Coffee Club" {
+		t.Errorf("saved name = %q", got.Locales["en"].ProgramName)
+	}
+}

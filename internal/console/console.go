@@ -96,6 +96,9 @@ type Config struct {
 	// Export answers a member's export as JSON (the API's); the console
 	// offers no export without it.
 	Export func(ctx context.Context, memberID string) ([]byte, error)
+	// Editor changes programmes (internal/programs); the console offers
+	// no programme editor without it.
+	Editor ProgramEditor
 }
 
 // Server serves the console.
@@ -104,6 +107,7 @@ type Server struct {
 	secureCookies bool
 	publicURL     string
 	exportJSON    func(ctx context.Context, memberID string) ([]byte, error)
+	editor        ProgramEditor
 	params        loyalty.PasswordParams
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
@@ -125,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		publicURL:     cfg.PublicURL,
 		exportJSON:    cfg.Export,
+		editor:        cfg.Editor,
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),

@@ -15,6 +15,8 @@ type faceView struct {
 	Rows                                         []faceRow
 	BarcodeY, BarcodeW, BarcodeMid, BarcodeTextY int
 	VoidWord, BackWord                           string
+	// Prefix tells apart the element ids of several faces on one page.
+	Prefix string
 }
 
 type faceRow struct {

@@ -108,6 +108,9 @@ func (s *Server) figuresPage(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "read programme figures", err)
 		return
 	}
+	if n, err := strconv.ParseInt(r.URL.Query().Get("saved"), 10, 64); err == nil {
+		a.pg.Done = fmt.Sprintf(a.pg.T.Get("done_program_saved"), n)
+	}
 	a.pg.View = v
 	s.render(w, r, "figures", http.StatusOK, a.pg)
 }

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -293,4 +294,21 @@ func TestProgrammeIsolation(t *testing.T) {
 	if res, _ := mb.do("POST", "/console/programs/demo/members/"+m.ID+"/adjust", url.Values{"points": {"5"}, "reason": {"x"}, "key": {"k"}}); res.StatusCode != http.StatusForbidden {
 		t.Errorf("adjust without CSRF = %d, want 403", res.StatusCode)
 	}
+}
+
+// regexpAll answers every match of expr in s with its groups.
+func regexpAll(expr, s string) [][]string {
+	return regexp.MustCompile(expr).FindAllStringSubmatch(s, -1)
+}
+
+// unescape undoes html/template's escaping of an attribute or text.
+func unescape(s string) string { return html.UnescapeString(s) }
+
+// hidden answers the value of the hidden field name in page.
+func hidden(page, name string) string {
+	m := regexp.MustCompile(`<input type="hidden" name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return unescape(m[1])
 }

@@ -282,7 +282,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
-	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL,
+	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL, Editor: s.ProgramService,
 		Export: func(ctx context.Context, memberID string) ([]byte, error) {
 			ex, err := apiSrv.Export(ctx, memberID)
 			if err != nil {
