@@ -245,6 +245,8 @@ func TestScreenshots(t *testing.T) {
 		{"members", "/console/programs/demo/members", "members"},
 		{"member", "/console/programs/demo/members/" + first.ID, "adjust-form"},
 		{"messages", "/console/programs/demo/messages", "compose-form"},
+		{"campaigns", "/console/programs/demo/campaigns", "campaign-form"},
+		{"programme", "/console/programs/demo/edit", "edit-form"},
 	}
 	for _, size := range []struct {
 		name          string

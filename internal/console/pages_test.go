@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
 )
@@ -311,4 +313,70 @@ func hidden(page, name string) string {
 		return ""
 	}
 	return unescape(m[1])
+}
+
+// TestPaging: the member list and a member's ledger page with a cursor,
+// keeping the filters; every item shows once.
+func TestPaging(t *testing.T) {
+	t.Parallel()
+	p := start(t, false, nil)
+	ctx := context.Background()
+	st := p.srv.Store
+	prog, err := p.srv.Programs.Fresh(ctx, "demo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbers []string
+	for range loyalty.DefaultSearchLimit + 3 {
+		numbers = append(numbers, storetest.NewMember(t, st, "demo").Number)
+	}
+	b := p.signedInAs(t, "ada@example.com", loyalty.RoleMerchant, "demo")
+	seen := map[string]int{}
+	path, pages := "/console/programs/demo/members?tier=Bronze", 0
+	for path != "" && pages < 5 {
+		page := b.page(path, http.StatusOK)
+		pages++
+		for _, n := range numbers {
+			if strings.Contains(page, "<td>"+n+"</td>") {
+				seen[n]++
+			}
+		}
+		path = unescape(regexpFirst(`href="([^"]+)" id="next-page"`, page))
+		if path != "" && !strings.Contains(path, "tier=Bronze") {
+			t.Errorf("the next page %q lost the tier filter", path)
+		}
+	}
+	if pages != 2 || len(seen) != len(numbers) {
+		t.Errorf("member list: %d pages, %d of %d members seen", pages, len(seen), len(numbers))
+	}
+	for n, c := range seen {
+		if c != 1 {
+			t.Errorf("member %s shown %d times", n, c)
+		}
+	}
+
+	m := storetest.NewMember(t, st, "demo")
+	for i := range console.LedgerPage + 5 {
+		key := "k" + strconv.Itoa(i)
+		if _, err := st.Post(ctx, m.ID, key, "h"+key, balances.Request{Type: balances.Earn, Points: int64(i + 1)}, prog.Rules()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := b.page("/console/programs/demo/members/"+m.ID+"?type=earn", http.StatusOK)
+	next := unescape(regexpFirst(`href="([^"]+)" id="ledger-next"`, first))
+	if strings.Count(first, "<td>Earn</td>") != console.LedgerPage || !strings.Contains(next, "type=earn") {
+		t.Fatalf("ledger page 1: %d earns, next %q", strings.Count(first, "<td>Earn</td>"), next)
+	}
+	if second := b.page(next, http.StatusOK); strings.Count(second, "<td>Earn</td>") != 5 || strings.Contains(second, `id="ledger-next"`) {
+		t.Errorf("ledger page 2: %d earns, want the last 5 and no next page", strings.Count(second, "<td>Earn</td>"))
+	}
+}
+
+// regexpFirst answers the first group of expr's first match in s.
+func regexpFirst(expr, s string) string {
+	m := regexp.MustCompile(expr).FindStringSubmatch(s)
+	if len(m) < 2 {
+		return ""
+	}
+	return m[1]
 }
