@@ -78,7 +78,16 @@ func (p *passd) newProgram(t *testing.T, id string) {
 
 func TestMerchantPages(t *testing.T) {
 	t.Parallel()
-	p := start(t, false, nil)
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			testMerchantPages(t, pg)
+		})
+	}
+}
+
+func testMerchantPages(t *testing.T, pg bool) {
+	p := start(t, pg, nil)
 	ctx := context.Background()
 	st := p.srv.Store
 	ada := storetest.NewMember(t, st, "demo")
