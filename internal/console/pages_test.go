@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/console"
@@ -388,4 +389,38 @@ func regexpFirst(expr, s string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// TestSyncWarnings: cards that wait too long, and cards given up, show a
+// warning with what to do on the programme's page.
+func TestSyncWarnings(t *testing.T) {
+	t.Parallel()
+	p := start(t, false, nil)
+	ctx := context.Background()
+	a := storetest.NewMember(t, p.srv.Store, "demo")
+	storetest.NewMember(t, p.srv.Store, "demo")
+	b := p.signedInAs(t, "ada@example.com", loyalty.RoleMerchant, "demo")
+	if page := b.page("/console/programs/demo", http.StatusOK); strings.Contains(page, "longer than they should") {
+		t.Fatal("fresh cards show a warning")
+	}
+	// Google Wallet is off here: its cards wait. Eleven minutes on, they
+	// are stuck; one given up is in error.
+	p.clock.Add(11 * time.Minute)
+	jobs, err := p.srv.Store.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.MemberID == a.ID {
+			if err := p.srv.Store.Fail(ctx, j, "google: 400", p.clock.Now(), true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	page := b.page("/console/programs/demo", http.StatusOK)
+	for _, want := range []string{"1 cards have waited for Google Wallet longer than they should", "1 Google Wallet cards could not be updated"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the programme's page lacks the warning %q", want)
+		}
+	}
 }
