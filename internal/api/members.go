@@ -649,16 +649,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	v := &balances.ValidationError{}
-	if !loyalty.ValidRole(q.Role) {
-		v.Add("role", "must be pos, merchant or admin")
-	}
-	if q.Program != "" {
-		if _, err := s.Programs.Fresh(r.Context(), q.Program, 0); err != nil {
-			v.Add("program", "no such program")
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := loyalty.ValidateKeyRequest(q.Role, q.Program, s.programKnown(r.Context())); err != nil {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
@@ -671,4 +662,12 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	problem.JSON(w, http.StatusCreated, map[string]any{"key": key, "id": k.ID, "role": k.Role, "program": k.Program})
 	return nil
+}
+
+// programKnown answers whether a programme exists, for the domain's checks.
+func (s *Server) programKnown(ctx context.Context) func(string) bool {
+	return func(id string) bool {
+		_, err := s.Programs.Fresh(ctx, id, 0)
+		return err == nil
+	}
 }

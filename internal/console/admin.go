@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store"
 )
@@ -121,16 +120,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role, program := r.PostForm.Get("role"), r.PostForm.Get("program")
-	v := &balances.ValidationError{}
-	if !loyalty.ValidRole(role) {
-		v.Add("role", "must be pos, merchant or admin")
+	known := func(id string) bool {
+		_, err := s.Programs.Fresh(r.Context(), id, 0)
+		return err == nil
 	}
-	if program != "" {
-		if _, err := s.Programs.Fresh(r.Context(), program, 0); err != nil {
-			v.Add("program", "no such program")
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := loyalty.ValidateKeyRequest(role, program, known); err != nil {
 		failure := s.failure(r, pg, "create api key", err)
 		s.showAdmin(w, r, pg, "keys", true, http.StatusUnprocessableEntity, func(v *adminView) { v.Failure, v.Role, v.Program = failure, role, program })
 		return
