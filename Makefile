@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short chaos bench lint fuzz vendor-axe vendor-zxing clean
+.PHONY: run build test test-short chaos bench lint fuzz vendor-axe vendor-zxing screenshots clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -51,6 +51,11 @@ vendor-axe:
 ZXING_VERSION ?= $(shell cat internal/console/static/scan-zxing/VERSION)
 vendor-zxing:
 	scripts/vendor-zxing.sh $(ZXING_VERSION)
+
+## screenshots: the console's main pages at phone and desktop widths, from a passd with the demo programme, into docs/screenshots (headless chromium)
+screenshots:
+	mkdir -p docs/screenshots
+	PASSD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./internal/console/
 
 clean:
 	rm -rf bin

@@ -23,6 +23,9 @@
 #      plain earns on the same store in the same run (goal >= 0.9x), and
 #      100,000 lots expiring while 4 tills earn (goal < 60 s; the earns'
 #      p50/p99/max beside the same tills with nothing expiring).
+#   8. a programme's figures (GET .../stats) at 1,000,000 ledger entries
+#      (goal < 50 ms), beside one SQL sum over the programme's ledger, on
+#      SQLite and PostgreSQL.
 # The load average is printed with each figure: other work on the machine
 # lowers them all.
 set -euo pipefail
@@ -83,4 +86,8 @@ echo "== 100,000 lots expiring while 4 tills earn (goal expire-s < 60), earn p99
 # One expiry of every lot per store, after an untimed set-up that posts
 # the lots (1-3 minutes per store).
 go test -run '^$' -bench 'BenchmarkExpireLots' -benchtime 1x -timeout 30m ./internal/store/
+
+echo "== a programme's figures at 1,000,000 ledger entries (goal < 50 ms) beside a sum over its ledger"
+# An untimed set-up of a few minutes per store.
+go test -run '^$' -bench 'BenchmarkProgramStats' -benchtime "$benchtime" -timeout 30m ./internal/store/
 load

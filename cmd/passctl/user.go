@@ -12,8 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/loyalty"
@@ -57,7 +55,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return 2, fmt.Errorf("user create: bad arguments: %w", errUsage)
 	}
-	u := loyalty.StaffUser{ID: "usr_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16], Email: *email, Role: *role, Program: *prog}
+	u := loyalty.StaffUser{ID: loyalty.NewStaffUserID(), Email: *email, Role: *role, Program: *prog}
 	if err := loyalty.ValidateStaffUser(u); err != nil {
 		return 2, fmt.Errorf("user create: %v: %w", err, errUsage)
 	}

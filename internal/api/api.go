@@ -140,6 +140,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/webhooks/{id}", s.handle(s.getWebhook))
 	r.Delete("/webhooks/{id}", s.handle(s.deleteWebhook))
 	r.Get("/webhooks/{id}/deliveries", s.handle(s.listWebhookDeliveries))
+	r.Get("/programs/{program}/stats", s.handle(s.programStats))
 }
 
 // handle adapts a handler that returns an error.

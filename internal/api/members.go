@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -551,13 +552,25 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ex, err := s.Store.Export(r.Context(), m.ID)
+	out, err := s.Export(r.Context(), m.ID)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
+	problem.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Export answers everything passd keeps about a member (GDPR access): the
+// API's export, which the console downloads too.
+func (s *Server) Export(ctx context.Context, memberID string) (ExportJSON, error) {
+	ex, err := s.Store.Export(ctx, memberID)
+	if err != nil {
+		return ExportJSON{}, err
+	}
 	mj, err := s.memberJSON(ex.Member)
 	if err != nil {
-		return err
+		return ExportJSON{}, err
 	}
 	out := ExportJSON{Member: mj, Account: ex.Member.Account, ExportedAt: s.Now().UTC(),
 		Entries: []TransactionJSON{}, Events: []EventJSON{}, Registrations: []RegistrationJSON{}, Sync: []SyncJSON{},
@@ -582,9 +595,7 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range ex.Consents {
 		out.Consents = append(out.Consents, ConsentJSON{MarketingOptIn: c.MarketingOptIn, Source: c.Source, At: c.CreatedAt.UTC()})
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="passd-member-`+m.ID+`.json"`)
-	problem.JSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
@@ -611,16 +622,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	v := &balances.ValidationError{}
-	if !loyalty.ValidRole(q.Role) {
-		v.Add("role", "must be pos, merchant or admin")
-	}
-	if q.Program != "" {
-		if _, err := s.Programs.Fresh(r.Context(), q.Program, 0); err != nil {
-			v.Add("program", "no such program")
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := loyalty.ValidateKeyRequest(q.Role, q.Program, s.programKnown(r.Context())); err != nil {
 		return err
 	}
 	p, _ := principalFrom(r.Context())
@@ -633,4 +635,12 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	problem.JSON(w, http.StatusCreated, map[string]any{"key": key, "id": k.ID, "role": k.Role, "program": k.Program})
 	return nil
+}
+
+// programKnown answers whether a programme exists, for the domain's checks.
+func (s *Server) programKnown(ctx context.Context) func(string) bool {
+	return func(id string) bool {
+		_, err := s.Programs.Fresh(ctx, id, 0)
+		return err == nil
+	}
 }

@@ -354,6 +354,7 @@ func openAPI() obj {
 	maps.Copy(paths, rewardPaths())
 	maps.Copy(paths, campaignPaths())
 	maps.Copy(paths, webhookPaths())
+	maps.Copy(paths, statsPaths())
 	outPaths := obj{}
 	for p, methods := range paths {
 		m := obj{}
@@ -389,7 +390,7 @@ func openAPI() obj {
 				"QRSize": obj{"name": "size", "in": "query", "description": "Width and height of the image in pixels.", "schema": obj{"type": "integer", "minimum": cards.MinQRSize, "maximum": cards.MaxQRSize, "default": cards.DefaultQRSize}},
 			}, programParameters()),
 			"headers": merge(obj{"RetryAfter": obj{"description": "Seconds to wait before retrying.", "schema": obj{"type": "integer", "minimum": 1}}}, programHeaders()),
-			"schemas": merge(merge(merge(merge(schemas(), programSchemas()), rewardSchemas()), campaignSchemas()), webhookSchemas()),
+			"schemas": merge(merge(merge(merge(merge(schemas(), programSchemas()), rewardSchemas()), campaignSchemas()), webhookSchemas()), statsSchemas()),
 		},
 	}
 }

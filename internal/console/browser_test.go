@@ -73,6 +73,12 @@ func checkAxe(t *testing.T, ctx context.Context, page, script, version string) {
 // chromium the test skips locally but fails in CI.
 func chromium(t *testing.T, width, height int, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	return chromiumFor(t, 90*time.Second, width, height, opts...)
+}
+
+// chromiumFor is chromium with the browser's time limit.
+func chromiumFor(t *testing.T, limit time.Duration, width, height int, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	path := ""
 	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
 		if found, err := exec.LookPath(p); err == nil {
@@ -86,7 +92,7 @@ func chromium(t *testing.T, width, height int, opts ...chromedp.ExecAllocatorOpt
 		}
 		t.Skip("chromium not installed; skipping the browser test")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),

@@ -97,12 +97,21 @@ type Config struct {
 	// (api.Server.Staff): the scanner's lookups and actions run through
 	// it. Required.
 	Till func(loyalty.StaffUser) http.Handler
+	// Export answers a member's export as JSON (the API's); the console
+	// offers no export without it.
+	Export func(ctx context.Context, memberID string) ([]byte, error)
+	// Editor changes programmes (internal/programs); the console offers
+	// no programme editor without it.
+	Editor ProgramEditor
 }
 
 // Server serves the console.
 type Server struct {
 	surface.Deps
 	secureCookies bool
+	publicURL     string
+	exportJSON    func(ctx context.Context, memberID string) ([]byte, error)
+	editor        ProgramEditor
 	params        loyalty.PasswordParams
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
@@ -125,6 +134,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		Deps:          deps,
 		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		publicURL:     cfg.PublicURL,
+		exportJSON:    cfg.Export,
+		editor:        cfg.Editor,
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
@@ -141,6 +153,9 @@ func New(cfg Config) (*Server, error) {
 		s.params = loyalty.DefaultPasswordParams
 	}
 	if s.pages, err = htmlpage.Parse(templateFS, "login", "setpassword", "dashboard", "scanner", "error"); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	if err := s.parseMerchantPages(); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	return s, nil
@@ -160,6 +175,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/set-password", s.setPasswordForm)
 	r.Post("/set-password", s.setPassword)
 	s.scanRoutes(r)
+	s.merchantRoutes(r)
 	return r
 }
 
@@ -183,6 +199,10 @@ type page struct {
 	Scan *scanData
 	// csp, when set, replaces the pages' Content-Security-Policy.
 	csp string
+	// Program is the programme of a merchant page (its navigation), View
+	// the page's own data.
+	Program *programRef
+	View    any
 }
 
 type programRow struct {
@@ -355,6 +375,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pg.Programs = append(pg.Programs, row)
+	}
+	if err := s.soleProgramFigures(r, pg); err != nil {
+		s.internalError(w, r, "read programme figures", err)
+		return
 	}
 	s.render(w, r, "dashboard", http.StatusOK, pg)
 }

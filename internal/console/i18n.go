@@ -87,6 +87,9 @@ func (t T) Get(key string) string {
 	if s := scanStrings.Get(t.Lang, key); s != "" {
 		return s
 	}
+	if _, ok := pageStrings["en"][key]; ok {
+		return pageStrings.Get(t.Lang, key)
+	}
 	return uiStrings.Get(t.Lang, key)
 }
 

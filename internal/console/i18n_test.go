@@ -27,6 +27,15 @@ func complete(t *testing.T, what string, words htmlpage.Words) {
 func TestStringsComplete(t *testing.T) {
 	t.Parallel()
 	complete(t, "console", uiStrings)
+	complete(t, "pages", pageStrings)
+	for key := range pageStrings["en"] {
+		if _, ok := uiStrings["en"][key]; ok {
+			t.Errorf("%q is in both sets of words", key)
+		}
+		if _, ok := scanStrings["en"][key]; ok {
+			t.Errorf("%q is in the pages' and the scanner's words", key)
+		}
+	}
 }
 
 func TestLanguage(t *testing.T) {

@@ -94,8 +94,8 @@ func (a scanAnswer) code() string {
 	return c
 }
 
-// post posts a scanner form as the page's script does (Accept JSON).
-func (b *browser) post(path string, form url.Values) scanAnswer {
+// postJSON posts a scanner form as the page's script does (Accept JSON).
+func (b *browser) postJSON(path string, form url.Values) scanAnswer {
 	b.t.Helper()
 	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -139,11 +139,11 @@ func TestScanSignedOut(t *testing.T) {
 	if res, page := b.do("POST", "/console/scan", form); res.StatusCode != http.StatusSeeOther || strings.Contains(page, m.Name) {
 		t.Errorf("POST /console/scan signed out = %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
-	if a := b.post("/console/scan", form); a.status != http.StatusUnauthorized || a.code() != "unauthorized" ||
+	if a := b.postJSON("/console/scan", form); a.status != http.StatusUnauthorized || a.code() != "unauthorized" ||
 		!strings.HasPrefix(a.header.Get("Content-Type"), "application/problem+json") {
 		t.Errorf("scripted lookup signed out = %d %v, want a 401 problem", a.status, a.body)
 	}
-	if a := b.post("/console/scan/members/"+m.ID+"/earn", url.Values{"key": {"k1"}, "amount": {"5"}}); a.status != http.StatusUnauthorized {
+	if a := b.postJSON("/console/scan/members/"+m.ID+"/earn", url.Values{"key": {"k1"}, "amount": {"5"}}); a.status != http.StatusUnauthorized {
 		t.Errorf("scripted earn signed out = %d %v, want 401", a.status, a.body)
 	}
 	if n := len(p.ledger(t, m.ID)); n != 0 {
@@ -355,12 +355,12 @@ func testScanner(t *testing.T, pg bool) {
 		t.Errorf("forged card = %d, want 422 with the plain words and no member", res.StatusCode)
 	}
 	// A typed number where the programme wants the barcode.
-	if a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {m.Number}}); a.status != http.StatusUnprocessableEntity || a.code() != "invalid_barcode" {
+	if a := b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {m.Number}}); a.status != http.StatusUnprocessableEntity || a.code() != "invalid_barcode" {
 		t.Errorf("typed number = %d %v, want invalid_barcode", a.status, a.body)
 	}
 
 	// The script's lookup: JSON with the API's member and the panel.
-	a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
+	a := b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
 	result, _ := a.body["member"].(map[string]any)
 	panel, _ := a.body["panel"].(string)
 	if a.status != 200 || result["id"] != m.ID || result["points"] != float64(0) || !strings.Contains(panel, "Ada Lovelace") || a.body["message"] == "" {
@@ -381,7 +381,7 @@ func testScanner(t *testing.T, pg bool) {
 		if token != "" {
 			form.Set("csrf", token)
 		}
-		if a := b.post(earnPath, form); a.status != http.StatusForbidden || a.code() != "forbidden" {
+		if a := b.postJSON(earnPath, form); a.status != http.StatusForbidden || a.code() != "forbidden" {
 			t.Errorf("earn with %s CSRF token = %d %v, want 403", name, a.status, a.body)
 		}
 		if res, _ := b.do("POST", earnPath, form); res.StatusCode != http.StatusForbidden {
@@ -396,13 +396,13 @@ func testScanner(t *testing.T, pg bool) {
 	// often its key is sent.
 	key := uuid.NewString()
 	earn := url.Values{"csrf": {csrf}, "key": {key}, "amount": {"12,50"}}
-	a = b.post(earnPath, earn)
+	a = b.postJSON(earnPath, earn)
 	tx, _ := a.body["transaction"].(map[string]any)
 	if a.status != http.StatusCreated || tx["points"] != float64(125) || tx["amount"] != float64(1250) || a.body["replayed"] != false ||
 		!strings.Contains(a.body["panel"].(string), `id="member-points">125<`) || !strings.Contains(a.body["message"].(string), "125") {
 		t.Fatalf("earn = %d %v", a.status, a.body)
 	}
-	a = b.post(earnPath, earn)
+	a = b.postJSON(earnPath, earn)
 	if a.status != http.StatusOK || a.body["replayed"] != true || !strings.Contains(a.body["message"].(string), "Already recorded") {
 		t.Errorf("the same earn again = %d %v, want 200 replayed", a.status, a.body)
 	}
@@ -412,7 +412,7 @@ func testScanner(t *testing.T, pg bool) {
 	answers := make([]scanAnswer, 2)
 	for i := range answers {
 		wg.Go(func() {
-			answers[i] = b.post(earnPath, url.Values{"csrf": {csrf}, "key": {key2}, "amount": {"3"}})
+			answers[i] = b.postJSON(earnPath, url.Values{"csrf": {csrf}, "key": {key2}, "amount": {"3"}})
 		})
 	}
 	wg.Wait()
@@ -426,21 +426,21 @@ func testScanner(t *testing.T, pg bool) {
 		t.Fatalf("ledger = %v, want the 125 and the 30 once each", entries)
 	}
 	// The same key for another amount: refused.
-	if a := b.post(earnPath, url.Values{"csrf": {csrf}, "key": {key}, "amount": {"99"}}); a.code() != "idempotency_conflict" ||
+	if a := b.postJSON(earnPath, url.Values{"csrf": {csrf}, "key": {key}, "amount": {"99"}}); a.code() != "idempotency_conflict" ||
 		!strings.Contains(a.body["detail"].(string), "already used") {
 		t.Errorf("key reused for another amount = %d %v", a.status, a.body)
 	}
 	// No key: nothing posted, and words that say what to do.
-	if a := b.post(earnPath, url.Values{"csrf": {csrf}, "amount": {"5"}}); a.code() != "idempotency_key_required" ||
+	if a := b.postJSON(earnPath, url.Values{"csrf": {csrf}, "amount": {"5"}}); a.code() != "idempotency_key_required" ||
 		!strings.Contains(a.body["detail"].(string), "Reload the page") {
 		t.Errorf("earn without a key = %d %v", a.status, a.body)
 	}
 	// An unknown action.
-	if a := b.post("/console/scan/members/"+m.ID+"/adjust", url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"5"}}); a.status != http.StatusNotFound {
+	if a := b.postJSON("/console/scan/members/"+m.ID+"/adjust", url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"5"}}); a.status != http.StatusNotFound {
 		t.Errorf("adjust through the scanner = %d %v, want 404", a.status, a.body)
 	}
 	// An amount that is not one.
-	if a := b.post(earnPath, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"12.345"}}); a.status != http.StatusUnprocessableEntity ||
+	if a := b.postJSON(earnPath, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"12.345"}}); a.status != http.StatusUnprocessableEntity ||
 		a.code() != "validation_failed" || !strings.Contains(a.body["detail"].(string), "at most 2 decimals") {
 		t.Errorf("amount 12.345 = %d %v", a.status, a.body)
 	}
@@ -448,16 +448,16 @@ func testScanner(t *testing.T, pg bool) {
 	// Rewards: redeem the one the member affords, refuse the one they do not.
 	_, cheapReward := p.api(t, "POST", "/programs/demo/rewards", map[string]any{"name": "Espresso", "cost_points": 100, "valid_days": 30})
 	_, dear := p.api(t, "POST", "/programs/demo/rewards", map[string]any{"name": "Espresso machine", "cost_points": 100000})
-	a = b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
+	a = b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
 	if panel := a.body["panel"].(string); !strings.Contains(panel, "Espresso machine") || !strings.Contains(panel, `value="`+cheapReward["id"].(string)+`"`) {
 		t.Errorf("panel lacks the active rewards: %s", panel)
 	}
 	redeem := "/console/scan/members/" + m.ID + "/redeem"
-	if a := b.post(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {dear["id"].(string)}}); a.code() != "insufficient_points" ||
+	if a := b.postJSON(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {dear["id"].(string)}}); a.code() != "insufficient_points" ||
 		!strings.Contains(a.body["detail"].(string), "Not enough points") {
 		t.Errorf("redeem the dear reward = %d %v, want insufficient_points", a.status, a.body)
 	}
-	a = b.post(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {cheapReward["id"].(string)}})
+	a = b.postJSON(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {cheapReward["id"].(string)}})
 	voucher, _ := a.body["voucher"].(map[string]any)
 	vcode, _ := voucher["code"].(string)
 	if a.status != http.StatusCreated || vcode == "" || !strings.Contains(a.body["panel"].(string), `id="member-points">55<`) ||
@@ -467,14 +467,14 @@ func testScanner(t *testing.T, pg bool) {
 	// Use the voucher; then again: already used.
 	use := "/console/scan/members/" + m.ID + "/use"
 	useKey := uuid.NewString()
-	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusCreated || a.body["voucher"].(map[string]any)["status"] != "used" ||
+	if a := b.postJSON(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusCreated || a.body["voucher"].(map[string]any)["status"] != "used" ||
 		strings.Contains(a.body["panel"].(string), vcode) || !strings.Contains(a.body["message"].(string), "Voucher used") {
 		t.Errorf("use voucher = %d %v", a.status, a.body)
 	}
-	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusOK || a.body["replayed"] != true {
+	if a := b.postJSON(use, url.Values{"csrf": {csrf}, "key": {useKey}, "voucher": {vcode}}); a.status != http.StatusOK || a.body["replayed"] != true {
 		t.Errorf("use voucher, same key = %d %v, want a replay", a.status, a.body)
 	}
-	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "voucher": {vcode}}); a.code() != "voucher_used" ||
+	if a := b.postJSON(use, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "voucher": {vcode}}); a.code() != "voucher_used" ||
 		!strings.Contains(a.body["detail"].(string), "already used") {
 		t.Errorf("use voucher again = %d %v, want voucher_used", a.status, a.body)
 	}
@@ -486,7 +486,7 @@ func testScanner(t *testing.T, pg bool) {
 	// An expired voucher: one valid for a day, tried 25 hours on (the
 	// session kept alive meanwhile).
 	_, daily := p.api(t, "POST", "/programs/demo/rewards", map[string]any{"name": "Croissant", "cost_points": 10, "valid_days": 1})
-	a = b.post(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {daily["id"].(string)}})
+	a = b.postJSON(redeem, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "reward": {daily["id"].(string)}})
 	if a.status != http.StatusCreated {
 		t.Fatalf("redeem the croissant = %d %v", a.status, a.body)
 	}
@@ -497,7 +497,7 @@ func testScanner(t *testing.T, pg bool) {
 			t.Fatalf("GET /console/scan = %d", res.StatusCode)
 		}
 	}
-	if a := b.post(use, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "voucher": {vcode}}); a.code() != "voucher_expired" ||
+	if a := b.postJSON(use, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "voucher": {vcode}}); a.code() != "voucher_expired" ||
 		!strings.Contains(a.body["detail"].(string), "expired") {
 		t.Errorf("use an expired voucher = %d %v, want voucher_expired", a.status, a.body)
 	}
@@ -531,17 +531,17 @@ func TestScanStamp(t *testing.T) {
 	}
 	m := storetest.NewMember(t, p.srv.Store, "demo")
 	b, csrf := p.scanner(t, "till@example.com", loyalty.RolePOS, "demo")
-	a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {p.barcode(t, m.ID)}})
+	a := b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {p.barcode(t, m.ID)}})
 	if !strings.Contains(a.body["panel"].(string), `id="member-stamps">0 of 2<`) || !strings.Contains(a.body["panel"].(string), `id="stamp-form"`) {
 		t.Fatalf("stamp programme panel = %d %v", a.status, a.body)
 	}
 	stamp := "/console/scan/members/" + m.ID + "/stamp"
-	if a := b.post(stamp, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}}); a.status != http.StatusCreated ||
+	if a := b.postJSON(stamp, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}}); a.status != http.StatusCreated ||
 		!strings.Contains(a.body["panel"].(string), `id="member-stamps">1 of 2<`) {
 		t.Errorf("stamp = %d %v", a.status, a.body)
 	}
 	// The card fills: a voucher for the free coffee.
-	if a := b.post(stamp, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}}); a.status != http.StatusCreated ||
+	if a := b.postJSON(stamp, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}}); a.status != http.StatusCreated ||
 		!strings.Contains(a.body["panel"].(string), `id="member-stamps">0 of 2<`) || !strings.Contains(a.body["panel"].(string), "Free coffee ·") {
 		t.Errorf("stamp that fills the card = %d %v", a.status, a.body)
 	}
@@ -565,7 +565,7 @@ func TestScanOtherProgramme(t *testing.T) {
 	m := storetest.NewMember(t, p.srv.Store, "demo")
 	code := p.barcode(t, m.ID)
 	b, csrf := p.scanner(t, "baker@example.com", loyalty.RoleMerchant, "bakery")
-	a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
+	a := b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}})
 	if a.status != http.StatusForbidden || a.code() != "forbidden" || strings.Contains(a.body["detail"].(string), m.Name) {
 		t.Errorf("bakery scans a demo card = %d %v, want 403", a.status, a.body)
 	}
@@ -573,7 +573,7 @@ func TestScanOtherProgramme(t *testing.T) {
 		t.Errorf("bakery form-scans a demo card = %d", res.StatusCode)
 	}
 	for _, action := range []string{"earn", "stamp"} {
-		a := b.post("/console/scan/members/"+m.ID+"/"+action, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"5"}})
+		a := b.postJSON("/console/scan/members/"+m.ID+"/"+action, url.Values{"csrf": {csrf}, "key": {uuid.NewString()}, "amount": {"5"}})
 		if a.status != http.StatusForbidden {
 			t.Errorf("bakery %s on a demo member = %d %v, want 403", action, a.status, a.body)
 		}
@@ -583,7 +583,7 @@ func TestScanOtherProgramme(t *testing.T) {
 	}
 	// demo's merchant scans it.
 	d, dcsrf := p.scanner(t, "cafe@example.com", loyalty.RoleMerchant, "demo")
-	if a := d.post("/console/scan", url.Values{"csrf": {dcsrf}, "barcode": {code}}); a.status != 200 {
+	if a := d.postJSON("/console/scan", url.Values{"csrf": {dcsrf}, "barcode": {code}}); a.status != 200 {
 		t.Errorf("demo merchant scans a demo card = %d %v", a.status, a.body)
 	}
 }
@@ -598,7 +598,7 @@ func TestScanRateLimited(t *testing.T) {
 	b, csrf := p.scanner(t, "till@example.com", loyalty.RolePOS, "demo")
 	var last scanAnswer
 	for i := range 40 {
-		last = b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {"forged-" + strconv.Itoa(i) + code[len(code)/2:]}})
+		last = b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {"forged-" + strconv.Itoa(i) + code[len(code)/2:]}})
 		if last.status == http.StatusTooManyRequests {
 			break
 		}
@@ -611,7 +611,7 @@ func TestScanRateLimited(t *testing.T) {
 		t.Fatalf("after many forged scans = %d %v, want 429 with the wait", last.status, last.body)
 	}
 	// A genuine card waits too: the limiter refuses before looking.
-	if a := b.post("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}}); a.status != http.StatusTooManyRequests {
+	if a := b.postJSON("/console/scan", url.Values{"csrf": {csrf}, "barcode": {code}}); a.status != http.StatusTooManyRequests {
 		t.Errorf("genuine scan while limited = %d", a.status)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/passd/passd/balances"
 )
 
 // Roles of API keys and staff; each includes the ones before it.
@@ -70,4 +72,18 @@ func CreateKey(ctx context.Context, st KeyCreator, role, program string, now tim
 		return "", APIKey{}, fmt.Errorf("store api key: %w", err)
 	}
 	return key, k, nil
+}
+
+// ValidateKeyRequest checks a new API key's role and programme (one that
+// known says exists, when set), naming each invalid field: the one check
+// of the API's POST /apikeys and the console's key form.
+func ValidateKeyRequest(role, program string, known func(program string) bool) error {
+	v := &balances.ValidationError{}
+	if !ValidRole(role) {
+		v.Add("role", "must be pos, merchant or admin")
+	}
+	if program != "" && !known(program) {
+		v.Add("program", "no such program")
+	}
+	return v.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -172,4 +173,9 @@ func NewStaffToken() (string, error) {
 		return "", fmt.Errorf("draw token: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// NewStaffUserID draws a staff user's id: "usr_" and 16 random hex digits.
+func NewStaffUserID() string {
+	return "usr_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,6 +282,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	signer.Now = s.now
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
 	s.Metrics = metrics.New(s.Store, channelsOn, s.Cards.Cache().Stats, log)
+	s.Metrics.AddInstalls(s.Store, log)
 
 	var pusher cardsync.Pusher = devPusher{log: log}
 	if !s.pushesLogged() {
@@ -335,6 +337,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		automations.Dormant{Store: s.Store, Programs: s.Programs},
 		automations.Vouchers{Store: s.Store},
 		automations.TierReviews{Store: s.Store, Programs: s.Programs},
+		automations.Figures{Store: s.Store},
 	)
 	if s.Webhooks, err = webhooks.New(webhooks.Config{
 		Store: s.Store, Logger: log, Now: s.now, AllowHTTP: cfg.WebhookAllowHTTP,
@@ -366,7 +369,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 
-	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL, Till: apiSrv.Staff})
+	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL, Till: apiSrv.Staff, Editor: s.ProgramService,
+		Export: func(ctx context.Context, memberID string) ([]byte, error) {
+			ex, err := apiSrv.Export(ctx, memberID)
+			if err != nil {
+				return nil, err
+			}
+			return json.MarshalIndent(ex, "", "  ")
+		}})
 	if err != nil {
 		return nil, err
 	}

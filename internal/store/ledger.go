@@ -583,6 +583,11 @@ func entryByID(ctx context.Context, q queryer, id string) (Entry, error) {
 // or less. Entries of erased members are answered (the anonymous ledger);
 // an unknown member is loyalty.ErrMemberNotFound.
 func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int) ([]Entry, string, error) {
+	return s.EntriesOfType(ctx, memberID, "", cursor, limit)
+}
+
+// EntriesOfType is Entries of one type only (all when typ is empty).
+func (s *Store) EntriesOfType(ctx context.Context, memberID string, typ balances.EntryType, cursor string, limit int) ([]Entry, string, error) {
 	before := int64(math.MaxInt64)
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -600,8 +605,8 @@ func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int)
 	limit = min(limit, MaxPageSize)
 	rows, err := s.rd.QueryContext(ctx, `
 		SELECT `+entryCols+`, seq FROM entries
-		WHERE member_id = $1 AND seq < $2
-		ORDER BY seq DESC LIMIT $3`, memberID, before, limit+1)
+		WHERE member_id = $1 AND seq < $2 AND ($4 = '' OR type = $4)
+		ORDER BY seq DESC LIMIT $3`, memberID, before, limit+1, string(typ))
 	if err != nil {
 		return nil, "", fmt.Errorf("entries of %s: %w", memberID, translate(err))
 	}

@@ -135,6 +135,11 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWebhookClaimers", testConcurrentWebhookClaimers},
 		{"PruneWebhooks", testPruneWebhooks},
 		{"SendTestWebhook", testSendTestWebhook},
+		{"Figures", testFigures},
+		{"ConcurrentFigures", testConcurrentFigures},
+		{"ProgramSyncHealth", testProgramSyncHealth},
+		{"CountTierMembers", testCountTierMembers},
+		{"EntriesOfType", testEntriesOfType},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
