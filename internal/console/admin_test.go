@@ -125,11 +125,13 @@ func TestAdminUsers(t *testing.T) {
 
 	merchant := p.signedInAs(t, "ada@example.com", loyalty.RoleMerchant, "demo")
 	pos := p.signedInAs(t, "till@example.com", loyalty.RolePOS, "demo")
-	for _, other := range []*browser{merchant, pos} {
+	// Each takes its CSRF token from its own home page (a pos user's is
+	// the scanner).
+	for other, home := range map[*browser]string{merchant: "/console", pos: "/console/scan"} {
 		for _, path := range []string{users, "/console/admin/keys", users + "/" + u.ID + "/disable"} {
 			other.page(path, http.StatusForbidden)
 		}
-		if res, _ := other.post("/console", "/console/admin/keys", url.Values{"role": {"admin"}}); res.StatusCode != http.StatusForbidden {
+		if res, _ := other.post(home, "/console/admin/keys", url.Values{"role": {"admin"}}); res.StatusCode != http.StatusForbidden {
 			t.Errorf("a non-admin creating a key = %d, want 403", res.StatusCode)
 		}
 	}

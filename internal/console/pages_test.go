@@ -403,8 +403,12 @@ func TestSyncWarnings(t *testing.T) {
 	if page := b.page("/console/programs/demo", http.StatusOK); strings.Contains(page, "longer than they should") {
 		t.Fatal("fresh cards show a warning")
 	}
-	// Google Wallet is off here: its cards wait. Eleven minutes on, they
-	// are stuck; one given up is in error.
+	// Google Wallet is off here, so nothing delivers to it: queue every
+	// card for it (as turning it on does) and its cards wait. Eleven
+	// minutes on, they are stuck; one given up is in error.
+	if _, err := p.srv.Store.EnableChannel(ctx, loyalty.ChannelGoogle); err != nil {
+		t.Fatal(err)
+	}
 	p.clock.Add(11 * time.Minute)
 	jobs, err := p.srv.Store.ClaimDue(ctx, loyalty.ChannelGoogle, 10, time.Minute)
 	if err != nil {

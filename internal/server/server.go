@@ -66,6 +66,9 @@ type Server struct {
 	// dormancy, voucher expiry, tier reviews); tests call its RunOnce
 	// after moving their clock.
 	Automations *automations.Runner
+	// Figures folds the programme figures' deltas (automations.Figures)
+	// off the request path.
+	Figures *automations.Runner
 	// Webhooks delivers the outbox's webhook events.
 	Webhooks *webhooks.Deliverer
 	// Leases heart-beats this instance and hands the claims of stopped
@@ -337,8 +340,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		automations.Dormant{Store: s.Store, Programs: s.Programs},
 		automations.Vouchers{Store: s.Store},
 		automations.TierReviews{Store: s.Store, Programs: s.Programs},
-		automations.Figures{Store: s.Store},
 	)
+	// The figures' folding is bookkeeping, not a change to any card: it
+	// runs on its own runner, which wakes nobody.
+	s.Figures = automations.New(automations.Config{Now: s.now, Poll: opts.AutomationPoll, Logger: log}, automations.Figures{Store: s.Store})
 	if s.Webhooks, err = webhooks.New(webhooks.Config{
 		Store: s.Store, Logger: log, Now: s.now, AllowHTTP: cfg.WebhookAllowHTTP,
 		TLSConfig: opts.WebhookTLS, Poll: opts.WebhookPoll, Observe: s.Metrics.Webhooks(s.Store.WebhookBacklog),
@@ -595,6 +600,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Automations.Run(workCtx)
 		}
 	}()
+	figuresDone := make(chan struct{})
+	go func() { defer close(figuresDone); s.Figures.Run(workCtx) }()
 	webhooksDone := make(chan struct{})
 	go func() { defer close(webhooksDone); s.Webhooks.Run(workCtx) }()
 	metricsDone := make(chan error, 1)
@@ -635,6 +642,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-checkDone
 	<-programsDone
 	<-automationsDone
+	<-figuresDone
 	<-webhooksDone
 	<-leasesDone
 	select {
