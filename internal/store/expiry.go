@@ -108,10 +108,22 @@ type expiredLot struct {
 // up by their indexes (the planner hash-joins whole tables for larger
 // arrays of ids).
 func (s *Store) ExpireDue(ctx context.Context, now time.Time, limit int) (int, error) {
-	now = now.UTC().Truncate(time.Microsecond)
+	return inBatches(limit, func(members int) (int, error) {
+		return s.expireBatch(ctx, now.UTC().Truncate(time.Microsecond), members)
+	})
+}
+
+// expireMembers bounds the members of one expiry or reminder transaction
+// (BenchmarkExpireLots weighs it against the tills' latency).
+const expireMembers = 50
+
+// inBatches runs batch, a transaction of at most expireMembers members
+// answering how many lots it did, until about limit lots are done or a
+// batch finds none, and answers how many were done.
+func inBatches(limit int, batch func(members int) (int, error)) (int, error) {
 	done := 0
 	for done < limit {
-		n, err := s.expireBatch(ctx, now, min(expireMembers, limit-done))
+		n, err := batch(min(expireMembers, limit-done))
 		done += n
 		if err != nil || n == 0 {
 			return done, err
@@ -119,10 +131,6 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time, limit int) (int, e
 	}
 	return done, nil
 }
-
-// expireMembers bounds the members of one expiry transaction
-// (BenchmarkExpireLots weighs it against the tills' latency).
-const expireMembers = 50
 
 // expireBatch is one transaction of ExpireDue, for up to limit members.
 func (s *Store) expireBatch(ctx context.Context, now time.Time, limit int) (int, error) {
@@ -375,15 +383,21 @@ func (s *Store) pointsExpired(ctx context.Context, tx *sql.Tx, expired []expired
 }
 
 // RemindDue marks reminded the lots whose reminder is due at now
-// (remind_at at or before it, not expired yet, points left) of up to limit
-// members, in one transaction, and changes each live member's card once
-// (pass version, sync marks of both channels): the card then says how many
-// points expire when (loyalty.PointsExpiring.Reminded), and Apple's change
-// message tells the member once. It answers how many lots it marked. It
-// may run on several instances at once: the flag is set under the
-// member's account lock.
+// (remind_at at or before it, not expired yet, points left), about limit
+// of them, in transactions of expireMembers members, and changes each live
+// member's card once (pass version, sync marks of both channels): the card
+// then says how many points expire when (loyalty.PointsExpiring.Reminded),
+// and Apple's change message tells the member once. It answers how many
+// lots it marked. It may run on several instances at once: the flag is set
+// under the member's account lock.
 func (s *Store) RemindDue(ctx context.Context, now time.Time, limit int) (int, error) {
-	now = now.UTC().Truncate(time.Microsecond)
+	return inBatches(limit, func(members int) (int, error) {
+		return s.remindBatch(ctx, now.UTC().Truncate(time.Microsecond), members)
+	})
+}
+
+// remindBatch is one transaction of RemindDue, for up to limit members.
+func (s *Store) remindBatch(ctx context.Context, now time.Time, limit int) (int, error) {
 	done := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		done = 0
