@@ -4,7 +4,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 14m
 BENCHTIME ?= 3s
 
-.PHONY: run build test test-short bench lint fuzz vendor-axe clean
+.PHONY: run build build-openssl test test-openssl test-short bench lint fuzz vendor-axe clean
 
 ## run: start passd on the embedded default (SQLite in ./data, dev certificates, the demo program)
 run:
@@ -14,10 +14,21 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
+## build-openssl: the same, signing passes with OpenSSL's libcrypto (cgo; needs a C compiler and libssl-dev)
+build-openssl:
+	$(GO) build -tags openssl -o bin/ ./cmd/...
+
 ## test: every test, with the race detector, against SQLite and a throwaway PostgreSQL 15
 test:
 	$(GO) vet ./...
 	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) test-openssl
+
+## test-openssl: the packages that build, sign or serve passes, again with the OpenSSL signer (-tags openssl)
+OPENSSL_PKGS ?= ./passkit/... ./internal/cards/ ./internal/cardsync/ ./internal/server/... ./cmd/passd/
+test-openssl:
+	$(GO) vet -tags openssl ./passkit/
+	scripts/with-postgres.sh $(GO) test -race -count=1 -tags openssl -timeout $(TEST_TIMEOUT) $(OPENSSL_PKGS)
 
 ## test-short: the tests without PostgreSQL (skips the PostgreSQL conformance run)
 test-short:
@@ -32,6 +43,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags openssl ./passkit/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s

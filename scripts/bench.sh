@@ -6,7 +6,8 @@
 #      16 goroutines, tx/s and p50/p99) beside pgbench -N at 1 and 16 clients;
 #   2. a member read (the one query of a pass fetch) per store;
 #   3. passes built and signed per second (1 core, all cores) beside raw
-#      RSA-2048 signing with the same key;
+#      RSA-2048 signing with the same key, and on all cores with each
+#      signer (Go, OpenSSL) beside `openssl speed -multi N rsa2048`;
 #   4. APNs push fan-out to 10,000 devices over loopback (the client alone);
 #   5. one merchant message to 10,000 registered devices through a running
 #      passd (API, store, sync engine, APNs client) to the mock APNs
@@ -52,6 +53,11 @@ go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/stor
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
 go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkBuildFileSet$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
 go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkBuildFileSetParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
+echo "== passes built and signed per second on all cores beside openssl speed -multi $(nproc) rsa2048, alternated second by second (goal with -tags openssl: ratio >= 0.8)"
+for tags in openssl ""; do
+  echo "-- signer: ${tags:-go}"
+  go test -tags "$tags" -run '^$' -bench 'BenchmarkBuildVsOpenSSLSpeed' -benchtime 5x -cpu "$(nproc)" ./passkit/
+done
 echo "== pass build vs raw RSA-2048 alternated one by one (rate-%: the build rate as a share of the signing rate), and a build's work besides the RSA operation"
 go test -run '^$' -bench 'BenchmarkBuildVsRSA|BenchmarkBuildOverhead' -benchtime "$benchtime" -cpu 1 ./passkit/
 

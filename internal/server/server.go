@@ -224,6 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("pass signer: %w", err)
 	}
 	signer.Now = s.now
+	log.InfoContext(ctx, "pass signer", "backend", signer.Backend())
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
 	s.Metrics = metrics.New(s.Store, []string{loyalty.ChannelApple, loyalty.ChannelGoogle}, s.Cards.Cache().Stats, log)
 
