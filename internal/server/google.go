@@ -35,8 +35,9 @@ const (
 	googleMaxAttempts   = 3
 	googleMaxBackoff    = 5 * time.Second
 	googleStartupBudget = 15 * time.Second
-	// maxCachedSaveURLs bounds the signed save links kept (about 1 KiB each).
-	maxCachedSaveURLs = 50_000
+	// maxCachedSaveURLBytes bounds the signed save links kept: about
+	// 4,000 of them at 1 KiB each.
+	maxCachedSaveURLBytes = 4 << 20
 )
 
 // newGoogle sets Google Wallet up: nil when PASSD_GOOGLE_ISSUER_ID is empty
@@ -96,7 +97,7 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	}
 	log.Info("Google Wallet is on", "issuer_id", cfg.GoogleIssuerID, "api_url", cfg.GoogleAPIURL)
 
-	saveURLs := memo.NewStrings(maxCachedSaveURLs)
+	saveURLs := memo.NewStrings(maxCachedSaveURLBytes)
 	return &googleChannel{
 		Deliverer: ch,
 		Classes:   ch,
