@@ -35,6 +35,7 @@ const (
 	googleMaxAttempts   = 3
 	googleMaxBackoff    = 5 * time.Second
 	googleStartupBudget = 15 * time.Second
+	googleMaxIdleConns  = 32
 	// maxCachedSaveURLBytes bounds the signed save links kept: about
 	// 4,000 of them at 1 KiB each.
 	maxCachedSaveURLBytes = 4 << 20
@@ -63,7 +64,13 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	}
 	hc := s.opts.GoogleHTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: googleHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// The sync engine calls Google from several workers at once: keep
+		// a connection for each (net/http keeps 2 by default and would
+		// close and re-handshake the rest under load; HTTP/2, which Google
+		// speaks, multiplexes on one anyway).
+		tr.MaxIdleConnsPerHost = googleMaxIdleConns
+		hc = &http.Client{Timeout: googleHTTPTimeout, Transport: tr}
 	}
 	gcfg.HTTPClient = hc
 	gcfg.Logger = log
