@@ -28,6 +28,9 @@ const (
 // classified cause.
 func (c *Client) call(ctx context.Context, op, id string, fn func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		if err := c.pace.wait(ctx); err != nil {
+			return fmt.Errorf("googlewallet: %s %s: stopped while waiting for its turn: %w", op, id, err)
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil

@@ -20,7 +20,7 @@ import (
 // collector runs more often, so that passd stays under about 100 MB even
 // when a message changes 100,000 cards. Caches are bounded by bytes well
 // below it (see docs/operations.md).
-const DefaultMemoryLimit = 80 << 20
+const DefaultMemoryLimit = 64 << 20
 
 // memoryLimit answers the limit passd sets, or 0 to leave GOMEMLIMIT's.
 func memoryLimit(getenv func(string) string) int64 {

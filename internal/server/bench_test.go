@@ -213,8 +213,10 @@ type benchConfig struct {
 	// the test's process.
 	binary string
 	// google, when set, turns Google Wallet on against this fake (in
-	// process only).
-	google *wallettest.Server
+	// process only), its calls paced as passd paces them unless
+	// googleUnpaced.
+	google        *wallettest.Server
+	googleUnpaced bool
 }
 
 // startBenchPassd is newBenchPassd as bc says.
@@ -253,6 +255,9 @@ func startBenchPassd(b testing.TB, databaseURL string, bc benchConfig) *benchPas
 		tr := bc.google.HTTPClient().Transport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 32
 		opts.GoogleHTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		if bc.googleUnpaced {
+			opts.GoogleRequestsPerSecond = -1
+		}
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -346,8 +351,14 @@ func populate(b testing.TB, cfg config.Config, passTypeID string, n int) []bench
 		if err != nil {
 			return err
 		}
+		// A referral code, as enrolment gives one: without it passd's
+		// start would give each member one, a transaction apiece.
+		code, err := loyalty.NewReferralCode()
+		if err != nil {
+			return err
+		}
 		m := loyalty.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
-			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
+			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token, ReferralCode: code}
 		if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
 			return err
 		}

@@ -37,9 +37,18 @@ const (
 	googleStartupBudget = 15 * time.Second
 	googleMaxIdleConns  = 32
 	// maxCachedSaveURLBytes bounds the signed save links kept: about
-	// 4,000 of them at 1 KiB each.
-	maxCachedSaveURLBytes = 4 << 20
+	// 7,000 of them at 1 KiB each. A member's link is signed (RSA with the
+	// service account's key) when the cache has lost it, so a shop whose
+	// tills serve more members than that between two visits of each pays
+	// a signature per answer: raise it with memory to spare.
+	maxCachedSaveURLBytes = 8 << 20
 )
+
+// GoogleRequestsPerSecond is the pace of passd's calls to Google Wallet's
+// API, under Google's quota of about 20 a second (docs/google-wallet.md):
+// a burst of card changes waits its turn, and changes to the same card
+// meanwhile coalesce into one patch.
+const GoogleRequestsPerSecond = 18
 
 // newGoogle sets Google Wallet up: nil when PASSD_GOOGLE_ISSUER_ID is empty
 // (one log line says so and nothing else changes). Otherwise it reads the
@@ -77,6 +86,12 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	gcfg.Now = s.now
 	gcfg.MaxAttempts = googleMaxAttempts
 	gcfg.MaxBackoff = googleMaxBackoff
+	switch rps := s.opts.GoogleRequestsPerSecond; {
+	case rps == 0:
+		gcfg.RequestsPerSecond = GoogleRequestsPerSecond
+	case rps > 0:
+		gcfg.RequestsPerSecond = rps
+	}
 	client, err := googlewallet.New(ctx, gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("PASSD_GOOGLE_CREDENTIALS: %w", err)

@@ -100,6 +100,11 @@ type Options struct {
 	// means a client with a 30 s timeout (tests pass one that trusts their
 	// fake's TLS certificate).
 	GoogleHTTPClient *http.Client
+	// GoogleRequestsPerSecond paces the calls to Google Wallet's API;
+	// zero means GoogleRequestsPerSecond (the package constant), a
+	// negative value no pacing (benchmarks that measure Google's raw
+	// cost).
+	GoogleRequestsPerSecond float64
 	// ProgramBatch is how many cards one transaction marks after a
 	// programme change (programs.DefaultBatch when zero).
 	ProgramBatch int
