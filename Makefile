@@ -16,7 +16,7 @@ build:
 
 ## build-openssl: the same, signing passes with OpenSSL's libcrypto (cgo; needs a C compiler and libssl-dev)
 build-openssl:
-	$(GO) build -tags openssl -o bin/ ./cmd/...
+	CGO_ENABLED=1 $(GO) build -tags openssl -o bin/ ./cmd/...
 
 ## test: every test, with the race detector, against SQLite and a throwaway PostgreSQL 15
 test:
@@ -26,6 +26,7 @@ test:
 
 ## test-openssl: the packages that build, sign or serve passes, again with the OpenSSL signer (-tags openssl), without -race (the run above has it), so that TestMessageReachesEveryCard takes its full 10,000 cards
 OPENSSL_PKGS ?= ./passkit/... ./internal/cards/ ./internal/cardsync/ ./internal/server/... ./cmd/passd/
+test-openssl: export CGO_ENABLED=1
 test-openssl:
 	$(GO) vet -tags openssl ./passkit/
 	$(GO) test -race -count=1 -tags openssl ./passkit/
