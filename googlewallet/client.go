@@ -61,6 +61,12 @@ type Config struct {
 	// Sleep waits between attempts and must return early with ctx.Err()
 	// when ctx ends; nil means a real timer. Tests inject a recorder.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// RequestsPerSecond paces the API calls of the Client, retries
+	// included, to at most this many a second (a second's worth may go
+	// at once after a quiet spell); callers wait for their turn. Zero
+	// means no pacing. Google's API quota is about 20 a second.
+	RequestsPerSecond float64
 }
 
 // String describes c without its key material, so that a Config printed by
@@ -121,8 +127,9 @@ func ConfigFromEnvValues(issuerID, credentialsPath, apiURL string) (cfg Config, 
 	return Config{IssuerID: issuerID, CredentialsJSON: b, BaseURL: apiURL}, true, nil
 }
 
-// Client talks to the Wallet Objects API for one issuer. It holds no
-// mutable state of its own and is safe for concurrent use.
+// Client talks to the Wallet Objects API for one issuer. Besides its pacer
+// (Config.RequestsPerSecond) it holds no mutable state of its own, and it
+// is safe for concurrent use.
 type Client struct {
 	issuerID string
 	svc      *walletobjects.Service
@@ -133,6 +140,7 @@ type Client struct {
 	now      func() time.Time
 
 	sleep       func(context.Context, time.Duration) error
+	pace        *pacer
 	maxAttempts int
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
@@ -217,6 +225,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if c.minBackoff > c.maxBackoff {
 		c.minBackoff = c.maxBackoff
 	}
+	c.pace = newPacer(cfg.RequestsPerSecond, c.now, c.sleep)
 	return c, nil
 }
 

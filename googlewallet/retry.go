@@ -34,6 +34,9 @@ func (c *Client) call(ctx context.Context, op, id string, fn func(context.Contex
 		if err := c.waitHold(ctx, own); err != nil {
 			return fmt.Errorf("googlewallet: %s %s: stopped while the quota was used up: %w", op, id, err)
 		}
+		if err := c.pace.wait(ctx); err != nil {
+			return fmt.Errorf("googlewallet: %s %s: stopped while waiting for its turn: %w", op, id, err)
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil

@@ -421,6 +421,13 @@ func TestAddMessage(t *testing.T) {
 	if got := methods(reqs); !slices.Equal(got, want) {
 		t.Fatalf("AddMessage() requests = %q, want %q", got, want)
 	}
+	// The read asks for the messages alone, the write's answer for its id.
+	if got := reqs[0].Query.Get("fields"); got != "messages" {
+		t.Errorf("GET before addMessage asked for fields %q, want messages", got)
+	}
+	if got := reqs[1].Query.Get("fields"); got != "resource/id" {
+		t.Errorf("addMessage asked for fields %q, want resource/id", got)
+	}
 	if got, want := addMessageTypes(t, reqs), []string{"TEXT_AND_NOTIFY", "TEXT"}; !slices.Equal(got, want) {
 		t.Errorf("messageTypes = %q, want %q", got, want)
 	}

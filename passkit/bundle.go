@@ -86,6 +86,7 @@ type Signer struct {
 	passTypeID string
 	teamID     string
 
+	backend string // see Backend
 	tmpl    *sigTemplate
 	flaters sync.Pool // *flate.Writer, reused between builds
 }
@@ -107,9 +108,14 @@ func NewSigner(c *Credentials) (*Signer, error) {
 	if err := checkIssuedBy(c.Certificate, c.WWDR); err != nil {
 		return nil, fmt.Errorf("new signer: %w", err)
 	}
+	key, backend, err := nativeKey(c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("new signer: %w", err)
+	}
 	s := &Signer{
 		cert:       c.Certificate,
-		key:        c.Key,
+		key:        key,
+		backend:    backend,
 		wwdr:       c.WWDR,
 		passTypeID: CertificatePassTypeID(c.Certificate),
 		teamID:     CertificateTeamID(c.Certificate),

@@ -4,7 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -427,5 +431,46 @@ func TestSignTemplate(t *testing.T) {
 	var got time.Time
 	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &got); err != nil || !got.Equal(late) {
 		t.Errorf("signingTime = %v, %v, want %v", got, err, late)
+	}
+}
+
+// TestSignerBackend runs in both builds (go test and go test -tags
+// openssl): whichever backend signs, its signatures are byte for byte
+// those of crypto/rsa with the same key, so the whole suite above checks
+// the same PKCS#7 for both, openssl cms -verify included.
+func TestSignerBackend(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t)
+	if got := s.Backend(); got != SignerBackend() {
+		t.Errorf("Backend() = %q for an RSA key, want this build's %q", got, SignerBackend())
+	}
+	goKey := testCredentials(t).Key.(*rsa.PrivateKey)
+	for i := range 4 {
+		digest := sha256.Sum256([]byte{byte(i)})
+		got, err := s.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			t.Fatalf("%s Sign: %v", s.Backend(), err)
+		}
+		want, err := rsa.SignPKCS1v15(rand.Reader, goKey, crypto.SHA256, digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s signature %d differs from crypto/rsa's", s.Backend(), i)
+		}
+	}
+	if _, err := s.key.Sign(rand.Reader, make([]byte, 20), crypto.SHA1); err == nil && s.Backend() == "openssl" {
+		t.Errorf("openssl Sign(SHA-1) succeeded; only SHA-256 is supported")
+	}
+
+	// A key that is not an in-memory RSA key is signed through Go.
+	c := *testCredentials(t)
+	c.Key = hashKey{c.Key}
+	other, err := NewSigner(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := other.Backend(); got != "go" {
+		t.Errorf("Backend() = %q for a crypto.Signer that is not *rsa.PrivateKey, want go", got)
 	}
 }

@@ -59,6 +59,16 @@ func (s *Signer) PrepareFiles(files map[string][]byte) (*FileSet, error) {
 	return fs, nil
 }
 
+// Size answers about the bytes the FileSet holds, for caches bounded by
+// bytes.
+func (fs *FileSet) Size() int {
+	n := len(fs.local) + len(fs.central)
+	for _, name := range fs.names {
+		n += len(name) + 16 + 40
+	}
+	return n
+}
+
 // digests answers the lowercase hex SHA-1 of each named file, for the
 // manifest.
 func digests(names []string, files map[string][]byte) [][40]byte {

@@ -6,7 +6,8 @@
 #      16 goroutines, tx/s and p50/p99) beside pgbench -N at 1 and 16 clients;
 #   2. a member read (the one query of a pass fetch) per store;
 #   3. passes built and signed per second (1 core, all cores) beside raw
-#      RSA-2048 signing with the same key;
+#      RSA-2048 signing with the same key, and on all cores with each
+#      signer (Go, OpenSSL) beside `openssl speed -multi N rsa2048`;
 #   4. APNs push fan-out to 10,000 devices over loopback (the client alone);
 #   5. one merchant message to 10,000 registered devices through a running
 #      passd (API, store, sync engine, APNs client) to the mock APNs
@@ -15,7 +16,11 @@
 #      same key in the same run (signs/s, fetch/sign-%) and passd's own
 #      pass builds (builds/s, fetch/build-%), on SQLite and on PostgreSQL
 #      over TCP and over its Unix socket;
-#   6. a change to a programme of 100,000 cards, marked in batches of 500,
+#   6. one message to 100,000 devices through passd run as its own
+#      process, with each signer: from the POST to the last device's
+#      fetch, a till's earns meanwhile, passd's RSS;
+#   7. earns over HTTP with Google Wallet off and on, paced and unpaced;
+#   8. a change to a programme of 100,000 cards, marked in batches of 500,
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
 #      marking's cards/s and its longest batch, on SQLite and PostgreSQL;
@@ -59,10 +64,15 @@ go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/stor
 echo "== pass build and sign vs raw RSA-2048 (-cpu 1 = one core; Parallel at -cpu $(nproc) = all cores)"
 go test -run '^$' -bench 'BenchmarkBuild$|BenchmarkBuildFileSet$|BenchmarkRSASign2048$' -benchtime "$benchtime" -cpu 1 ./passkit/
 go test -run '^$' -bench 'BenchmarkBuildParallel$|BenchmarkBuildFileSetParallel$|BenchmarkRSASign2048Parallel$' -benchtime "$benchtime" -cpu "$(nproc)" ./passkit/
+echo "== passes built and signed per second on all cores beside openssl speed -multi $(nproc) rsa2048, alternated second by second (goal with -tags openssl: ratio >= 0.8)"
+for tags in openssl ""; do
+  echo "-- signer: ${tags:-go}"
+  go test -tags "$tags" -run '^$' -bench 'BenchmarkBuildVsOpenSSLSpeed' -benchtime 5x -cpu "$(nproc)" ./passkit/
+done
 echo "== pass build vs raw RSA-2048 alternated one by one (rate-%: the build rate as a share of the signing rate), and a build's work besides the RSA operation"
 go test -run '^$' -bench 'BenchmarkBuildVsRSA|BenchmarkBuildOverhead' -benchtime "$benchtime" -cpu 1 ./passkit/
 
-echo "== APNs fan-out to 10,000 devices over loopback (mock APNs: TLS, HTTP/2, client certificate)"
+echo "== APNs fan-out to 10,000 devices over loopback (mock APNs: TLS, HTTP/2, client certificate), on 1, 2 (passd's) and 4 connections (goal >= 20,000 pushes/s)"
 go test -run '^$' -bench 'BenchmarkPushFanout' -benchtime 3x ./passkit/apns/
 
 echo "== one merchant message to 10,000 devices through passd: pushes/s (goal >= 5,000), then fetches/s vs signs/s (goal fetch/sign-% >= 85)"
@@ -71,6 +81,19 @@ load
 # setup on 2 cores); without PASSD_TEST_DATABASE_URL the PostgreSQL run is
 # skipped.
 go test -run '^$' -bench 'BenchmarkMessageFanout' -benchtime "${FANOUT_TIMES:-1}x" -timeout 20m ./internal/server/
+load
+
+echo "== a message to 100,000 cards: passd (its own process) pushes every device, each lists and fetches its pass; POST to last fetch (goal < 60 s with OpenSSL), a till's earn p99 (goal < 200 ms), passd's RSS (goal < 100 MB)"
+# PASSD_BENCH_CARDS=10000 for a quicker run. Each store sets up 100,000
+# members and devices first (a few minutes on 2 cores).
+for tags in openssl ""; do
+  echo "-- signer: ${tags:-go}"
+  go test -tags "$tags" -run '^$' -bench 'BenchmarkMessage100k' -benchtime 1x -timeout 60m ./internal/server/
+  load
+done
+
+echo "== earns over HTTP with Google Wallet on vs off (fake Google over TLS), paced as passd runs and unpaced (goal on/off >= 0.8)"
+go test -run '^$' -bench 'BenchmarkEarnsGoogle' -benchtime 3x -timeout 20m ./internal/server/
 load
 
 echo "== a programme change marking 100,000 cards while 4 tills earn: earn p99 during the marking (goal < 100 ms) vs no marking"

@@ -9,8 +9,8 @@
 // the issuer id, 409 on a second insert, 404 for an object whose class is
 // missing, PATCH replacing top-level fields (arrays whole) and dropping those
 // sent as null, PUT replacing the whole resource, addMessage appending to
-// the object's messages, no DELETE, and a bearer token required on every
-// call.
+// the object's messages, no DELETE, a bearer token required on every
+// call, and partial responses (the fields parameter, top-level names).
 //
 // [CallbackSigner] plays Google's other role: it publishes root signing
 // keys and signs save and delete callbacks, for tests of
@@ -314,6 +314,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// partial answers the top-level members of v that fields (Google's
+// partial-response parameter, "id" or "messages,classId" or
+// "resource/id") names, or v whole without fields. Only the first path
+// segment is honoured: "resource/id" keeps all of resource.
+func partial(v map[string]any, fields string) map[string]any {
+	if fields == "" {
+		return v
+	}
+	out := map[string]any{}
+	for _, f := range strings.Split(fields, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(f), "/")
+		if x, ok := v[name]; ok {
+			out[name] = x
+		}
+	}
+	return out
+}
+
 // apiError answers Google's error shape, which the Go client turns into a
 // *googleapi.Error.
 func apiError(w http.ResponseWriter, code int, msg string) int {
@@ -387,7 +405,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 			}
 		}
 		store[id] = in
-		writeJSON(w, http.StatusOK, in)
+		writeJSON(w, http.StatusOK, partial(in, req.Query.Get("fields")))
 		return http.StatusOK
 	case len(parts) == 2:
 		id := parts[1]
@@ -397,7 +415,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 		}
 		switch r.Method {
 		case http.MethodGet:
-			writeJSON(w, http.StatusOK, cur)
+			writeJSON(w, http.StatusOK, partial(cur, req.Query.Get("fields")))
 		case http.MethodPut:
 			if in == nil {
 				in = map[string]any{}
@@ -407,7 +425,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 				return apiError(w, http.StatusBadRequest, msg)
 			}
 			store[id] = in
-			writeJSON(w, http.StatusOK, in)
+			writeJSON(w, http.StatusOK, partial(in, req.Query.Get("fields")))
 		case http.MethodPatch:
 			for k, v := range in {
 				if v == nil {
@@ -416,7 +434,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 					cur[k] = v
 				}
 			}
-			writeJSON(w, http.StatusOK, cur)
+			writeJSON(w, http.StatusOK, partial(cur, req.Query.Get("fields")))
 		default:
 			return apiError(w, http.StatusNotFound, "no method "+r.Method+" for "+kind)
 		}
@@ -432,7 +450,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req Request) int 
 		}
 		msgs, _ := cur["messages"].([]any)
 		cur["messages"] = append(msgs, m)
-		writeJSON(w, http.StatusOK, map[string]any{"resource": cur})
+		writeJSON(w, http.StatusOK, partial(map[string]any{"resource": cur}, req.Query.Get("fields")))
 		return http.StatusOK
 	default:
 		return apiError(w, http.StatusNotFound, "no route "+r.Method+" "+req.Path)

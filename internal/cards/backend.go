@@ -25,11 +25,13 @@ type Backend struct {
 }
 
 // Backend answers the PassKit web service's backend.
-func (s *Service) Backend() *Backend { return &Backend{s: s, tokens: memo.NewStrings(maxCachedTokens)} }
+func (s *Service) Backend() *Backend {
+	return &Backend{s: s, tokens: memo.NewStrings(maxCachedTokenBytes)}
+}
 
-// maxCachedTokens bounds the authentication tokens kept in memory (about
-// 100 bytes each).
-const maxCachedTokens = 200_000
+// maxCachedTokenBytes bounds the authentication tokens kept in memory:
+// about 20,000 of them (a serial and a token, with memo's overhead).
+const maxCachedTokenBytes = 4 << 20
 
 var _ webservice.Backend = (*Backend)(nil)
 

@@ -15,8 +15,8 @@ const (
 	CashbackChange = "Cashback: %@"
 )
 
-// StampsText is a stamp card's front text, "7 / 10". (A strip drawn with
-// filled stamps is a later step; the text is the card's only stamp view.)
+// StampsText is a stamp card's front text, "7 / 10"; on Apple's card the
+// strip behind it shows the same count as filled stamps (StampStrip).
 func StampsText(count int64, goal int) string {
 	return strconv.FormatInt(count, 10) + " / " + strconv.Itoa(goal)
 }

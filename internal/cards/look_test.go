@@ -99,6 +99,22 @@ func strip(t *testing.T, scale int, c color.Color) []byte {
 	return buf.Bytes()
 }
 
+// devSigner answers development credentials and a signer whose clock
+// stands at now.
+func devSigner(t *testing.T, passTypeID, team string, now time.Time) (*passkit.Credentials, *passkit.Signer) {
+	t.Helper()
+	creds, err := passkit.NewDevCredentials(passTypeID, team, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := passkit.NewSigner(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer.Now = func() time.Time { return now }
+	return creds, signer
+}
+
 // bundleFiles answers the files of a .pkpass by name.
 func bundleFiles(t *testing.T, pkpass []byte) map[string][]byte {
 	t.Helper()
@@ -125,15 +141,7 @@ func bundleFiles(t *testing.T, pkpass []byte) map[string][]byte {
 func TestTierStripInBundle(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	creds, err := passkit.NewDevCredentials("pass.com.example.look", "LOOKTEAM01", now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := passkit.NewSigner(creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer.Now = func() time.Time { return now }
+	creds, signer := devSigner(t, "pass.com.example.look", "LOOKTEAM01", now)
 
 	p := silverLook(t)
 	silver1, silver2 := strip(t, 1, color.Gray{Y: 0xc0}), strip(t, 2, color.Gray{Y: 0xc1})

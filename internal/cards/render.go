@@ -351,12 +351,9 @@ var barcodeFormats = map[string]struct {
 // rgb converts #rrggbb (validated by the program loader) to Apple's
 // rgb(r, g, b) notation.
 func rgb(hex string) string {
-	if len(hex) != 7 {
+	c, ok := parseHex(hex)
+	if !ok {
 		return ""
 	}
-	v, err := strconv.ParseUint(hex[1:], 16, 32)
-	if err != nil {
-		return ""
-	}
-	return passkit.RGB(uint8(v>>16), uint8(v>>8), uint8(v))
+	return passkit.RGB(c.R, c.G, c.B)
 }

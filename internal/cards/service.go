@@ -7,13 +7,20 @@ import (
 	"time"
 
 	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/memo"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/passkit"
 )
 
 // DefaultCacheBytes bounds the signed-pass cache: at ~10 KiB a pass, about
-// 6,000 passes.
-const DefaultCacheBytes = 64 << 20
+// 1,600 passes. A pass is fetched again mostly right after it changed (a
+// phone, then its owner's other devices), so a small cache serves those
+// while passd stays well under its memory limit.
+const DefaultCacheBytes = 16 << 20
+
+// stampFileBytes bounds the prepared files of stamp cards: one set per
+// programme version, strip, look and stamp count, about 10-30 KB each.
+const stampFileBytes = 8 << 20
 
 // Service builds members' signed passes.
 type Service struct {
@@ -27,6 +34,17 @@ type Service struct {
 
 	filesMu sync.Mutex
 	files   map[string]programFileSets // by program id
+	// stampFiles are the prepared files of stamp cards, whose strips are
+	// drawn for their stamp count (StampStrip).
+	stampFiles *memo.LRU[stampFilesKey, *passkit.FileSet]
+}
+
+// stampFilesKey names the files of the stamp cards that show filled of
+// their programme's goal in one look.
+type stampFilesKey struct {
+	program, hash, strip string
+	look                 loyalty.Colors
+	filled               int
 }
 
 // programFileSets are the prepared files of one program version's passes,
@@ -59,7 +77,8 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	return &Service{signer: cfg.Signer, store: cfg.Store, programs: cfg.Programs, secret: cfg.Secret,
-		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]programFileSets{}, now: cfg.Now}
+		publicURL: cfg.PublicURL, cache: NewCache(cfg.CacheBytes), files: map[string]programFileSets{}, now: cfg.Now,
+		stampFiles: memo.NewLRU(stampFileBytes, func(_ stampFilesKey, fs *passkit.FileSet) int { return fs.Size() })}
 }
 
 // Cache exposes the signed-pass cache (for metrics).
@@ -105,7 +124,7 @@ func (s *Service) Bundle(ctx context.Context, m loyalty.MemberRow) ([]byte, time
 	data, err := s.cache.get(k, func() ([]byte, error) {
 		// Rendered from p, the program the key names, not a fresher one.
 		pass := Pass(c, s.secret, s.publicURL, s.signer.PassTypeID(), s.signer.TeamID())
-		fs, err := s.programFiles(p, passTier(m))
+		fs, err := s.passFiles(p, m)
 		if err != nil {
 			return nil, err
 		}
@@ -124,6 +143,32 @@ func passTier(m loyalty.MemberRow) string {
 		return ""
 	}
 	return m.Account.Tier
+}
+
+// passFiles answers the prepared files of m's pass: the programme's, or
+// for a stamp card the same with its strips drawn for m's stamps.
+func (s *Service) passFiles(p *loyalty.Program, m loyalty.MemberRow) (*passkit.FileSet, error) {
+	tier := passTier(m)
+	if p.Stamps == nil || m.Erased() {
+		return s.programFiles(p, tier)
+	}
+	k := stampFilesKey{program: p.ID, hash: p.Hash, strip: StripTier(p, tier), look: p.TierLook(tier),
+		filled: int(min(max(m.Account.Stamps, 0), int64(p.Stamps.Goal)))}
+	return s.stampFiles.GetOrCompute(k, func() (*passkit.FileSet, error) {
+		files := TierFiles(p, k.strip)
+		for i, sc := range stripScales {
+			drawn, err := StampStrip(k.filled, p.Stamps.Goal, i+1, k.look, files["strip"+sc])
+			if err != nil {
+				return nil, fmt.Errorf("pass files of %s: %w", p.ID, err)
+			}
+			files["strip"+sc] = drawn
+		}
+		fs, err := s.signer.PrepareFiles(files)
+		if err != nil {
+			return nil, fmt.Errorf("pass files of %s: %w", p.ID, err)
+		}
+		return fs, nil
+	})
 }
 
 // programFiles answers the files of the passes of tier's members, prepared

@@ -212,6 +212,7 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 		apply func(*store.GoogleCard)
 	}
 	var todo []pending
+	changed := false // st differs from what the store holds
 	if n := len(tierEvents); n > 0 {
 		last := tierEvents[n-1]
 		apply := func(c *store.GoogleCard) { c.TierEventSeq = last.Seq }
@@ -219,6 +220,7 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 			todo = append(todo, pending{cards.GoogleTierMessage(p, last.Seq, to), apply})
 		} else {
 			apply(&st) // a downgrade or a change of rules: the patched tier says it silently
+			changed = true
 		}
 	}
 	if msg != "" && msgAt.After(st.MessageAt) {
@@ -239,6 +241,13 @@ func (g *Google) Deliver(ctx context.Context, job loyalty.SyncJob) error {
 				"member_id", m.ID, "message_id", pm.msg.ID)
 		}
 		pm.apply(&st)
+		changed = true
+	}
+	if !changed {
+		// A plain patch (an earn, a redeem): the card's state is as
+		// stored, and a write per delivery would cost every earn's
+		// transaction a turn of the database's writer.
+		return nil
 	}
 	return storeError(g.store.SaveGoogleCard(ctx, st))
 }

@@ -213,6 +213,9 @@ func TestGoogleInsertThenPatch(t *testing.T) {
 	if got, want := lines(reqs), []string{"PATCH loyaltyObject/" + objectID(m)}; !slices.Equal(got, want) {
 		t.Fatalf("delivery after an earn = %q, want %q", got, want)
 	}
+	if got := reqs[0].Query.Get("fields"); got != "id" {
+		t.Errorf("patch asked for fields %q, want id (a partial response)", got)
+	}
 	if got := dig(reqs[0].JSON(), "loyaltyPoints", "balance", "int"); got != "250" && got != float64(250) {
 		t.Errorf("patched balance = %v, want 250", got)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/config"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/server"
@@ -177,12 +178,15 @@ func benchMessageFanout(b *testing.B, databaseURL string) {
 // benchPassd is a running passd with benchDevices registered devices, and
 // the mock APNs it pushes to.
 type benchPassd struct {
-	srv     *server.Server
-	url     string
-	mock    *apnstest.Server
-	key     crypto.Signer
-	devices []benchDevice
-	client  *http.Client
+	srv *server.Server // nil when passd is a child process
+	pid int            // the child process, or 0
+	// channels are those passd delivers on, which waitSynced waits for.
+	channels []string
+	url      string
+	mock     *apnstest.Server
+	key      crypto.Signer
+	devices  []benchDevice
+	client   *http.Client
 }
 
 type benchDevice struct {
@@ -197,7 +201,26 @@ type benchDevice struct {
 // registered device (through the store, untimed), then starts passd and
 // waits until it has pushed the new cards once, which also opens its APNs
 // connection.
-func newBenchPassd(b *testing.B, databaseURL string) *benchPassd {
+func newBenchPassd(b testing.TB, databaseURL string) *benchPassd {
+	return startBenchPassd(b, databaseURL, benchConfig{cards: benchDevices})
+}
+
+// benchConfig varies startBenchPassd's passd.
+type benchConfig struct {
+	cards int // members, each with a registered device
+	// binary, when set, is a passd executable run as a child process
+	// (its memory then its own, see procStatus); otherwise passd runs in
+	// the test's process.
+	binary string
+	// google, when set, turns Google Wallet on against this fake (in
+	// process only), its calls paced as passd paces them unless
+	// googleUnpaced.
+	google        *wallettest.Server
+	googleUnpaced bool
+}
+
+// startBenchPassd is newBenchPassd as bc says.
+func startBenchPassd(b testing.TB, databaseURL string, bc benchConfig) *benchPassd {
 	b.Helper()
 	ctx := b.Context()
 	dir := b.TempDir()
@@ -217,37 +240,64 @@ func newBenchPassd(b *testing.B, databaseURL string) *benchPassd {
 		"PASSD_ADDR": "127.0.0.1:0", "PASSD_DATA_DIR": dir, "PASSD_BOOTSTRAP_ADMIN_KEY": adminKey,
 		"PASSD_APNS_URL": mock.URL, "PASSD_APNS_CA": caFile, "PASSD_DATABASE_URL": databaseURL,
 	}
+	n, binary := bc.cards, bc.binary
+	if binary != "" {
+		env["PASSD_ADDR"] = freeLoopbackAddr(b)
+	}
+	opts := server.Options{}
+	if bc.google != nil {
+		env["PASSD_PUBLIC_URL"] = googlePublicURL
+		env["PASSD_GOOGLE_ISSUER_ID"] = wallettest.IssuerID
+		env["PASSD_GOOGLE_CREDENTIALS"] = bc.google.WriteCredentials(b)
+		env["PASSD_GOOGLE_API_URL"] = bc.google.URL
+		// The fake's client, with the idle connections passd keeps for
+		// Google of its own (googleMaxIdleConns).
+		tr := bc.google.HTTPClient().Transport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		opts.GoogleHTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		if bc.googleUnpaced {
+			opts.GoogleRequestsPerSecond = -1
+		}
+	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)
 	}
 
 	start := time.Now()
-	devices := populate(b, cfg, passTypeID)
+	devices := populate(b, cfg, passTypeID, n)
 	b.Logf("setup: %d members and registrations in %v", len(devices), time.Since(start).Round(time.Millisecond))
 
-	log := slog.New(slog.DiscardHandler) // -v would otherwise log every request
-	s, err := server.New(ctx, cfg, log, server.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("Run() = %v", err)
-		}
-	})
-	p := &benchPassd{srv: s, url: s.URL(), mock: mock, key: creds.Key, devices: devices,
+	p := &benchPassd{mock: mock, key: creds.Key, devices: devices, channels: []string{loyalty.ChannelApple},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchFetchers, MaxConnsPerHost: benchFetchers}}}
+	if bc.google != nil {
+		p.channels = append(p.channels, loyalty.ChannelGoogle)
+	}
+	if binary != "" {
+		p.url, p.pid = runChildPassd(b, binary, env, filepath.Join(dir, "passd.log"))
+	} else {
+		log := slog.New(slog.DiscardHandler) // -v would otherwise log every request
+		s, err := server.New(ctx, cfg, log, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- s.Run(runCtx) }()
+		b.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				b.Errorf("Run() = %v", err)
+			}
+		})
+		p.srv, p.url = s, s.URL()
+	}
 	b.Cleanup(p.client.CloseIdleConnections)
 
 	start = time.Now()
 	wctx, wcancel := context.WithTimeout(ctx, benchWait)
 	defer wcancel()
-	if err := mock.WaitFor(wctx, benchDevices); err != nil {
+	if err := mock.WaitFor(wctx, n); err != nil {
 		b.Fatalf("first pushes of the new cards: %v", err)
 	}
 	p.waitSynced(b)
@@ -259,9 +309,9 @@ func newBenchPassd(b *testing.B, databaseURL string) *benchPassd {
 	return p
 }
 
-// populate stores benchDevices members of the demo program, each with one
-// device registered for its pass, straight through the store.
-func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice {
+// populate stores n members of the demo program, each with one device
+// registered for its pass, straight through the store.
+func populate(b testing.TB, cfg config.Config, passTypeID string, n int) []benchDevice {
 	b.Helper()
 	ctx := b.Context()
 	programs, err := server.LoadPrograms(cfg)
@@ -295,14 +345,20 @@ func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice 
 		}
 	}()
 
-	devices := make([]benchDevice, benchDevices)
+	devices := make([]benchDevice, n)
 	timeWorkers(b, "populate", benchSetupWorkers, len(devices), func(_, i int) error {
 		token, err := loyalty.NewAuthToken()
 		if err != nil {
 			return err
 		}
+		// A referral code, as enrolment gives one: without it passd's
+		// start would give each member one, a transaction apiece.
+		code, err := loyalty.NewReferralCode()
+		if err != nil {
+			return err
+		}
 		m := loyalty.Member{ID: uuid.NewString(), Program: prog.ID, Number: fmt.Sprintf("%09d", 100_000_000+i),
-			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token}
+			Name: fmt.Sprintf("Bench Member %d", i), AuthToken: token, ReferralCode: code}
 		if err := st.CreateMember(ctx, m, balances.NewAccount(prog.Rules())); err != nil {
 			return err
 		}
@@ -339,7 +395,7 @@ func populate(b *testing.B, cfg config.Config, passTypeID string) []benchDevice 
 
 // sqliteStage answers a folder in /dev/shm, removed by b's cleanup, or
 // dataDir when there is no /dev/shm.
-func sqliteStage(b *testing.B, dataDir string) string {
+func sqliteStage(b testing.TB, dataDir string) string {
 	b.Helper()
 	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
 		return dataDir
@@ -354,7 +410,7 @@ func sqliteStage(b *testing.B, dataDir string) string {
 
 // checkPushes checks that the pushes from index base on are one 200 to
 // every device and answers when the first and the last arrived.
-func (p *benchPassd) checkPushes(b *testing.B, base int) (first, last time.Time) {
+func (p *benchPassd) checkPushes(b testing.TB, base int) (first, last time.Time) {
 	b.Helper()
 	got := p.mock.Pushes()[base:]
 	if len(got) != len(p.devices) {
@@ -373,17 +429,25 @@ func (p *benchPassd) checkPushes(b *testing.B, base int) (first, last time.Time)
 	return got[0].Time, got[len(got)-1].Time
 }
 
-// waitSynced waits until the engine has recorded every Apple delivery.
-func (p *benchPassd) waitSynced(b *testing.B) {
+// waitSynced waits until the engine has recorded every delivery. A
+// passd in a child process is not asked: its store is its own.
+func (p *benchPassd) waitSynced(b testing.TB) {
 	b.Helper()
+	if p.srv == nil {
+		return
+	}
 	deadline := time.Now().Add(benchWait)
 	for {
-		waiting, _, errored, err := p.srv.Store.SyncStats(b.Context(), loyalty.ChannelApple)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if errored > 0 {
-			b.Fatalf("%d cards in the sync error state", errored)
+		var waiting int64
+		for _, ch := range p.channels {
+			w, _, errored, err := p.srv.Store.SyncStats(b.Context(), ch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if errored > 0 {
+				b.Fatalf("%d cards in the %s sync error state", errored, ch)
+			}
+			waiting += w
 		}
 		if waiting == 0 {
 			return
@@ -401,14 +465,14 @@ func (p *benchPassd) waitSynced(b *testing.B) {
 // the answer read and checked, then the next), so that little of the CPU
 // the fetches share with passd goes to the load generator: net/http's
 // client hands every request between three goroutines.
-func (p *benchPassd) fetchAll(b *testing.B, devices []benchDevice) time.Duration {
+func (p *benchPassd) fetchAll(b testing.TB, devices []benchDevice) time.Duration {
 	b.Helper()
 	return p.onDevices(b, "fetch", len(devices), func(c *fetchConn, i int) error { return c.fetch(devices[i]) })
 }
 
 // onDevices has benchFetchers device connections do items 0 to n-1
 // between them, and answers how long it took.
-func (p *benchPassd) onDevices(b *testing.B, what string, n int, do func(c *fetchConn, item int) error) time.Duration {
+func (p *benchPassd) onDevices(b testing.TB, what string, n int, do func(c *fetchConn, item int) error) time.Duration {
 	b.Helper()
 	conns := make([]*fetchConn, benchFetchers)
 	for i := range conns {
@@ -424,7 +488,7 @@ func (p *benchPassd) onDevices(b *testing.B, what string, n int, do func(c *fetc
 
 // timeWorkers has workers goroutines do items 0 to n-1 between them, each
 // item once, and answers how long it took; the first error fails b.
-func timeWorkers(b *testing.B, what string, workers, n int, do func(worker, item int) error) time.Duration {
+func timeWorkers(b testing.TB, what string, workers, n int, do func(worker, item int) error) time.Duration {
 	b.Helper()
 	var next atomic.Int64
 	var failed firstError
@@ -451,7 +515,7 @@ func timeWorkers(b *testing.B, what string, workers, n int, do func(worker, item
 
 // listAll has every device list its updated serials since its tag, on
 // benchFetchers connections, and answers how long it took.
-func (p *benchPassd) listAll(b *testing.B) time.Duration {
+func (p *benchPassd) listAll(b testing.TB) time.Duration {
 	b.Helper()
 	return p.onDevices(b, "list", len(p.devices), func(c *fetchConn, i int) error { return c.list(&p.devices[i]) })
 }
@@ -476,31 +540,42 @@ func (p *benchPassd) dialFetch() (*fetchConn, error) {
 // fetch asks for d's pass as Wallet does and checks the answer: 200, a
 // non-empty pkpass with its Last-Modified.
 func (c *fetchConn) fetch(d benchDevice) error {
+	_, err := c.fetchPass(d, false)
+	return err
+}
+
+// fetchPass is fetch, answering the pass when keep is set.
+func (c *fetchConn) fetchPass(d benchDevice, keep bool) ([]byte, error) {
 	path := "/passkit/v1/passes/" + config.DefaultPassTypeID + "/" + d.serial
 	fmt.Fprintf(c.w, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: ApplePass %s\r\nUser-Agent: Passbook/1.0 CFNetwork/1410.0.3 Darwin/22.6.0\r\n\r\n",
 		path, c.host, d.authToken)
 	if err := c.w.Flush(); err != nil {
-		return err
+		return nil, err
 	}
 	res, err := http.ReadResponse(c.r, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	n, err := io.Copy(io.Discard, res.Body)
+	var body bytes.Buffer
+	sink := io.Discard
+	if keep {
+		sink = &body
+	}
+	n, err := io.Copy(sink, res.Body)
 	res.Body.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.StatusCode != http.StatusOK || n == 0 || n != res.ContentLength || res.Header.Get("Last-Modified") == "" {
-		return fmt.Errorf("GET %s = %d (%d bytes, Last-Modified %q), want 200 with a pass", path, res.StatusCode, n, res.Header.Get("Last-Modified"))
+		return nil, fmt.Errorf("GET %s = %d (%d bytes, Last-Modified %q), want 200 with a pass", path, res.StatusCode, n, res.Header.Get("Last-Modified"))
 	}
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/vnd.apple.pkpass") {
-		return fmt.Errorf("GET %s: Content-Type %q", path, ct)
+		return nil, fmt.Errorf("GET %s: Content-Type %q", path, ct)
 	}
 	if res.Close {
-		return fmt.Errorf("GET %s: passd closed the connection", path)
+		return nil, fmt.Errorf("GET %s: passd closed the connection", path)
 	}
-	return nil
+	return body.Bytes(), nil
 }
 
 // list asks which of d's passes changed since d's tag, as Wallet does
@@ -571,7 +646,7 @@ func (p *benchPassd) passBuilds(b *testing.B, n, salt int) time.Duration {
 }
 
 // postMessage posts a merchant message to every card of the demo program.
-func (p *benchPassd) postMessage(b *testing.B, text string) {
+func (p *benchPassd) postMessage(b testing.TB, text string) {
 	b.Helper()
 	body, _ := json.Marshal(map[string]any{"text": text})
 	req, err := http.NewRequestWithContext(b.Context(), http.MethodPost, p.url+"/api/v1/programs/demo/messages", bytes.NewReader(body))

@@ -35,9 +35,20 @@ const (
 	googleMaxAttempts   = 3
 	googleMaxBackoff    = 5 * time.Second
 	googleStartupBudget = 15 * time.Second
-	// maxCachedSaveURLs bounds the signed save links kept (about 1 KiB each).
-	maxCachedSaveURLs = 50_000
+	googleMaxIdleConns  = 32
+	// maxCachedSaveURLBytes bounds the signed save links kept: about
+	// 7,000 of them at 1 KiB each. A member's link is signed (RSA with the
+	// service account's key) when the cache has lost it, so a shop whose
+	// tills serve more members than that between two visits of each pays
+	// a signature per answer: raise it with memory to spare.
+	maxCachedSaveURLBytes = 8 << 20
 )
+
+// GoogleRequestsPerSecond is the pace of passd's calls to Google Wallet's
+// API, under Google's quota of about 20 a second (docs/google-wallet.md):
+// a burst of card changes waits its turn, and changes to the same card
+// meanwhile coalesce into one patch.
+const GoogleRequestsPerSecond = 18
 
 // newGoogle sets Google Wallet up: nil when PASSD_GOOGLE_ISSUER_ID is empty
 // (one log line says so and nothing else changes). Otherwise it reads the
@@ -62,13 +73,25 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	}
 	hc := s.opts.GoogleHTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: googleHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// The sync engine calls Google from several workers at once: keep
+		// a connection for each (net/http keeps 2 by default and would
+		// close and re-handshake the rest under load; HTTP/2, which Google
+		// speaks, multiplexes on one anyway).
+		tr.MaxIdleConnsPerHost = googleMaxIdleConns
+		hc = &http.Client{Timeout: googleHTTPTimeout, Transport: tr}
 	}
 	gcfg.HTTPClient = hc
 	gcfg.Logger = log
 	gcfg.Now = s.now
 	gcfg.MaxAttempts = googleMaxAttempts
 	gcfg.MaxBackoff = googleMaxBackoff
+	switch rps := s.opts.GoogleRequestsPerSecond; {
+	case rps == 0:
+		gcfg.RequestsPerSecond = GoogleRequestsPerSecond
+	case rps > 0:
+		gcfg.RequestsPerSecond = rps
+	}
 	client, err := googlewallet.New(ctx, gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("PASSD_GOOGLE_CREDENTIALS: %w", err)
@@ -96,7 +119,7 @@ func newGoogle(ctx context.Context, cfg config.Config, s *Server, log *slog.Logg
 	}
 	log.Info("Google Wallet is on", "issuer_id", cfg.GoogleIssuerID, "api_url", cfg.GoogleAPIURL)
 
-	saveURLs := memo.NewStrings(maxCachedSaveURLs)
+	saveURLs := memo.NewStrings(maxCachedSaveURLBytes)
 	return &googleChannel{
 		Deliverer: ch,
 		Classes:   ch,

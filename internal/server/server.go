@@ -123,6 +123,11 @@ type Options struct {
 	// means a client with a 30 s timeout (tests pass one that trusts their
 	// fake's TLS certificate).
 	GoogleHTTPClient *http.Client
+	// GoogleRequestsPerSecond paces the calls to Google Wallet's API;
+	// zero means GoogleRequestsPerSecond (the package constant), a
+	// negative value no pacing (benchmarks that measure Google's raw
+	// cost).
+	GoogleRequestsPerSecond float64
 	// ProgramBatch is how many cards one transaction marks after a
 	// programme change (programs.DefaultBatch when zero).
 	ProgramBatch int
@@ -283,6 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, fmt.Errorf("pass signer: %w", err)
 	}
 	signer.Now = s.now
+	log.InfoContext(ctx, "pass signer", "backend", signer.Backend())
 	s.Cards = cards.New(cards.Config{Signer: signer, Store: s.Store, Programs: s.Programs, Secret: secret, PublicURL: cfg.PublicURL, Now: s.now})
 	s.Metrics = metrics.New(s.Store, channelsOn, s.Cards.Cache().Stats, log)
 	s.Metrics.AddInstalls(s.Store, log)
@@ -490,6 +496,9 @@ func (s *Server) adviseAdminKey(ctx context.Context) {
 
 // newAPNS makes the APNs client: the pass certificate (with the WWDR
 // intermediate) as TLS client certificate, topic = pass type identifier.
+// apnsConnections is how many HTTP/2 connections passd keeps to APNs.
+const apnsConnections = 2
+
 func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error) {
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
@@ -513,6 +522,11 @@ func newAPNS(cfg config.Config, creds *passkit.Credentials) (*apns.Client, error
 		Certificate: tls.Certificate{Certificate: chain, PrivateKey: creds.Key, Leaf: creds.Certificate},
 		RootCAs:     roots,
 		Topic:       cfg.ApplePassTypeID,
+		// Two HTTP/2 connections, each with its concurrent streams: Go's
+		// HTTP/2 client writes one frame at a time per connection, and a
+		// second one lets a big message's fan-out use both cores
+		// (BenchmarkPushFanout in docs/benchmarks.md).
+		Connections: apnsConnections,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("PASSD_APNS_URL: %w", err)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -33,31 +32,34 @@ type GoogleCard struct {
 // answers a GoogleCard with only MemberID set.
 func (s *Store) GoogleCard(ctx context.Context, memberID string, since time.Time) (GoogleCard, error) {
 	c := GoogleCard{MemberID: memberID, Notified: []time.Time{}}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			SELECT inserted, message_at, tier_event_seq FROM google_cards WHERE member_id = $1`, memberID).
-			Scan(&c.Inserted, ts{&c.MessageAt}, &c.TierEventSeq)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `
-			SELECT sent_at FROM google_notifications WHERE member_id = $1 AND sent_at >= $2 ORDER BY sent_at`,
-			memberID, since.UTC().Truncate(time.Microsecond))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var t time.Time
-			if err := rows.Scan(ts{&t}); err != nil {
-				return err
-			}
-			c.Notified = append(c.Notified, t)
-		}
-		return rows.Err()
-	})
+	// One statement, so one snapshot and one round trip: the card's row
+	// (NULLs when there is none) beside each counted notification, or one
+	// row with a NULL sent_at when there are none. Every Google delivery
+	// starts with it.
+	rows, err := s.rd.QueryContext(ctx, `
+		SELECT g.inserted, g.message_at, g.tier_event_seq, n.sent_at
+		FROM (SELECT CAST($1 AS TEXT) AS id) AS m
+		LEFT JOIN google_cards g ON g.member_id = m.id
+		LEFT JOIN google_notifications n ON n.member_id = m.id AND n.sent_at >= $2
+		ORDER BY n.sent_at`, memberID, since.UTC().Truncate(time.Microsecond))
 	if err != nil {
-		return GoogleCard{}, fmt.Errorf("google card of %s: %w", memberID, err)
+		return GoogleCard{}, fmt.Errorf("google card of %s: %w", memberID, translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var inserted sql.NullBool
+		var seq sql.NullInt64
+		var sent *time.Time
+		if err := rows.Scan(&inserted, ts{&c.MessageAt}, &seq, nts{&sent}); err != nil {
+			return GoogleCard{}, fmt.Errorf("google card of %s: %w", memberID, err)
+		}
+		c.Inserted, c.TierEventSeq = inserted.Bool, seq.Int64
+		if sent != nil {
+			c.Notified = append(c.Notified, *sent)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return GoogleCard{}, fmt.Errorf("google card of %s: %w", memberID, translate(err))
 	}
 	return c, nil
 }

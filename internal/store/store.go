@@ -146,10 +146,14 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 	return s
 }
 
-// sqliteMmapSize bounds how much of the database file each reader
-// connection maps (address space, not memory: the pages are the kernel's
-// page cache, shared by every connection).
-const sqliteMmapSize = 1 << 30
+// sqliteMmapSize is how much of the database file each reader connection
+// maps: none. Mapped pages are the kernel's page cache, but they count in
+// passd's RSS, once per connection that maps them: with 1 GiB mapped (as
+// before), passd's RSS passed 600 MB while 100,000 cards were fetched, and
+// with 32 MiB it was still three times the database's mapped start. Reads
+// go through SQLite's own bounded page cache and read(2) instead, a few
+// microseconds on a fetch that signs for hundreds (docs/benchmarks.md).
+const sqliteMmapSize = 0
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path and
 // applies the migrations. The file is kept in WAL mode with synchronous=FULL,
@@ -192,9 +196,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		rq[k] = v
 	}
 	rq.Set("_query_only", "on")
-	// Readers map the file rather than read(2) each page they miss: a
-	// member read is then a few memory lookups, not a few system calls.
-	// Writes and the WAL still go through SQLite's usual I/O.
+	// See sqliteMmapSize.
 	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapSize))
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {

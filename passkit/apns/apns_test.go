@@ -573,7 +573,7 @@ func TestRetryDelay(t *testing.T) {
 // TLS and HTTP/2, through the mock (which records every push), with 100
 // streams in flight on one connection and on two.
 func BenchmarkPushFanout(b *testing.B) {
-	for _, conns := range []int{1, 2} {
+	for _, conns := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 			srv, c := setup(b, apnstest.Options{}, apns.Config{MaxConcurrentStreams: 100, Connections: conns})
 			tokens := make([]string, 10_000)
@@ -640,4 +640,27 @@ func TestOutcomeString(t *testing.T) {
 			t.Errorf("Outcome(%d).String() = %q, want %q", int(o), got, want)
 		}
 	}
+}
+
+// TestMockOnPush checks the mock's hook sees every push, with its token
+// and status, as the devices of the server benchmarks rely on.
+func TestMockOnPush(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t, apnstest.Options{}, apns.Config{Connections: 2})
+	srv.Script(apnstest.Rule{Token: token(3), Reply: apnstest.BadDeviceToken()})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv.OnPush(func(p apnstest.Push) {
+		mu.Lock()
+		seen[p.Token] = p.Status
+		mu.Unlock()
+	})
+	tokens := []string{token(1), token(2), token(3)}
+	c.PushMany(t.Context(), tokens)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 || seen[token(1)] != http.StatusOK || seen[token(3)] != http.StatusBadRequest {
+		t.Errorf("OnPush saw %v, want the three tokens, the third refused with 400", seen)
+	}
+	srv.OnPush(nil)
 }

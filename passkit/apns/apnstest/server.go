@@ -168,6 +168,7 @@ type Server struct {
 	rules   []*rule
 	errs    []string
 	changed chan struct{} // closed and replaced on every push
+	onPush  func(Push)
 }
 
 // NewServer starts a mock APNs server with its own CA for its TLS
@@ -499,11 +500,24 @@ func (s *Server) scripted(token string) Reply {
 
 func (s *Server) record(p Push) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.pushes = append(s.pushes, p)
 	s.counts[p.Status]++
 	close(s.changed)
 	s.changed = make(chan struct{})
+	hook := s.onPush
+	s.mu.Unlock()
+	if hook != nil {
+		hook(p)
+	}
+}
+
+// OnPush has f called with every push from now on, once recorded and
+// before it is answered, on the request's goroutine: a test's devices
+// react to their pushes as they arrive. Nil removes it.
+func (s *Server) OnPush(f func(Push)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onPush = f
 }
 
 // newID makes an apns-id, a UUID-shaped random string.
