@@ -72,9 +72,12 @@ func newTransport(r resolver, tlsConfig *tls.Config, allowHTTP bool, perEndpoint
 	mk := func(plain bool) *http.Transport {
 		return &http.Transport{
 			// No proxy: a proxy would connect to addresses nobody checked.
-			Proxy:                 nil,
-			DialContext:           guardedDial(r, plain),
-			TLSClientConfig:       tlsConfig,
+			Proxy:       nil,
+			DialContext: guardedDial(r, plain),
+			// Each transport its own copy: with HTTP/2 forced, a
+			// transport adds "h2" to its config's NextProtos on first
+			// use, which must not race the other transport's reads.
+			TLSClientConfig:       tlsConfig.Clone(),
 			ForceAttemptHTTP2:     true,
 			MaxConnsPerHost:       perEndpoint,
 			MaxIdleConnsPerHost:   perEndpoint,
