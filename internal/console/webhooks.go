@@ -38,6 +38,8 @@ type webhooksView struct {
 	Types   []loyalty.EventType
 	Checked map[loyalty.EventType]bool
 	URL     string
+	// Every asks for an endpoint of every programme (admins only).
+	Every bool
 	// Secret is the signing secret of the endpoint just made, shown this
 	// once; SecretFor is its URL.
 	Secret, SecretFor string
@@ -79,15 +81,20 @@ func (s *Server) showWebhooks(w http.ResponseWriter, r *http.Request, a *access,
 	s.render(w, r, "webhooks", status, a.pg)
 }
 
-// createWebhook adds an endpoint of the programme and shows its secret
-// once.
+// createWebhook adds an endpoint of the programme (or, for an admin who
+// asks, of every programme, as an unscoped admin key may) and shows its
+// secret once.
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.merchantPost(w, r, "webhooks_title")
 	if !ok {
 		return
 	}
 	in := loyalty.WebhookInput{URL: r.PostForm.Get("url"), Events: r.PostForm["events"], Program: a.ref.ID}
-	v := &webhooksView{URL: in.URL, Checked: map[loyalty.EventType]bool{}}
+	every := a.admin() && r.PostForm.Get("every") == "on"
+	if every {
+		in.Program = ""
+	}
+	v := &webhooksView{URL: in.URL, Every: every, Checked: map[loyalty.EventType]bool{}}
 	for _, t := range in.Events {
 		v.Checked[loyalty.EventType(t)] = true
 	}

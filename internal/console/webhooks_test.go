@@ -22,8 +22,8 @@ func createWebhook(t *testing.T, b *browser, hookURL string, events ...string) (
 	t.Helper()
 	const list = "/console/programs/demo/webhooks"
 	res, page := b.post(list, list, url.Values{"url": {hookURL}, "events": events})
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("create webhook = %d; page:\n%s", res.StatusCode, page)
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("create webhook = %d, Cache-Control %q; page:\n%s", res.StatusCode, res.Header.Get("Cache-Control"), page)
 	}
 	secret = unescape(text(page, "secret"))
 	m := regexpAll(`id="webhook-([0-9a-f-]{36})">`+regexp.QuoteMeta(hookURL)+`<`, page)
@@ -137,6 +137,30 @@ func TestWebhooksPage(t *testing.T) {
 	admin := p.signedInAs(t, "root@example.com", loyalty.RoleAdmin, "")
 	if page := admin.page(list, http.StatusOK); !strings.Contains(page, "all.example") || !strings.Contains(page, rc.URL("/hook")) {
 		t.Error("an admin does not see both the programme's endpoint and the global one")
+	}
+
+	// Only an admin's form may make an endpoint of every programme.
+	if res, _ := b.post(list, list, url.Values{"url": {"https://mine.example/hook"}, "events": {"member.enrolled"}, "every": {"on"}}); res.StatusCode != http.StatusCreated {
+		t.Fatalf("a merchant's endpoint = %d", res.StatusCode)
+	}
+	if res, _ := admin.post(list, list, url.Values{"url": {"https://every.example/hook"}, "events": {"member.enrolled"}, "every": {"on"}}); res.StatusCode != http.StatusCreated {
+		t.Fatalf("an admin's endpoint of every programme = %d", res.StatusCode)
+	}
+	all, err := p.srv.Store.Webhooks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	programOf := map[string]string{}
+	for _, e := range all {
+		programOf[e.URL] = e.Program
+	}
+	for u, want := range map[string]string{"https://mine.example/hook": "demo", "https://every.example/hook": ""} {
+		if got, ok := programOf[u]; !ok || got != want {
+			t.Errorf("endpoint %s: stored %v, of programme %q; want of %q", u, ok, got, want)
+		}
+	}
+	if strings.Contains(b.page(list, http.StatusOK), `id="every"`) {
+		t.Error("a merchant is offered an endpoint of every programme")
 	}
 
 	// Deleting asks first, then deletes.
