@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
@@ -78,15 +77,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("webhook id: %w", err)
-	}
-	e.ID = id.String()
-	if e.Secret, err = loyalty.NewWebhookSecret(); err != nil {
-		return err
-	}
-	if e, err = s.Store.CreateWebhook(r.Context(), e); err != nil {
+	if e, err = loyalty.CreateWebhook(r.Context(), s.Store, e); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/webhooks/"+e.ID)

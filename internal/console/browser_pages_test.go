@@ -174,6 +174,28 @@ func TestBrowserMerchant(t *testing.T) {
 		t.Fatalf("a refused campaign: %v", err)
 	}
 	checkAxe(t, ctx, "a refused campaign", axeJS, axeVersion)
+
+	// The webhooks page: an endpoint made by keyboard and mouse, its
+	// secret shown once, then its page with the (empty) deliveries log.
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/programs/demo/webhooks"), chromedp.WaitVisible(chromedp.ID("webhook-form"))); err != nil {
+		t.Fatal(err)
+	}
+	checkAxe(t, ctx, "webhooks", axeJS, axeVersion)
+	tabTo(t, ctx, "url", 20)
+	typeKeys(t, ctx, "https://receiver.example/hook")
+	err = chromedp.Do(ctx, chromedp.Click(`[id="event-member.enrolled"]`, chromedp.NodeVisible),
+		chromedp.Click(chromedp.ID("webhook-submit"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("secret")))
+	if err != nil {
+		t.Fatalf("create a webhook: %v", err)
+	}
+	if sec, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("secret"))); !strings.HasPrefix(sec, "whsec_") {
+		t.Errorf("the new endpoint's secret = %q", sec)
+	}
+	checkAxe(t, ctx, "webhooks with a new secret", axeJS, axeVersion)
+	if err := chromedp.Do(ctx, chromedp.Click(`#webhooks a`, chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("test-form"))); err != nil {
+		t.Fatalf("the endpoint's page: %v", err)
+	}
+	checkAxe(t, ctx, "webhook endpoint", axeJS, axeVersion)
 }
 
 // TestScreenshots writes the main pages at a phone's and a desktop's

@@ -103,6 +103,9 @@ type Config struct {
 	// Editor changes programmes (internal/programs); the console offers
 	// no programme editor without it.
 	Editor ProgramEditor
+	// WebhookAllowHTTP is the operator's PASSD_WEBHOOK_ALLOW_HTTP, as the
+	// API's: the webhooks page takes plain http URLs only with it.
+	WebhookAllowHTTP bool
 }
 
 // Server serves the console.
@@ -112,6 +115,7 @@ type Server struct {
 	publicURL     string
 	exportJSON    func(ctx context.Context, memberID string) ([]byte, error)
 	editor        ProgramEditor
+	allowHTTP     bool
 	params        loyalty.PasswordParams
 	crossOrigin   *http.CrossOriginProtection
 	pages         map[string]*template.Template
@@ -137,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 		publicURL:     cfg.PublicURL,
 		exportJSON:    cfg.Export,
 		editor:        cfg.Editor,
+		allowHTTP:     cfg.WebhookAllowHTTP,
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),

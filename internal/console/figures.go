@@ -22,6 +22,8 @@ type figuresView struct {
 	From, To string
 	Chart    chart
 	Health   []healthRow
+	// Webhooks are the warnings about the programme's webhook endpoints.
+	Webhooks []string
 	// Failure is the window's problem, in plain words.
 	Failure string
 }
@@ -116,7 +118,8 @@ func (s *Server) figuresPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // figures reads programme p's figures over the window from..to (a bad
-// window shows its problem and the default one) and its sync health.
+// window shows its problem and the default one), its sync health and its
+// webhook health.
 func (s *Server) figures(r *http.Request, pg *page, p *loyalty.Program, from, to string) (*figuresView, error) {
 	v := &figuresView{From: from, To: to}
 	now := s.Now()
@@ -141,6 +144,9 @@ func (s *Server) figures(r *http.Request, pg *page, p *loyalty.Program, from, to
 	}
 	v.Chart = enrolmentChart(v.Stats.EnrolmentsByDay)
 	if v.Health, err = s.health(r.Context(), pg, p.ID); err != nil {
+		return nil, err
+	}
+	if v.Webhooks, err = s.webhookHealth(r.Context(), pg, p.ID); err != nil {
 		return nil, err
 	}
 	return v, nil

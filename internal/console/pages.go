@@ -24,7 +24,7 @@ import (
 // methods; none decides a rule of its own.
 
 // pageNames are the templates of the merchant pages.
-var pageNames = []string{"figures", "members", "member", "messages", "confirm", "keys", "users", "rewards", "reward", "campaigns", "campaign", "editor", "preview"}
+var pageNames = []string{"figures", "members", "member", "messages", "confirm", "keys", "users", "rewards", "reward", "campaigns", "campaign", "editor", "preview", "webhooks", "webhook"}
 
 // merchantRoutes adds the merchant pages under /console/programs.
 func (s *Server) merchantRoutes(r chi.Router) {
@@ -44,6 +44,7 @@ func (s *Server) merchantRoutes(r chi.Router) {
 		r.Post("/messages", s.sendMessage)
 		s.catalogRoutes(r)
 		s.editorRoutes(r)
+		s.webhookRoutes(r)
 	})
 }
 

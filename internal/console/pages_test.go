@@ -261,7 +261,8 @@ func TestProgrammeIsolation(t *testing.T) {
 	m := storetest.NewMember(t, p.srv.Store, "demo")
 	mine := storetest.NewMember(t, p.srv.Store, "other")
 	demoPaths := []string{"/console/programs/demo", "/console/programs/demo/members", "/console/programs/demo/members/" + m.ID,
-		"/console/programs/demo/messages", "/console/programs/demo/members/" + m.ID + "/erase", "/console/programs/demo/members/" + m.ID + "/export"}
+		"/console/programs/demo/messages", "/console/programs/demo/members/" + m.ID + "/erase", "/console/programs/demo/members/" + m.ID + "/export",
+		"/console/programs/demo/webhooks"}
 
 	b := p.signedInAs(t, "bob@example.com", loyalty.RoleMerchant, "other")
 	for _, path := range demoPaths {

@@ -1,6 +1,7 @@
 package loyalty
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/passd/passd/balances"
 )
@@ -185,6 +188,26 @@ func NewWebhookSecret() (string, error) {
 		return "", fmt.Errorf("webhook secret: %w", err)
 	}
 	return webhookSecretPrefix + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// WebhookCreator stores a new webhook endpoint (store.Store).
+type WebhookCreator interface {
+	CreateWebhook(ctx context.Context, e WebhookEndpoint) (WebhookEndpoint, error)
+}
+
+// CreateWebhook gives an endpoint that Validate answered its id and
+// secret and stores it: the one way the API and the console make one.
+// The answer carries the secret, to be shown this once.
+func CreateWebhook(ctx context.Context, st WebhookCreator, e WebhookEndpoint) (WebhookEndpoint, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return WebhookEndpoint{}, fmt.Errorf("webhook id: %w", err)
+	}
+	e.ID = id.String()
+	if e.Secret, err = NewWebhookSecret(); err != nil {
+		return WebhookEndpoint{}, err
+	}
+	return st.CreateWebhook(ctx, e)
 }
 
 // WebhookSecretKey answers the signing key of a secret: the bytes its

@@ -381,6 +381,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	consoleSrv, err := console.New(console.Config{Deps: deps, PublicURL: cfg.PublicURL, Till: apiSrv.Staff, Editor: s.ProgramService,
+		WebhookAllowHTTP: cfg.WebhookAllowHTTP,
 		Export: func(ctx context.Context, memberID string) ([]byte, error) {
 			ex, err := apiSrv.Export(ctx, memberID)
 			if err != nil {

@@ -443,6 +443,26 @@ func (s *Store) WebhookBacklog(ctx context.Context) (time.Duration, error) {
 	return max(s.clock().Sub(oldest), 0), nil
 }
 
+// ProgramWebhookBacklog answers how many deliveries wait for the live
+// endpoints of one programme and the age of the oldest at now (zero when
+// none): the dashboard's webhook health. Endpoints of every programme
+// are not counted.
+func (s *Store) ProgramWebhookBacklog(ctx context.Context, program string) (int64, time.Duration, error) {
+	var n int64
+	var oldest time.Time
+	err := s.rd.QueryRowContext(ctx, `
+		SELECT COUNT(*), MIN(d.created_at) FROM webhook_deliveries d
+		JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.disabled_at IS NULL AND w.program = $1
+		WHERE d.state = 'pending'`, program).Scan(&n, ts{&oldest})
+	if err != nil {
+		return 0, 0, fmt.Errorf("programme webhook backlog: %w", err)
+	}
+	if oldest.IsZero() {
+		return n, 0, nil
+	}
+	return n, max(s.clock().Sub(oldest), 0), nil
+}
+
 // eraseWebhookData writes member.erased (the member's id and programme,
 // nothing personal) and clears the personal data out of the member's
 // earlier events still kept in the outbox (member.enrolled and

@@ -304,6 +304,12 @@ func testWebhookLeaseAndDisable(t *testing.T, open Opener) {
 	if err != nil || lag != webhookLease+time.Second {
 		t.Errorf("WebhookBacklog = %v, %v; want %v (the event is still pending)", lag, err, webhookLease+time.Second)
 	}
+	if n, lag, err := s.ProgramWebhookBacklog(ctx, "demo"); err != nil || n != 1 || lag != webhookLease+time.Second {
+		t.Errorf("ProgramWebhookBacklog(demo) = %d, %v, %v; want 1 waiting for %v", n, lag, err, webhookLease+time.Second)
+	}
+	if n, lag, err := s.ProgramWebhookBacklog(ctx, "other"); err != nil || n != 0 || lag != 0 {
+		t.Errorf("ProgramWebhookBacklog(other) = %d, %v, %v; want none", n, lag, err)
+	}
 
 	// A 410: the endpoint is disabled, nothing more is sent or written.
 	settleWebhook(t, s, again[0], clock.Now(), 410, store.WebhookOutcome{State: store.WebhookFailed, DisableEndpoint: "410 Gone"})
@@ -317,6 +323,9 @@ func testWebhookLeaseAndDisable(t *testing.T, open Opener) {
 	}
 	if lag, err := s.WebhookBacklog(ctx); err != nil || lag != 0 {
 		t.Errorf("WebhookBacklog with only a disabled endpoint = %v, %v; want 0", lag, err)
+	}
+	if n, lag, err := s.ProgramWebhookBacklog(ctx, "demo"); err != nil || n != 0 || lag != 0 {
+		t.Errorf("ProgramWebhookBacklog with only a disabled endpoint = %d, %v, %v; want none", n, lag, err)
 	}
 
 	// Listing and deleting.
