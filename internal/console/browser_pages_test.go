@@ -14,6 +14,7 @@ import (
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
+	"github.com/passd/passd/internal/testkit"
 )
 
 // headless is chromium with a time limit and no scrollbars (for
@@ -93,11 +94,15 @@ func TestBrowserMerchant(t *testing.T) {
 	checkAxe(t, ctx, "members", axeJS, axeVersion)
 	tabTo(t, ctx, "q", 20)
 	typeKeys(t, ctx, grace.Number[:7]+kb.Enter)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("members"))); err != nil {
-		t.Fatal(err)
-	}
-	table, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("members")))
-	if !strings.Contains(table, grace.Number) {
+	// The unsearched page has a members table too: wait for the answer
+	// to the search itself, loaded, to list her.
+	var table string
+	if !testkit.Poll(15*time.Second, func() bool {
+		var err error
+		table, err = chromedp.Run(ctx, chromedp.Evaluate[string](
+			`location.search.includes("q=") && document.readyState === "complete" && document.getElementById("members") ? document.getElementById("members").innerText : ""`))
+		return err == nil && strings.Contains(table, grace.Number)
+	}) {
 		t.Fatalf("search results = %q, want grace", table)
 	}
 	checkAxe(t, ctx, "search results", axeJS, axeVersion)
