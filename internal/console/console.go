@@ -464,7 +464,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Now()
-	account, address := email, clientaddr.Key(s.ClientAddr.Addr(r))
+	// The account's bucket is named by a hash of the email: any text fits
+	// a bucket's key, and the table holds no email in clear.
+	account, address := loyalty.HashKey(email), clientaddr.Key(s.ClientAddr.Addr(r))
 	wait, err := s.throttle.take(r.Context(), account, address)
 	if err != nil {
 		s.internalError(w, r, "console sign-in throttle", err)
@@ -527,9 +529,9 @@ func (s *Server) authenticate(r *http.Request, email, password string) (*loyalty
 	var u loyalty.StaffUser
 	if err == nil {
 		u, err = s.Store.StaffUserByEmail(r.Context(), email)
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
-		return nil, err
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
+			return nil, err
+		}
 	}
 	if err != nil || u.PasswordHash == "" {
 		s.dummyOnce.Do(func() { s.dummyHash, _ = loyalty.HashPassword("not a password of anyone", s.params) })
