@@ -1,6 +1,8 @@
 package cards
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/links"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/passkit"
 )
 
@@ -42,26 +46,31 @@ func ServePass(w http.ResponseWriter, r *http.Request, data []byte, modified tim
 
 // DownloadHandler serves /passes/{file}: a member's pass behind a signed
 // link, with no API key. A link signs exactly one member id, so it never
-// yields another member's pass.
-func (s *Service) DownloadHandler(l *links.Signer, fail func(http.ResponseWriter, *http.Request, int, string)) http.HandlerFunc {
+// yields another member's pass. fail answers errors (the server's problem
+// map: a store out of reach is 503, not 404 or 500).
+func (s *Service) DownloadHandler(l *links.Signer, fail func(http.ResponseWriter, *http.Request, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutSuffix(chi.URLParam(r, "file"), ".pkpass")
 		if _, err := uuid.Parse(id); !ok || err != nil {
-			fail(w, r, http.StatusNotFound, "no such pass")
+			fail(w, r, problem.Status(http.StatusNotFound, "no such pass"))
 			return
 		}
 		if !l.Verify(links.KindPass, id, r.URL.Query().Get("sig")) {
-			fail(w, r, http.StatusForbidden, "this pass link is not valid; ask for a new one")
+			fail(w, r, problem.Status(http.StatusForbidden, "this pass link is not valid; ask for a new one"))
 			return
 		}
 		m, err := s.store.Member(r.Context(), id)
-		if err != nil || m.Erased() {
-			fail(w, r, http.StatusNotFound, "no such pass")
+		if errors.Is(err, loyalty.ErrMemberNotFound) || err == nil && m.Erased() {
+			fail(w, r, problem.Status(http.StatusNotFound, "no such pass"))
+			return
+		}
+		if err != nil {
+			fail(w, r, fmt.Errorf("read member for a pass download: %w", err))
 			return
 		}
 		data, modified, err := s.Bundle(r.Context(), m)
 		if err != nil {
-			fail(w, r, http.StatusInternalServerError, err.Error())
+			fail(w, r, fmt.Errorf("pass download: %w", err))
 			return
 		}
 		ServePass(w, r, data, modified, "loyalty-card.pkpass")

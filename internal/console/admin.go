@@ -32,9 +32,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 // adminGet answers the page of a signed-in admin's GET, or writes the
 // answer (403 for anyone else).
 func (s *Server) adminGet(w http.ResponseWriter, r *http.Request, titleKey string) (*signedIn, *page, bool) {
-	si, ok := s.session(r)
+	si, ok := s.signedInPage(w, r)
 	if !ok {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return nil, nil, false
 	}
 	return s.adminPage(w, r, si, titleKey)
@@ -125,7 +124,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return err == nil
 	}
 	if err := loyalty.ValidateKeyRequest(role, program, known); err != nil {
-		failure := s.failure(r, pg, "create api key", err)
+		failure := s.failure(w, r, pg, "create api key", err)
 		s.showAdmin(w, r, pg, "keys", true, http.StatusUnprocessableEntity, func(v *adminView) { v.Failure, v.Role, v.Program = failure, role, program })
 		return
 	}

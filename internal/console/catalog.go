@@ -125,7 +125,7 @@ func (s *Server) createReward(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Store.CreateReward(r.Context(), rw)
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "create reward", err)
+		v.Failure = s.failure(w, r, a.pg, "create reward", err)
 		s.showRewards(w, r, a, v, http.StatusUnprocessableEntity)
 		return
 	}
@@ -179,7 +179,7 @@ func (s *Server) updateReward(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Store.UpdateReward(r.Context(), next)
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "update reward", err)
+		v.Failure = s.failure(w, r, a.pg, "update reward", err)
 		a.pg.View = v
 		s.render(w, r, "reward", http.StatusUnprocessableEntity, a.pg)
 		return
@@ -277,7 +277,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "create campaign", err)
+		v.Failure = s.failure(w, r, a.pg, "create campaign", err)
 		s.showCampaigns(w, r, a, v, http.StatusUnprocessableEntity)
 		return
 	}
@@ -330,7 +330,7 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		v := s.catalogView(a)
-		v.Editing, v.Campaign, v.Failure = true, cf, s.failure(r, a.pg, "update campaign", err)
+		v.Editing, v.Campaign, v.Failure = true, cf, s.failure(w, r, a.pg, "update campaign", err)
 		a.pg.View = v
 		s.render(w, r, "campaign", http.StatusUnprocessableEntity, a.pg)
 		return

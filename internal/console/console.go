@@ -33,6 +33,7 @@ import (
 	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
+	"github.com/passd/passd/internal/ratelimit"
 	"github.com/passd/passd/internal/store"
 	"github.com/passd/passd/internal/surface"
 )
@@ -61,7 +62,6 @@ const (
 	AccountFailures = 5
 	AddressFailures = 20
 	ThrottleWindow  = 15 * time.Minute
-	throttleKeys    = 10000
 )
 
 // MaxFormBytes bounds a console form body.
@@ -145,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		params:        cfg.PasswordParams,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
-		throttle:      newThrottle(ThrottleWindow, throttleKeys),
+		throttle:      newThrottle(deps.Store, deps.Now),
 		Till:          cfg.Till,
 	}
 	if s.Till == nil {
@@ -204,6 +204,9 @@ type page struct {
 	Scan *scanData
 	// csp, when set, replaces the pages' Content-Security-Policy.
 	csp string
+	// status, when set, replaces the status render is given (a failed
+	// action's 503, see failure).
+	status int
 	// Program is the programme of a merchant page (its navigation), View
 	// the page's own data.
 	Program *programRef
@@ -237,7 +240,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 	h.Set("Content-Language", pg.Lang)
 	h.Set("Vary", "Accept-Language, Cookie")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	w.WriteHeader(cmp.Or(pg.status, status))
 	_, _ = w.Write(b.Bytes())
 }
 
@@ -247,9 +250,12 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 	s.render(w, r, "error", status, pg)
 }
 
+// internalError answers the error page of a request that failed with
+// err: 503 while the database is out of reach, else 500.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.Logger.ErrorContext(r.Context(), what, "request_id", problem.RequestID(r), "err", err)
-	s.errorPage(w, r, http.StatusInternalServerError, "err_internal")
+	status, key := htmlpage.Failure(w.Header(), err)
+	s.errorPage(w, r, status, key)
 }
 
 func (s *Server) mac(domain, value string) string {
@@ -316,45 +322,64 @@ type signedIn struct {
 	user loyalty.StaffUser
 }
 
+// errSignedOut is a request with no valid session.
+var errSignedOut = errors.New("console: not signed in")
+
 // session answers the request's session when it is valid: known, of an
-// enabled user, used within IdleTimeout and younger than AbsoluteTimeout.
-// An expired session is deleted.
-func (s *Server) session(r *http.Request) (*signedIn, bool) {
+// enabled user, used within IdleTimeout and younger than AbsoluteTimeout;
+// else errSignedOut, or the store's failure to read sessions. An expired
+// session is deleted.
+func (s *Server) session(r *http.Request) (*signedIn, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 64 {
-		return nil, false
+		return nil, errSignedOut
 	}
 	ctx := r.Context()
 	hash := loyalty.HashKey(c.Value)
 	sess, u, err := s.Store.StaffSession(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errSignedOut
+	}
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.Logger.ErrorContext(ctx, "read console session", "request_id", problem.RequestID(r), "err", err)
-		}
-		return nil, false
+		return nil, fmt.Errorf("read console session: %w", err)
 	}
 	now := s.Now()
 	if u.DisabledAt != nil || now.Sub(sess.LastSeenAt) > IdleTimeout || now.Sub(sess.CreatedAt) > AbsoluteTimeout {
 		if err := s.Store.DeleteStaffSession(ctx, hash); err != nil {
 			s.Logger.WarnContext(ctx, "delete expired console session", "request_id", problem.RequestID(r), "err", err)
 		}
-		return nil, false
+		return nil, errSignedOut
 	}
 	if now.Sub(sess.LastSeenAt) > touchEvery {
 		if err := s.Store.TouchStaffSession(ctx, hash, now); err != nil {
 			s.Logger.WarnContext(ctx, "touch console session", "request_id", problem.RequestID(r), "err", err)
 		}
 	}
-	return &signedIn{id: c.Value, sess: sess, user: u}, true
+	return &signedIn{id: c.Value, sess: sess, user: u}, nil
+}
+
+// signedInPage answers the session of a page's request, or writes the
+// answer: the sign-in page's redirect, or the error page when the store
+// could not read sessions.
+func (s *Server) signedInPage(w http.ResponseWriter, r *http.Request) (*signedIn, bool) {
+	si, err := s.session(r)
+	if errors.Is(err, errSignedOut) {
+		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, "read console session", err)
+		return nil, false
+	}
+	return si, true
 }
 
 // csrf answers the CSRF token of a signed-in session's forms.
 func (s *Server) csrf(si *signedIn) string { return s.mac(csrfDomain, si.id) }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	si, ok := s.session(r)
+	si, ok := s.signedInPage(w, r)
 	if !ok {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return
 	}
 	if !loyalty.RoleIncludes(si.user.Role, loyalty.RoleMerchant) {
@@ -381,7 +406,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		pg.Programs = append(pg.Programs, row)
 	}
-	if err := s.soleProgramFigures(r, pg); err != nil {
+	if err := s.soleProgramFigures(w, r, pg); err != nil {
 		s.internalError(w, r, "read programme figures", err)
 		return
 	}
@@ -406,7 +431,11 @@ func (s *Server) visiblePrograms(ctx context.Context, u loyalty.StaffUser) ([]st
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.session(r); ok {
+	if _, err := s.session(r); !errors.Is(err, errSignedOut) {
+		if err != nil {
+			s.internalError(w, r, "read console session", err)
+			return
+		}
 		http.Redirect(w, r, "/console", http.StatusSeeOther)
 		return
 	}
@@ -440,28 +469,41 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Now()
-	accountKey, addressKey := "account:"+email, "address:"+clientaddr.Key(s.ClientAddr.Addr(r))
-	wait := max(s.throttle.wait(accountKey, AccountFailures, now), s.throttle.wait(addressKey, AddressFailures, now))
+	// The account's bucket is named by a hash of the email: any text fits
+	// a bucket's key, and the table holds no email in clear.
+	account, address := loyalty.HashKey(email), clientaddr.Key(s.ClientAddr.Addr(r))
+	wait, err := s.throttle.take(r.Context(), account, address)
+	if err != nil {
+		s.internalError(w, r, "console sign-in throttle", err)
+		return
+	}
 	if wait > 0 {
 		minutes := int(math.Ceil(wait.Minutes()))
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfter(wait)))
 		s.Logger.WarnContext(r.Context(), "console sign-in throttled", "request_id", problem.RequestID(r))
 		pg.Notice = fmt.Sprintf(pg.T.Get("err_throttled"), minutes)
 		pg.CSRF = s.preToken(w, r)
 		s.render(w, r, "login", http.StatusTooManyRequests, pg)
 		return
 	}
-	u, ok := s.authenticate(r, email, r.PostForm.Get("password"))
-	if !ok {
-		s.throttle.fail(accountKey, now)
-		s.throttle.fail(addressKey, now)
+	u, err := s.authenticate(r, email, r.PostForm.Get("password"))
+	if err != nil {
+		s.throttle.succeeded(account, address)
+		s.internalError(w, r, "read staff user", err)
+		return
+	}
+	if u == nil {
+		if err := s.throttle.failed(r.Context(), account, address); err != nil {
+			s.internalError(w, r, "console sign-in throttle", err)
+			return
+		}
 		s.Logger.InfoContext(r.Context(), "console sign-in refused", "request_id", problem.RequestID(r))
 		pg.Notice = pg.T.Get("err_login")
 		pg.CSRF = s.preToken(w, r)
 		s.render(w, r, "login", http.StatusUnauthorized, pg)
 		return
 	}
-	s.throttle.reset(accountKey)
+	s.throttle.succeeded(account, address)
 	// A new session id at every sign-in, and the old session (if any)
 	// ends: an id planted before sign-in is worth nothing after it.
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
@@ -481,31 +523,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
-// authenticate answers the enabled user with email and password. An
-// unknown email costs one argon2id hash too, so the answer's timing does
-// not tell which emails have accounts.
-func (s *Server) authenticate(r *http.Request, email, password string) (loyalty.StaffUser, bool) {
+// authenticate answers the enabled user with email and password, nil
+// when none, or the store's failure to read users. An unknown email costs
+// one argon2id hash too, so the answer's timing does not tell which emails
+// have accounts.
+func (s *Server) authenticate(r *http.Request, email, password string) (*loyalty.StaffUser, error) {
 	// What is not an email address (a NUL, bytes that are not UTF-8) is
 	// no one's: it never reaches the store.
 	_, err := loyalty.NormalizeStaffEmail(email)
 	var u loyalty.StaffUser
 	if err == nil {
 		u, err = s.Store.StaffUserByEmail(r.Context(), email)
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
-		s.Logger.ErrorContext(r.Context(), "read staff user", "request_id", problem.RequestID(r), "err", err)
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, loyalty.ErrBadStaffUser) {
+			return nil, err
+		}
 	}
 	if err != nil || u.PasswordHash == "" {
 		s.dummyOnce.Do(func() { s.dummyHash, _ = loyalty.HashPassword("not a password of anyone", s.params) })
 		_, _ = loyalty.CheckPassword(s.dummyHash, password)
-		return loyalty.StaffUser{}, false
+		return nil, nil
 	}
 	ok, err := loyalty.CheckPassword(u.PasswordHash, password)
 	if err != nil {
 		s.Logger.ErrorContext(r.Context(), "check staff password", "user_id", u.ID, "request_id", problem.RequestID(r), "err", err)
-		return loyalty.StaffUser{}, false
+		return nil, nil
 	}
-	return u, ok && u.DisabledAt == nil
+	if !ok || u.DisabledAt != nil {
+		return nil, nil
+	}
+	return &u, nil
 }
 
 // signedInPost answers the session of a signed-in form POST whose origin
@@ -514,9 +560,8 @@ func (s *Server) signedInPost(w http.ResponseWriter, r *http.Request) (*signedIn
 	if !s.parseForm(w, r) {
 		return nil, false
 	}
-	si, ok := s.session(r)
+	si, ok := s.signedInPage(w, r)
 	if !ok {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return nil, false
 	}
 	if s.crossOrigin.Check(r) != nil || !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrf(si))) {

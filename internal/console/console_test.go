@@ -412,6 +412,41 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
+// TestThrottleAcrossServers: the sign-in throttle is kept in the store,
+// so a second passd on the same database refuses an account the first one
+// throttled, and so does a passd started after the first one stopped.
+func TestThrottleAcrossServers(t *testing.T) {
+	t.Parallel()
+	clock := testkit.NewClock(time.Now().UTC())
+	env := map[string]string{"PASSD_BOOTSTRAP_ADMIN_KEY": adminKey, "PASSD_DATA_DIR": t.TempDir()}
+	instance := func() (*passd, func()) {
+		s, stop := servertest.Start(t, env, nil, server.Options{Now: clock.Now})
+		return &passd{srv: s, url: s.URL(), clock: clock}, stop
+	}
+	first, stopFirst := instance()
+	first.user(t, "ada@example.com", loyalty.RoleMerchant, "demo", "correct horse battery")
+	b := first.browser(t)
+	for i := range console.AccountFailures {
+		if res := b.signIn("ada@example.com", "wrong password "+strconv.Itoa(i)); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d = %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	second, stopSecond := instance()
+	if res := second.browser(t).signIn("ada@example.com", "correct horse battery"); res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("sign-in on a second passd = %d, Retry-After %q; want 429 with a Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	stopFirst()
+	stopSecond()
+	restarted, _ := instance()
+	if res := restarted.browser(t).signIn("ada@example.com", "correct horse battery"); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("sign-in after a restart = %d, want 429", res.StatusCode)
+	}
+	clock.Add(console.ThrottleWindow)
+	if res := restarted.browser(t).signIn("ada@example.com", "correct horse battery"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in after the window = %d, want 303", res.StatusCode)
+	}
+}
+
 func TestSetPassword(t *testing.T) {
 	t.Parallel()
 	p := start(t, false, map[string]string{"PASSD_PUBLIC_URL": "https://passd.example"})

@@ -290,7 +290,7 @@ func (s *Server) editPreview(w http.ResponseWriter, r *http.Request) {
 		next, err = a.program.Patched(patch)
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "program preview", err)
+		v.Failure = s.failure(w, r, a.pg, "program preview", err)
 		s.render(w, r, "editor", http.StatusUnprocessableEntity, a.pg)
 		return
 	}
@@ -346,7 +346,7 @@ func (s *Server) editSave(w http.ResponseWriter, r *http.Request) {
 			s.internalError(w, r, "program editor", ferr)
 			return
 		}
-		v.Failure = s.failure(r, a.pg, "save program", err)
+		v.Failure = s.failure(w, r, a.pg, "save program", err)
 		if errors.Is(err, loyalty.ErrVersionMismatch) {
 			v.Failure = a.pg.T.Get("err_version")
 		}
@@ -396,7 +396,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 			s.internalError(w, r, "program editor", ferr)
 			return
 		}
-		v.Failure = s.failure(r, a.pg, "upload image", err)
+		v.Failure = s.failure(w, r, a.pg, "upload image", err)
 		a.pg.View = v
 		s.render(w, r, "editor", http.StatusUnprocessableEntity, a.pg)
 		return

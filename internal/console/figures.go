@@ -105,7 +105,7 @@ func (s *Server) figuresPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := s.figures(r, a.pg, a.program, r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	v, err := s.figures(w, r, a.pg, a.program, r.URL.Query().Get("from"), r.URL.Query().Get("to"))
 	if err != nil {
 		s.internalError(w, r, "read programme figures", err)
 		return
@@ -120,12 +120,12 @@ func (s *Server) figuresPage(w http.ResponseWriter, r *http.Request) {
 // figures reads programme p's figures over the window from..to (a bad
 // window shows its problem and the default one), its sync health and its
 // webhook health.
-func (s *Server) figures(r *http.Request, pg *page, p *loyalty.Program, from, to string) (*figuresView, error) {
+func (s *Server) figures(w http.ResponseWriter, r *http.Request, pg *page, p *loyalty.Program, from, to string) (*figuresView, error) {
 	v := &figuresView{From: from, To: to}
 	now := s.Now()
 	win, err := loyalty.StatsInput{From: from, To: to}.Window(p, now)
 	if err != nil {
-		v.Failure = s.failure(r, pg, "figures window", err)
+		v.Failure = s.failure(w, r, pg, "figures window", err)
 		if win, err = (loyalty.StatsInput{}).Window(p, now); err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (s *Server) health(ctx context.Context, pg *page, program string) ([]health
 
 // soleProgramFigures puts the figures of the dashboard's programme on it
 // when the user sees exactly one (a merchant's).
-func (s *Server) soleProgramFigures(r *http.Request, pg *page) error {
+func (s *Server) soleProgramFigures(w http.ResponseWriter, r *http.Request, pg *page) error {
 	if len(pg.Programs) != 1 {
 		return nil
 	}
@@ -184,7 +184,7 @@ func (s *Server) soleProgramFigures(r *http.Request, pg *page) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.figures(r, pg, p, "", "")
+	v, err := s.figures(w, r, pg, p, "", "")
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (s *Server) membersPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		v.Rows, v.Failure = nil, s.failure(r, a.pg, "search members", err)
+		v.Rows, v.Failure = nil, s.failure(w, r, a.pg, "search members", err)
 		s.render(w, r, "members", http.StatusUnprocessableEntity, a.pg)
 		return
 	}
@@ -193,7 +193,7 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) {
 	}
 	req := balances.Request{Type: balances.Adjust, Points: points, Reference: v.Reason}
 	if err := req.Validate(); err != nil {
-		fail(http.StatusUnprocessableEntity, s.failure(r, a.pg, "adjust", err))
+		fail(http.StatusUnprocessableEntity, s.failure(w, r, a.pg, "adjust", err))
 		return
 	}
 	p, err := s.Programs.Fresh(r.Context(), m.Program, m.ProgramVersion)
@@ -204,7 +204,7 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256([]byte("console adjust\x00" + strconv.FormatInt(points, 10) + "\x00" + v.Reason))
 	res, err := s.Store.Post(r.Context(), m.ID, "console:"+v.Key, hex.EncodeToString(sum[:]), req, p.Rules())
 	if err != nil {
-		fail(http.StatusConflict, s.failure(r, a.pg, "adjust", err))
+		fail(http.StatusConflict, s.failure(w, r, a.pg, "adjust", err))
 		return
 	}
 	if !res.Replayed {
@@ -226,7 +226,7 @@ func (s *Server) messageMember(w http.ResponseWriter, r *http.Request) {
 		err = s.Store.PostMemberMessage(r.Context(), m.ID, in.Text)
 	}
 	if err != nil {
-		s.showMember(w, r, a, m, &memberView{Text: in.Text, Failure: s.failure(r, a.pg, "message member", err)}, http.StatusUnprocessableEntity)
+		s.showMember(w, r, a, m, &memberView{Text: in.Text, Failure: s.failure(w, r, a.pg, "message member", err)}, http.StatusUnprocessableEntity)
 		return
 	}
 	s.OnChange()
@@ -241,7 +241,7 @@ func (s *Server) resendCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.Store.TouchMember(r.Context(), m.ID); err != nil {
-		s.showMember(w, r, a, m, &memberView{Failure: s.failure(r, a.pg, "resend card", err)}, http.StatusConflict)
+		s.showMember(w, r, a, m, &memberView{Failure: s.failure(w, r, a.pg, "resend card", err)}, http.StatusConflict)
 		return
 	}
 	s.OnChange()
@@ -307,7 +307,7 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Store.EraseMember(r.Context(), m.ID); err != nil {
-		s.eraseStep(w, r, a, s.failure(r, a.pg, "erase member", err), http.StatusConflict)
+		s.eraseStep(w, r, a, s.failure(w, r, a.pg, "erase member", err), http.StatusConflict)
 		return
 	}
 	s.OnChange()

@@ -134,7 +134,7 @@ func (s *Server) messagePreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "check message", err)
+		v.Failure = s.failure(w, r, a.pg, "check message", err)
 		s.render(w, r, "messages", http.StatusUnprocessableEntity, a.pg)
 		return
 	}
@@ -161,7 +161,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "send message", err)
+		v.Failure = s.failure(w, r, a.pg, "send message", err)
 		s.render(w, r, "messages", http.StatusUnprocessableEntity, a.pg)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/problem"
 	"github.com/passd/passd/internal/store"
@@ -70,9 +71,8 @@ func (a *access) admin() bool { return a.si.user.Role == loyalty.RoleAdmin }
 // user (the scanner is theirs), 404 for a programme the user may not see
 // (the same page as an unknown one, so it tells nothing).
 func (s *Server) merchantGet(w http.ResponseWriter, r *http.Request, titleKey string) (*access, bool) {
-	si, ok := s.session(r)
+	si, ok := s.signedInPage(w, r)
 	if !ok {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return nil, false
 	}
 	return s.programAccess(w, r, si, titleKey)
@@ -118,12 +118,17 @@ func (s *Server) programAccess(w http.ResponseWriter, r *http.Request, si *signe
 
 // failure answers the words of a failed action: the problem's detail and
 // each field's message, or the generic words of an unexpected error
-// (logged with the request id).
-func (s *Server) failure(r *http.Request, pg *page, what string, err error) string {
+// (logged with the request id). While the database is out of reach, the
+// page is answered 503 with a Retry-After instead of the caller's status.
+func (s *Server) failure(w http.ResponseWriter, r *http.Request, pg *page, what string, err error) string {
 	p := problem.From(err)
 	if p.Status >= 500 {
 		s.Logger.ErrorContext(r.Context(), what, "request_id", problem.RequestID(r), "err", err)
-		return pg.T.Get("err_internal")
+		status, key := htmlpage.Failure(w.Header(), err)
+		if status == http.StatusServiceUnavailable {
+			pg.status = status
+		}
+		return pg.T.Get(key)
 	}
 	words := []string{p.Detail}
 	for _, f := range p.Errors {

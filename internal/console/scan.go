@@ -204,9 +204,8 @@ func wantsJSON(r *http.Request) bool {
 }
 
 func (s *Server) scanPage(w http.ResponseWriter, r *http.Request) {
-	si, ok := s.session(r)
+	si, ok := s.signedInPage(w, r)
 	if !ok {
-		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return
 	}
 	s.renderScan(w, r, si, http.StatusOK, &scanData{}, "")
@@ -229,9 +228,13 @@ func (s *Server) scanPost(w http.ResponseWriter, r *http.Request) (*signedIn, bo
 		return nil, false
 	}
 	lang := language(r.Header.Get("Accept-Language"))
-	si, ok := s.session(r)
-	if !ok {
+	si, err := s.session(r)
+	if errors.Is(err, errSignedOut) {
 		problem.Write(w, r, s.Logger, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, T{Lang: lang}.Get("err_scan_signed_out")))
+		return nil, false
+	}
+	if err != nil {
+		problem.Write(w, r, s.Logger, err)
 		return nil, false
 	}
 	if s.crossOrigin.Check(r) != nil || !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrf(si))) {

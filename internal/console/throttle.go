@@ -1,87 +1,60 @@
 package console
 
 import (
-	"sync"
+	"context"
+	"errors"
 	"time"
+
+	"github.com/passd/passd/internal/ratelimit"
 )
 
-// throttle counts failed sign-ins per key (an account, a client address)
-// in fixed windows: once a key has failed limit times in its window, it is
-// refused until the window ends. It holds at most max keys: when full it
-// forgets expired windows first, then arbitrary ones, so memory stays
-// bounded whatever an attacker sends (at worst some counts restart).
+// throttle limits failed sign-ins per account and per client address with
+// internal/ratelimit's failed-try buckets, kept in the store: the limits
+// hold across instances and restarts. Each key may fail its limit's count
+// at once, then regains one try per ThrottleWindow/count (all of them
+// within ThrottleWindow).
 type throttle struct {
-	mu      sync.Mutex
-	window  time.Duration
-	max     int
-	entries map[string]throttleEntry
+	account, address *ratelimit.Failures
 }
 
-type throttleEntry struct {
-	fails int
-	start time.Time
-}
-
-func newThrottle(window time.Duration, maxKeys int) *throttle {
-	return &throttle{window: window, max: maxKeys, entries: map[string]throttleEntry{}}
-}
-
-// wait answers how long key must wait before trying again, 0 when it may
-// try now.
-func (t *throttle) wait(key string, limit int, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if !ok || e.fails < limit {
-		return 0
+func newThrottle(st ratelimit.Store, now func() time.Time) *throttle {
+	per := func(n int) ratelimit.Limit {
+		return ratelimit.Limit{Burst: n, PerMinute: float64(n) / ThrottleWindow.Minutes()}
 	}
-	if left := e.start.Add(t.window).Sub(now); left > 0 {
-		return left
-	}
-	delete(t.entries, key)
-	return 0
-}
-
-// fail counts a failed attempt of key.
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if !ok || now.Sub(e.start) >= t.window {
-		if !ok && len(t.entries) >= t.max {
-			t.evict(now)
-		}
-		e = throttleEntry{start: now}
-	}
-	e.fails++
-	t.entries[key] = e
-}
-
-// reset forgets key's failures (after a successful sign-in).
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	delete(t.entries, key)
-	t.mu.Unlock()
-}
-
-// evict makes room for one key; t.mu is held.
-func (t *throttle) evict(now time.Time) {
-	for k, e := range t.entries {
-		if now.Sub(e.start) >= t.window {
-			delete(t.entries, k)
-		}
-	}
-	for k := range t.entries {
-		if len(t.entries) < t.max {
-			return
-		}
-		delete(t.entries, k)
+	return &throttle{
+		account: ratelimit.NewFailures(st, "console-signin-account", per(AccountFailures), now),
+		address: ratelimit.NewFailures(st, "console-signin-address", per(AddressFailures), now),
 	}
 }
 
-// size answers how many keys the throttle holds.
-func (t *throttle) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.entries)
+// take takes a try of account and of address ahead of a sign-in: 0 when
+// it may go on, else how long the longer-waiting key must wait (no try is
+// then taken from either).
+func (t *throttle) take(ctx context.Context, account, address string) (time.Duration, error) {
+	okAccount, waitAccount, err := t.account.Take(ctx, account)
+	if err != nil {
+		return 0, err
+	}
+	okAddress, waitAddress, err := t.address.Take(ctx, address)
+	if err == nil && okAccount && okAddress {
+		return 0, nil
+	}
+	if okAccount {
+		t.account.Refund(account)
+	}
+	if okAddress {
+		t.address.Refund(address)
+	}
+	return max(waitAccount, waitAddress), err
+}
+
+// failed records a failed sign-in of account from address in the store.
+func (t *throttle) failed(ctx context.Context, account, address string) error {
+	return errors.Join(t.account.Failed(ctx, account), t.address.Failed(ctx, address))
+}
+
+// succeeded gives back the tries a successful sign-in took.
+func (t *throttle) succeeded(account, address string) {
+	t.account.Refund(account)
+	t.address.Refund(address)
 }

@@ -1,57 +1,81 @@
 package console
 
 import (
-	"strconv"
+	"context"
 	"testing"
 	"time"
+
+	"github.com/passd/passd/internal/store"
+	"github.com/passd/passd/internal/testkit"
 )
 
 func TestThrottleWindow(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	th := newThrottle(time.Minute, 100)
-	for i := range 3 {
-		if w := th.wait("k", 3, now); w != 0 {
-			t.Fatalf("wait after %d failures = %v, want 0", i, w)
+	ctx := context.Background()
+	st := testkit.OpenSQLite(t, store.Options{})
+	clock := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	th := newThrottle(st, clock.Now)
+	for i := range AccountFailures {
+		if w, err := th.take(ctx, "ada@example.com", "192.0.2.1"); w != 0 || err != nil {
+			t.Fatalf("wait after %d failures = %v, %v; want 0", i, w, err)
 		}
-		th.fail("k", now.Add(time.Duration(i)*time.Second))
+		if err := th.failed(ctx, "ada@example.com", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Second)
 	}
-	if w := th.wait("k", 3, now.Add(10*time.Second)); w != 50*time.Second {
-		t.Errorf("wait after 3 failures = %v, want the window's remaining 50s", w)
+	w, err := th.take(ctx, "ada@example.com", "192.0.2.1")
+	if err != nil || w <= 0 || w > ThrottleWindow {
+		t.Errorf("wait after %d failures = %v, %v; want within the window", AccountFailures, w, err)
 	}
-	if w := th.wait("other", 3, now); w != 0 {
-		t.Errorf("wait(other key) = %v, want 0", w)
+	if w, err := th.take(ctx, "grace@example.com", "192.0.2.1"); w != 0 || err != nil {
+		t.Errorf("wait of another account = %v, %v; want 0", w, err)
 	}
-	if w := th.wait("k", 3, now.Add(time.Minute)); w != 0 {
-		t.Errorf("wait after the window = %v, want 0", w)
+	th.succeeded("grace@example.com", "192.0.2.1")
+	clock.Add(ThrottleWindow)
+	if w, err := th.take(ctx, "ada@example.com", "192.0.2.1"); w != 0 || err != nil {
+		t.Errorf("wait after the window = %v, %v; want 0", w, err)
 	}
-	th.fail("k", now)
-	th.fail("k", now)
-	th.fail("k", now)
-	th.reset("k")
-	if w := th.wait("k", 3, now); w != 0 {
-		t.Errorf("wait after reset = %v, want 0", w)
+	// A success gives its try back: sign-ins that succeed never throttle.
+	for i := range 3 * AccountFailures {
+		th.succeeded("ada@example.com", "192.0.2.1")
+		if w, err := th.take(ctx, "ada@example.com", "192.0.2.1"); w != 0 || err != nil {
+			t.Fatalf("wait after %d successes = %v, %v; want 0", i+1, w, err)
+		}
 	}
 }
 
-func TestThrottleBounded(t *testing.T) {
+// TestThrottleInStore: the failures are the store's, so a process started
+// later (a restart) and another process on the same database refuse what
+// the first one counted, per account and per address.
+func TestThrottleInStore(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	th := newThrottle(time.Minute, 50)
-	for i := range 1000 {
-		th.fail("k"+strconv.Itoa(i), now)
-		if n := th.size(); n > 50 {
-			t.Fatalf("after %d keys the throttle holds %d, want at most 50", i+1, n)
+	ctx := context.Background()
+	st := testkit.OpenSQLite(t, store.Options{})
+	clock := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	first := newThrottle(st, clock.Now)
+	for range AccountFailures {
+		if _, err := first.take(ctx, "ada@example.com", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := first.failed(ctx, "ada@example.com", "192.0.2.1"); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// Expired windows go first: a fresh key evicts none of the live ones
-	// made after them.
-	th = newThrottle(time.Minute, 2)
-	th.fail("old", now)
-	th.fail("live", now.Add(2*time.Minute))
-	th.fail("live", now.Add(2*time.Minute))
-	th.fail("new", now.Add(2*time.Minute))
-	if w := th.wait("live", 2, now.Add(2*time.Minute)); w == 0 {
-		t.Error("evicting made room by forgetting a live key rather than an expired one")
+	second := newThrottle(st, clock.Now)
+	if w, err := second.take(ctx, "ada@example.com", "198.51.100.7"); w <= 0 || err != nil {
+		t.Errorf("another process's wait for the account = %v, %v; want > 0", w, err)
+	}
+	for i := range AddressFailures - AccountFailures {
+		account := "nobody" + string(rune('a'+i)) + "@example.com"
+		if _, err := second.take(ctx, account, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.failed(ctx, account, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, err := newThrottle(st, clock.Now).take(ctx, "someone@example.com", "192.0.2.1"); w <= 0 || err != nil {
+		t.Errorf("wait for an address that failed %d times over two processes = %v, %v; want > 0", AddressFailures, w, err)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		e, err = loyalty.CreateWebhook(r.Context(), s.Store, e)
 	}
 	if err != nil {
-		v.Failure = s.failure(r, a.pg, "create webhook", err)
+		v.Failure = s.failure(w, r, a.pg, "create webhook", err)
 		s.showWebhooks(w, r, a, v, http.StatusUnprocessableEntity)
 		return
 	}

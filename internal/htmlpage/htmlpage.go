@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/passd/passd/internal/problem"
 )
 
 // Parse parses each named page of fsys, templates/<page>.html, with the
@@ -41,6 +43,18 @@ func Headers(h http.Header, csp string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
+}
+
+// Failure answers the status and the words' key of a page whose request
+// failed with err: while the database is out of reach (problem.Unavailable)
+// 503 and "err_unavailable", with h's Retry-After set, else 500 and
+// "err_internal". Every set of pages has words for both keys.
+func Failure(h http.Header, err error) (status int, key string) {
+	if retry := problem.Unavailable(err); retry > 0 {
+		h.Set("Retry-After", strconv.Itoa(retry))
+		return http.StatusServiceUnavailable, "err_unavailable"
+	}
+	return http.StatusInternalServerError, "err_internal"
 }
 
 // Words are the words of a set of pages: language, then key, then text.

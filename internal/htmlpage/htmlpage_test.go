@@ -1,12 +1,17 @@
 package htmlpage_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"testing"
 	"testing/fstest"
 
 	"github.com/passd/passd/internal/htmlpage"
+	"github.com/passd/passd/internal/loyalty"
+	"github.com/passd/passd/internal/problem"
 )
 
 func TestAcceptLanguages(t *testing.T) {
@@ -64,5 +69,25 @@ func TestHeadersAndParse(t *testing.T) {
 	}
 	if _, err := htmlpage.Parse(fsys, "a", "missing"); err == nil {
 		t.Errorf("Parse(missing) = nil error, want one naming the page")
+	}
+}
+
+func TestFailure(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err    error
+		status int
+		key    string
+		retry  string
+	}{
+		{fmt.Errorf("read member: %w: dial tcp: connection refused", loyalty.ErrUnavailable), http.StatusServiceUnavailable, "err_unavailable", strconv.Itoa(problem.UnavailableRetryAfter)},
+		{errors.New("template: no such field"), http.StatusInternalServerError, "err_internal", ""},
+		{fmt.Errorf("read member: %w", loyalty.ErrMemberNotFound), http.StatusInternalServerError, "err_internal", ""},
+	} {
+		h := http.Header{}
+		status, key := htmlpage.Failure(h, tc.err)
+		if status != tc.status || key != tc.key || h.Get("Retry-After") != tc.retry {
+			t.Errorf("Failure(%v) = %d %q, Retry-After %q; want %d %q, %q", tc.err, status, key, h.Get("Retry-After"), tc.status, tc.key, tc.retry)
+		}
 	}
 }

@@ -110,6 +110,17 @@ func Codes() []string {
 // seconds: a PostgreSQL restart or failover takes a few.
 const UnavailableRetryAfter = 2
 
+// Unavailable answers the Retry-After seconds of err when the map answers
+// it 503 unavailable (the database out of reach for a moment), else 0.
+// The surfaces that answer no problem+json (the pages, the PassKit web
+// service) take their 503 from here.
+func Unavailable(err error) int {
+	if p := From(err); p.Status == http.StatusServiceUnavailable {
+		return p.RetryAfter
+	}
+	return 0
+}
+
 // New builds a Problem for a code.
 func New(status int, code, detail string) *Problem {
 	return &Problem{Type: "https://passd.dev/problems/" + code, Title: titles[code], Status: status, Code: code, Detail: detail}

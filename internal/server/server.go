@@ -411,8 +411,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	r.Mount(cards.WebServicePath, webservice.New(webservice.Config{
 		Backend: s.Cards.Backend(), PassTypeID: cfg.ApplePassTypeID, Prefix: cards.WebServicePath, Logger: log, Now: s.now,
+		Unavailable: problem.Unavailable,
 	}))
-	download := s.Cards.DownloadHandler(s.Links, s.fail)
+	download := s.Cards.DownloadHandler(s.Links, func(w http.ResponseWriter, r *http.Request, err error) { problem.Write(w, r, s.log, err) })
 	r.Get("/passes/{file}", download)
 	r.Head("/passes/{file}", download)
 

@@ -236,6 +236,18 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, p *loyalty.Pr
 	s.render(w, r, "error", status, pg)
 }
 
+// failed logs a request's failure and answers its error page: 503 while
+// the database is out of reach, else 500.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, p *loyalty.Program, what string, err error) {
+	args := []any{"request_id", problem.RequestID(r), "err", err}
+	if p != nil {
+		args = append(args, "program", p.ID)
+	}
+	s.Logger.ErrorContext(r.Context(), what, args...)
+	status, key := htmlpage.Failure(w.Header(), err)
+	s.errorPage(w, r, p, status, key)
+}
+
 // program answers the program of the route, or writes a 404 page.
 func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Program, bool) {
 	p, err := s.Programs.Fresh(r.Context(), chi.URLParam(r, "program"), 0)
@@ -244,8 +256,7 @@ func (s *Server) program(w http.ResponseWriter, r *http.Request) (*loyalty.Progr
 		return nil, false
 	}
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "load program", "request_id", problem.RequestID(r), "err", err)
-		s.errorPage(w, r, nil, http.StatusInternalServerError, "err_internal")
+		s.failed(w, r, nil, "load program", err)
 		return nil, false
 	}
 	return p, true
@@ -337,8 +348,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		ReferralCode: pg.Values.Ref, IgnoreUnknownReferral: true,
 	}, s.Now())
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "web enrolment failed", "program", p.ID, "request_id", problem.RequestID(r), "err", err)
-		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		s.failed(w, r, p, "web enrolment failed", err)
 		return
 	}
 	if created {
@@ -366,8 +376,7 @@ func (s *Server) joinAllowed(w http.ResponseWriter, r *http.Request, pg *page) b
 		}
 		ok, left, err := l.limiter.Take(r.Context(), l.key)
 		if err != nil {
-			s.Logger.ErrorContext(r.Context(), "join rate limit", "program", pg.Program.ID, "request_id", problem.RequestID(r), "err", err)
-			s.errorPage(w, r, pg.Program, http.StatusInternalServerError, "err_internal")
+			s.failed(w, r, pg.Program, "join rate limit", err)
 			return false
 		}
 		if !ok {
@@ -408,8 +417,7 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Member(r.Context(), id)
 	if err != nil || m.Erased() || m.Program != p.ID {
 		if err != nil && !errors.Is(err, loyalty.ErrMemberNotFound) {
-			s.Logger.ErrorContext(r.Context(), "load member", "request_id", problem.RequestID(r), "err", err)
-			s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+			s.failed(w, r, p, "load member", err)
 			return
 		}
 		s.errorPage(w, r, p, http.StatusNotFound, "err_not_found")
@@ -419,14 +427,12 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) {
 	pg.Title = pg.T.Get("result_title")
 	barcode, err := cards.QRPNG(loyalty.BarcodeToken(s.Secret, m.Number), 256)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "render barcode", "request_id", problem.RequestID(r), "err", err)
-		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		s.failed(w, r, p, "render barcode", err)
 		return
 	}
 	handoff, err := cards.QRPNG(s.Links.JoinResultURL(p.ID, m.ID), 320)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "render handoff code", "request_id", problem.RequestID(r), "err", err)
-		s.errorPage(w, r, p, http.StatusInternalServerError, "err_internal")
+		s.failed(w, r, p, "render handoff code", err)
 		return
 	}
 	pg.Card = &cardView{Name: m.Name, Number: m.Number, Tier: p.Localize(pg.Lang, m.Account.Tier, m.Account.Tier),

@@ -29,7 +29,10 @@
 // wrong token both answer 401, so serial numbers cannot be probed. A pass
 // type other than the configured one answers 404. Wallet ignores response
 // bodies, so errors are plain status codes with a short text body; 5xx
-// answers are logged with their cause.
+// answers are logged with their cause. Any endpoint that reaches the
+// backend may answer 503 with a Retry-After instead of 500 when
+// [Config.Unavailable] tells the backend's error is a moment's outage of
+// its storage; Wallet retries after the wait.
 //
 // The handler tolerates what real deployments produce: a doubled slash
 // (webServiceURL ending in "/"), a trailing slash, and a mount prefix left

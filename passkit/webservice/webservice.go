@@ -118,6 +118,11 @@ type Config struct {
 	// Now is the clock of the log endpoint's rate limit (time.Now when
 	// nil).
 	Now func() time.Time
+	// Unavailable, when set, tells a Backend error that is a moment's
+	// outage of its storage: it answers the seconds Wallet should wait,
+	// and the handler answers 503 with that Retry-After instead of 500.
+	// It answers 0 for any other error.
+	Unavailable func(error) int
 }
 
 // Handler serves the PassKit web service. Create it with New.
@@ -130,6 +135,8 @@ type Handler struct {
 	maxBytes int
 	now      func() time.Time
 	mux      *http.ServeMux
+	// unavailable is Config.Unavailable.
+	unavailable func(error) int
 
 	limitMu    sync.Mutex
 	logTokens  float64
@@ -153,6 +160,8 @@ func New(cfg Config) *Handler {
 		maxBytes:  cfg.MaxLogBytes,
 		now:       cfg.Now,
 		logTokens: logBurst,
+
+		unavailable: cfg.Unavailable,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -403,7 +412,9 @@ func applePassToken(header string) (string, bool) {
 	return token, token != ""
 }
 
-// internal answers 500 and logs the cause, without tokens.
+// internal answers 500 and logs the cause, without tokens; a moment's
+// outage of the backend's storage (Config.Unavailable) answers 503 with a
+// Retry-After, which Wallet honours.
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, op string, err error) {
 	h.log.ErrorContext(r.Context(), "passkit web service failed",
 		slog.String("op", op),
@@ -412,6 +423,13 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, op string, er
 		slog.String("serial", r.PathValue("serial")),
 		slog.String("device", redact(r.PathValue("device"))),
 		slog.String("err", err.Error()))
+	if h.unavailable != nil {
+		if retry := h.unavailable(err); retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			fail(w, http.StatusServiceUnavailable)
+			return
+		}
+	}
 	fail(w, http.StatusInternalServerError)
 }
 

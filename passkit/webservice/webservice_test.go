@@ -627,6 +627,26 @@ func TestBackendFailure(t *testing.T) {
 			if strings.Contains(out, authToken) || strings.Contains(out, device) {
 				t.Errorf("log output holds a secret:\n%s", out)
 			}
+
+			// The same failure told as a moment's outage of the
+			// backend's storage is a 503 with its Retry-After; another
+			// error stays a 500.
+			for _, c := range []struct {
+				retry  int
+				status int
+			}{{7, http.StatusServiceUnavailable}, {0, http.StatusInternalServerError}} {
+				e := newEnv(t, webservice.Config{Unavailable: func(err error) int {
+					if strings.Contains(err.Error(), "database is down") {
+						return c.retry
+					}
+					return 0
+				}})
+				tt.breakBackend(e.fake)
+				w := e.do(t, tt.method, tt.path, tt.auth, tt.body)
+				if want := strconv.Itoa(c.retry); w.Code != c.status || c.retry > 0 && w.Header().Get("Retry-After") != want {
+					t.Errorf("%s with an unavailable backend (Retry-After %d) = %d, Retry-After %q; want %d", tt.name, c.retry, w.Code, w.Header().Get("Retry-After"), c.status)
+				}
+			}
 		})
 	}
 }
