@@ -244,7 +244,10 @@ func TestBrowserScannerFormats(t *testing.T) {
 	video := filepath.Join(t.TempDir(), "cards.y4m")
 	writeY4M(t, video, 960, 540, 5, cards...)
 
-	bctx := chromium(t, 390, 844,
+	// Decoding four formats from a looping video takes seconds of CPU on
+	// a quiet machine and many more on a busy one: the deadline is
+	// generous, the test ends as soon as all four are read.
+	bctx := chromiumFor(t, 150*time.Second, 390, 844,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-video-capture", video),
@@ -261,7 +264,7 @@ func TestBrowserScannerFormats(t *testing.T) {
 				const n = document.getElementById('member-name');
 				if (n) window.seen.add(n.textContent);
 			}).observe(document.getElementById('member-panel'), {childList: true, subtree: true});`),
-		chromedp.Poll[chromedp.Void](`window.seen.size >= 4`, chromedp.WithPollingTimeout(60*time.Second)),
+		chromedp.Poll[chromedp.Void](`window.seen.size >= 4`, chromedp.WithPollingTimeout(120*time.Second)),
 	)
 	seen, _ := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(window.seen || [])`))
 	if err != nil {
