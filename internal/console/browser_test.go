@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
+	chrome "github.com/passd/passd/internal/testkit/headless"
 )
 
 // axeDir is internal/web's vendored axe-core (make vendor-axe).
@@ -79,37 +79,7 @@ func chromium(t *testing.T, width, height int, opts ...chromedp.ExecAllocatorOpt
 // chromiumFor is chromium with the browser's time limit.
 func chromiumFor(t *testing.T, limit time.Duration, width, height int, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	path := ""
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if found, err := exec.LookPath(p); err == nil {
-			path = found
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required in CI for the browser test (apt-get install chromium)")
-		}
-		t.Skip("chromium not installed; skipping the browser test")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	t.Cleanup(cancel)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append([]chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
-	}, opts...)...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancelBrowser)
-	return bctx
+	return chrome.Browser(t, limit, width, height, opts...)
 }
 
 func TestBrowserSignIn(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,28 +28,13 @@ import (
 	"github.com/passd/passd/googlewallet/wallettest"
 	"github.com/passd/passd/internal/server"
 	"github.com/passd/passd/internal/server/servertest"
+	"github.com/passd/passd/internal/testkit/headless"
 	"github.com/passd/passd/passkit"
 )
 
 // ArtifactDir is where the browser test leaves its screenshot (ignored by
 // git; CI may keep it).
 const artifactDir = "testdata/artifacts"
-
-// chromiumPath finds Debian's chromium. Without it the browser test skips
-// locally but fails in CI (CI set), so CI can never silently skip it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is required in CI for the browser test (apt-get install chromium)")
-	}
-	t.Skip("chromium not installed; skipping the browser test (apt-get install chromium)")
-	return ""
-}
 
 // publicHost is the name passd's public URL uses in the browser test; the
 // browser maps it to the test's TLS front and the test's HTTP client dials
@@ -287,30 +271,14 @@ func prefersColorScheme(scheme string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBrowserJoin(t *testing.T) {
-	chromium := chromiumPath(t)
 	axeJS, axeVersion := loadAxe(t)
 	base, front, client, dataDir := startPassd(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
+	bctx := headless.Browser(t, 90*time.Second, 1280, 1100,
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("host-resolver-rules", "MAP "+publicHost+":443 "+front),
 		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1100),
 	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
 
 	// The empty form.
 	err := chromedp.Do(bctx,
