@@ -297,8 +297,10 @@ func (p *benchPassd) tillEarns(stop <-chan struct{}) (times []time.Duration, n, 
 // earn posts an earn of 1 point for a random member, with a fresh
 // idempotency key, and checks it succeeded.
 func (p *benchPassd) earn(client *http.Client) error {
-	d := p.devices[rand.IntN(len(p.devices))]
-	req, err := http.NewRequest(http.MethodPost, p.url+"/api/v1/members/"+d.serial+"/transactions",
+	// Only the serial: the device's tag is written by its phone's
+	// goroutine meanwhile.
+	serial := p.devices[rand.IntN(len(p.devices))].serial
+	req, err := http.NewRequest(http.MethodPost, p.url+"/api/v1/members/"+serial+"/transactions",
 		strings.NewReader(`{"type":"earn","points":1}`))
 	if err != nil {
 		return err
