@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/aztec"
 	"github.com/boombuler/barcode/code128"
-	"github.com/boombuler/barcode/pdf417"
 	"github.com/boombuler/barcode/qr"
 	"github.com/chromedp/chromedp"
 
@@ -203,6 +203,33 @@ func TestBrowserScanner(t *testing.T) {
 	checkAxe(t, bctx, "scanner with an error", axeJS, axeVersion)
 }
 
+// pdf417Card draws text as a PDF417 code with Debian's zint, an encoder
+// apart from the decoder under test. (boombuler/barcode's PDF417 encoder
+// draws codes that the page's decoder cannot read for about one member
+// code in seven, while zint's codes of the same texts read every time.)
+// Without zint the test skips locally and fails in CI.
+func pdf417Card(t *testing.T, text string) (image.Image, error) {
+	t.Helper()
+	zint, err := exec.LookPath("zint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("zint is required in CI for the scanner's PDF417 test (apt-get install zint)")
+		}
+		t.Skip("zint not installed; skipping the scanner formats test (apt-get install zint)")
+	}
+	out := filepath.Join(t.TempDir(), "pdf417.png")
+	cmd := exec.Command(zint, "--barcode=55", "--secure=2", "--scale=1", "--output="+out, "--data="+text)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("zint: %w: %s", err, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return png.Decode(f)
+}
+
 // TestBrowserScannerFormats: the page's decoder reads each barcode format
 // a programme may print on its cards (QR, PDF417, Aztec, Code 128). The
 // fake camera films four members' cards, one in each format, in turn; the
@@ -212,12 +239,12 @@ func TestBrowserScannerFormats(t *testing.T) {
 	p.user(t, "till@example.com", loyalty.RolePOS, "demo", pw)
 	formats := []struct {
 		name   string
-		encode func(string) (barcode.Barcode, error)
+		encode func(string) (image.Image, error)
 	}{
-		{"QR", func(s string) (barcode.Barcode, error) { return qr.Encode(s, qr.M, qr.Auto) }},
-		{"PDF417", func(s string) (barcode.Barcode, error) { return pdf417.Encode(s, 2) }},
-		{"Aztec", func(s string) (barcode.Barcode, error) { return aztec.Encode([]byte(s), 33, 0) }},
-		{"Code 128", func(s string) (barcode.Barcode, error) {
+		{"QR", func(s string) (image.Image, error) { return qr.Encode(s, qr.M, qr.Auto) }},
+		{"PDF417", func(s string) (image.Image, error) { return pdf417Card(t, s) }},
+		{"Aztec", func(s string) (image.Image, error) { return aztec.Encode([]byte(s), 33, 0) }},
+		{"Code 128", func(s string) (image.Image, error) {
 			c, err := code128.Encode(s)
 			if err != nil {
 				return nil, err
