@@ -19,7 +19,9 @@
 #   6. one message to 100,000 devices through passd run as its own
 #      process, with each signer: from the POST to the last device's
 #      fetch, a till's earns meanwhile, passd's RSS;
-#   7. earns over HTTP with Google Wallet off and on, paced and unpaced;
+#   7. earns over HTTP from 16 tills beside pgbench -N -c 16 (before and
+#      after, on the same PostgreSQL), then with Google Wallet off and on,
+#      paced and unpaced;
 #   8. a change to a programme of 100,000 cards, marked in batches of 500,
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
@@ -91,6 +93,23 @@ for tags in openssl ""; do
   go test -tags "$tags" -run '^$' -bench 'BenchmarkMessage100k' -benchtime 1x -timeout 60m ./internal/server/
   load
 done
+
+httpearn=$(mktemp)
+echo "== earns over HTTP from 16 tills (a pos key, 1,000 members with devices) beside pgbench -N -c 16 on the same PostgreSQL right before and after (goal on PostgreSQL: earns/s >= 0.5x pgbench tps)"
+if [ -n "${PASSD_TEST_DATABASE_URL:-}" ]; then
+  "$pgbench" -q -i -s 16 "$psql_url" >/dev/null 2>&1
+  before=$("$pgbench" -n -N -c 16 -j 2 -T 10 "$psql_url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+  echo "pgbench -N -c 16 -j 2 -T 10 (before): $before tps"
+fi
+go test -run '^$' -bench 'BenchmarkHTTPEarn' -benchtime 3x -timeout 20m ./internal/server/ | tee "$httpearn"
+if [ -n "${PASSD_TEST_DATABASE_URL:-}" ]; then
+  after=$("$pgbench" -n -N -c 16 -j 2 -T 10 "$psql_url" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+  echo "pgbench -N -c 16 -j 2 -T 10 (after): $after tps"
+  "$pgbench" -q -i -I d "$psql_url" >/dev/null 2>&1 || true
+  awk -v b="$before" -v a="$after" '/BenchmarkHTTPEarn\/store=postgres/ { for (i = 1; i < NF; i++) if ($(i+1) == "earns/s") printf "HTTP earns / pgbench -N (mean of before and after): %.2f\n", $i / ((b + a) / 2) }' "$httpearn"
+fi
+rm -f "$httpearn"
+load
 
 echo "== earns over HTTP with Google Wallet on vs off (fake Google over TLS), paced as passd runs and unpaced (goal on/off >= 0.8)"
 go test -run '^$' -bench 'BenchmarkEarnsGoogle' -benchtime 3x -timeout 20m ./internal/server/

@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for pgTransactions
+
+	"github.com/passd/passd/internal/testpg"
+)
+
+const (
+	// httpEarnClients are the tills posting at once, each on its own
+	// kept-alive connection.
+	httpEarnClients = 16
+	// httpEarnBurst are the earns of one timed burst.
+	httpEarnBurst = 4_000
+	// httpEarnCards are the members earns fall on.
+	httpEarnCards = 1_000
+)
+
+// BenchmarkHTTPEarn: earns over HTTP as a till posts them (a programme's
+// pos API key, a fresh Idempotency-Key, `{"type":"earn","points":1}`)
+// from httpEarnClients clients at once on httpEarnCards members, each
+// with a registered device (so every earn also marks a card that passd
+// pushes, to the mock APNs in this process). Each iteration is one burst
+// of httpEarnBurst earns after an untimed one; earns/s and the earns'
+// p50/p99 are reported. scripts/bench.sh runs `pgbench -N` with the same
+// number of clients on the same PostgreSQL right before and after, for
+// the ratio (goal >= 0.5).
+func BenchmarkHTTPEarn(b *testing.B) {
+	b.Run("store=sqlite", func(b *testing.B) { benchHTTPEarn(b, "") })
+	b.Run("store=postgres", func(b *testing.B) { benchHTTPEarn(b, testpg.FreshSchema(b)) })
+}
+
+func benchHTTPEarn(b *testing.B, databaseURL string) {
+	p := startBenchPassd(b, databaseURL, benchConfig{cards: httpEarnCards})
+	key := p.posKey(b, "demo")
+	clients := make([]*http.Client, httpEarnClients)
+	for i := range clients {
+		clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		b.Cleanup(clients[i].CloseIdleConnections)
+	}
+	p.earnTimes(b, clients, key) // connections, caches and the key's first use
+	var all []time.Duration
+	var elapsed, serverCPU time.Duration
+	var xacts int64
+	for b.Loop() {
+		cpu0, x0 := testpg.ServerCPU(), pgTransactions(b, databaseURL)
+		start := time.Now()
+		all = append(all, p.earnTimes(b, clients, key)...)
+		elapsed += time.Since(start)
+		serverCPU += testpg.ServerCPU() - cpu0
+		xacts += pgTransactions(b, databaseURL) - x0
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "earns/s")
+	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+	if databaseURL != "" {
+		// PostgreSQL's own work per earn, over the whole process tree of
+		// the server (passd's deliveries of the changed cards included).
+		b.ReportMetric(float64(serverCPU.Microseconds())/float64(len(all)), "pg-cpu-us/earn")
+		b.ReportMetric(float64(xacts)/float64(len(all)), "pg-tx/earn")
+	}
+}
+
+// pgTransactions answers the transactions the PostgreSQL of databaseURL
+// has committed and rolled back in its database so far (0 for SQLite).
+// The statistics are a snapshot per transaction: each call reads afresh.
+func pgTransactions(b *testing.B, databaseURL string) int64 {
+	b.Helper()
+	if databaseURL == "" {
+		return 0
+	}
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRowContext(b.Context(), `SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(new(any), &n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// earnTimes posts httpEarnBurst earns with key from every client at once
+// and answers each earn's time.
+func (p *benchPassd) earnTimes(b *testing.B, clients []*http.Client, key string) []time.Duration {
+	b.Helper()
+	var mu sync.Mutex
+	times := make([]time.Duration, 0, httpEarnBurst)
+	timeWorkers(b, "earn", len(clients), httpEarnBurst, func(w, _ int) error {
+		start := time.Now()
+		err := p.tillEarn(clients[w], key)
+		d := time.Since(start)
+		mu.Lock()
+		times = append(times, d)
+		mu.Unlock()
+		return err
+	})
+	return times
+}
+
+// tillEarn posts one earn of a point to a random member with key.
+func (p *benchPassd) tillEarn(client *http.Client, key string) error {
+	serial := p.devices[rand.IntN(len(p.devices))].serial
+	req, err := http.NewRequest(http.MethodPost, p.url+"/api/v1/members/"+serial+"/transactions",
+		strings.NewReader(`{"type":"earn","points":1}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", uuid.NewString())
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err == nil && res.StatusCode != http.StatusCreated {
+		err = fmt.Errorf("earn: %s", res.Status)
+	}
+	return err
+}
+
+// posKey creates a pos API key of program through the admin API and
+// answers its secret.
+func (p *benchPassd) posKey(b testing.TB, program string) string {
+	b.Helper()
+	body, _ := json.Marshal(map[string]any{"role": "pos", "program": program})
+	req, err := http.NewRequestWithContext(b.Context(), http.MethodPost, p.url+"/api/v1/apikeys", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := p.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var answer struct {
+		Key string `json:"key"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil || res.StatusCode != http.StatusCreated || answer.Key == "" {
+		b.Fatalf("create pos key: %d %v %+v", res.StatusCode, err, answer)
+	}
+	return answer.Key
+}
