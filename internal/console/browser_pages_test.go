@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testkit"
@@ -290,6 +292,22 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAxe(t, ctx, "staff users", axeJS, axeVersion)
+
+	// More users than a page: the Next link leads to the rest, with a
+	// link back to the first page.
+	for i := range console.ListPage {
+		p.user(t, fmt.Sprintf("cashier%02d@example.com", i), loyalty.RolePOS, "demo", "")
+	}
+	err = chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/admin/users"), chromedp.WaitVisible(chromedp.ID("next-page")),
+		chromedp.Click(chromedp.ID("next-page"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("first-page")))
+	if err != nil {
+		t.Fatalf("the users' next page: %v", err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#users tbody tr').length`))
+	if err != nil || rows != 2 {
+		t.Errorf("the users' second page has %d rows (%v), want the last 2 of %d", rows, err, console.ListPage+2)
+	}
+	checkAxe(t, ctx, "staff users, page 2", axeJS, axeVersion)
 }
 
 // TestBrowserProgramEdit: a programme edit in headless chromium, previewed
