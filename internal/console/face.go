@@ -17,6 +17,11 @@ type faceView struct {
 	VoidWord, BackWord                           string
 	// Prefix tells apart the element ids of several faces on one page.
 	Prefix string
+	// Logo and Strip are the URLs of the images the face shows (an
+	// upload in the editor's preview); none when empty.
+	Logo, Strip string
+	// LogoAlt and StripAlt are their text alternatives.
+	LogoAlt, StripAlt string
 }
 
 type faceRow struct {
@@ -32,7 +37,8 @@ const (
 )
 
 func newFaceView(f cards.Face, t T) faceView {
-	v := faceView{Face: f, Width: faceWidth, VoidWord: t.Get("card_voided"), BackWord: t.Get("card_back")}
+	v := faceView{Face: f, Width: faceWidth, VoidWord: t.Get("card_voided"), BackWord: t.Get("card_back"),
+		LogoAlt: t.Get("held_logo_alt"), StripAlt: t.Get("held_strip_alt")}
 	// A programme without colours shows Wallet's own: dark on light.
 	v.Colors.Background = cmp.Or(f.Colors.Background, "#f5f4f2")
 	v.Colors.Foreground = cmp.Or(f.Colors.Foreground, "#1d1d1f")
