@@ -467,9 +467,11 @@ func (s *Server) previewImage(w http.ResponseWriter, r *http.Request, a *access,
 	for i := range v.Faces {
 		switch {
 		case strings.HasPrefix(name, "logo"):
-			v.Faces[i].Logo, h.OnCard = h.URL, true
+			v.Faces[i].withImages(h.URL, "")
+			h.OnCard = true
 		case strings.HasPrefix(name, "strip"):
-			v.Faces[i].Strip, h.OnCard = h.URL, true
+			v.Faces[i].withImages("", h.URL)
+			h.OnCard = true
 		}
 	}
 	a.pg.View, a.pg.images = v, true
