@@ -71,29 +71,28 @@ type adminView struct {
 	Role, Program     string
 	Email             string
 	Failure           string
+	// Page is the list's paging.
+	Page pager
 }
 
 var roles = []string{loyalty.RolePOS, loyalty.RoleMerchant, loyalty.RoleAdmin}
 
-// adminForm reads the lists of an admin page.
-func (s *Server) adminForm(r *http.Request, keys bool) (*adminView, error) {
+// showAdmin renders the keys page or the users page (keys false) with a
+// page of its list; fill, when set, adds the form's state.
+func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, pg *page, name string, keys bool, status int, fill func(*adminView)) {
 	v := &adminView{Roles: roles}
 	var err error
 	if v.Programs, err = s.visiblePrograms(r.Context(), loyalty.StaffUser{Role: loyalty.RoleAdmin}); err != nil {
-		return nil, err
-	}
-	if keys {
-		v.Keys, err = s.Store.APIKeys(r.Context())
-	} else {
-		v.Users, err = s.Store.StaffUsers(r.Context())
-	}
-	return v, err
-}
-
-func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, pg *page, name string, keys bool, status int, fill func(*adminView)) {
-	v, err := s.adminForm(r, keys)
-	if err != nil {
 		s.internalError(w, r, "read admin lists", err)
+		return
+	}
+	ok := false
+	if keys {
+		v.Keys, v.Page, ok = listPage(s, w, r, pg, "list api keys", "/console/admin/keys", s.Store.APIKeysPage)
+	} else {
+		v.Users, v.Page, ok = listPage(s, w, r, pg, "list staff users", "/console/admin/users", s.Store.StaffUsersPage)
+	}
+	if !ok {
 		return
 	}
 	if fill != nil {

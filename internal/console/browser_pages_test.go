@@ -2,16 +2,20 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/passd/passd/balances"
+	"github.com/passd/passd/internal/console"
 	"github.com/passd/passd/internal/loyalty"
 	"github.com/passd/passd/internal/store/storetest"
 	"github.com/passd/passd/internal/testkit"
@@ -290,6 +294,22 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAxe(t, ctx, "staff users", axeJS, axeVersion)
+
+	// More users than a page: the Next link leads to the rest, with a
+	// link back to the first page.
+	for i := range console.ListPage {
+		p.user(t, fmt.Sprintf("cashier%02d@example.com", i), loyalty.RolePOS, "demo", "")
+	}
+	err = chromedp.Do(ctx, chromedp.Navigate(p.url+"/console/admin/users"), chromedp.WaitVisible(chromedp.ID("next-page")),
+		chromedp.Click(chromedp.ID("next-page"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("first-page")))
+	if err != nil {
+		t.Fatalf("the users' next page: %v", err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#users tbody tr').length`))
+	if err != nil || rows != 2 {
+		t.Errorf("the users' second page has %d rows (%v), want the last 2 of %d", rows, err, console.ListPage+2)
+	}
+	checkAxe(t, ctx, "staff users, page 2", axeJS, axeVersion)
 }
 
 // TestBrowserProgramEdit: a programme edit in headless chromium, previewed
@@ -333,5 +353,60 @@ func TestBrowserProgramEdit(t *testing.T) {
 	}
 	if got, _ := p.srv.Programs.Fresh(context.Background(), "demo", 2); got.Locales["en"].ProgramName != "Demo Coffee Club" {
 		t.Errorf("saved name = %q", got.Locales["en"].ProgramName)
+	}
+
+	// A logo previewed before it is saved: each sample card loads it
+	// from passd under the page's CSP, which refuses any data: image.
+	// A listener added through the DevTools protocol (the page runs no
+	// script of its own) records every CSP violation.
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	if err := os.WriteFile(logo, pngOf(t, 160, 50), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx, recordCSPViolations(), chromedp.Navigate(p.url+"/console/programs/demo/edit"), chromedp.WaitVisible(chromedp.ID("image-form")),
+		chromedp.SetValue(chromedp.ID("slot"), "logo"), chromedp.SetUploadFiles(chromedp.ID("image"), []string{logo}),
+		chromedp.Click(chromedp.ID("image-preview"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("faces")))
+	if err != nil {
+		t.Fatalf("preview of a logo: %v", err)
+	}
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Promise.all([...document.querySelectorAll('.card-logo')].map(i =>
+		i.complete ? i.naturalWidth : new Promise(done => { i.onload = () => done(i.naturalWidth); i.onerror = () => done(-1); })))`, chromedp.EvalAwaitPromise))
+	if err != nil || len(widths) == 0 {
+		t.Fatalf("the preview's logos: %v, %v", widths, err)
+	}
+	for i, w := range widths {
+		if w != 160 {
+			t.Errorf("sample card %d: the logo's naturalWidth = %d, want 160 (loaded)", i, w)
+		}
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.cspViolations`)); err != nil || len(v) != 0 {
+		t.Errorf("CSP violations on the preview: %v, %v; want none", v, err)
+	}
+	checkAxe(t, ctx, "image preview", axeJS, axeVersion)
+	// The listener works, and the CSP is why the image is served by
+	// passd: a data: image added to the page is refused.
+	refused, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`new Promise(done => {
+		document.addEventListener('securitypolicyviolation', () => done(window.cspViolations));
+		const i = new Image(); i.src = 'data:image/png;base64,iVBORw0KGgo='; document.body.appendChild(i); })`, chromedp.EvalAwaitPromise))
+	if err != nil || len(refused) != 1 || !strings.HasPrefix(refused[0], "img-src data") {
+		t.Errorf("a data: image = violations %v, %v; want one img-src violation", refused, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("save"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.ID("done"))); err != nil {
+		t.Fatalf("save the logo: %v", err)
+	}
+	if got, _ := p.srv.Programs.Fresh(context.Background(), "demo", 3); got.Version != 3 {
+		t.Errorf("after saving the logo the programme is at version %d, want 3", got.Version)
+	}
+}
+
+// recordCSPViolations makes every document the tab opens next keep its
+// Content-Security-Policy violations in window.cspViolations, as
+// "directive blocked-URI" (the script comes through the DevTools
+// protocol, which the page's CSP does not govern).
+func recordCSPViolations() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.cspViolations = [];
+document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.effectiveDirective + ' ' + e.blockedURI));`})
+		return chromedp.Void{}, err
 	}
 }

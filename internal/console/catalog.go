@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -47,6 +48,8 @@ type catalogView struct {
 	Campaign  campaignForm
 	Editing   bool
 	Failure   string
+	// Page is the list's paging.
+	Page pager
 	// Weekdays are the days a campaign may run on, 1 = Monday.
 	Weekdays []int
 }
@@ -99,9 +102,11 @@ func (s *Server) rewardsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showRewards(w http.ResponseWriter, r *http.Request, a *access, v *catalogView, status int) {
-	var err error
-	if v.Rewards, err = s.Store.Rewards(r.Context(), a.ref.ID, false); err != nil {
-		s.internalError(w, r, "list rewards", err)
+	var ok bool
+	if v.Rewards, v.Page, ok = listPage(s, w, r, a.pg, "list rewards", "/console/programs/"+a.ref.ID+"/rewards",
+		func(ctx context.Context, cursor string, limit int) ([]loyalty.Reward, string, error) {
+			return s.Store.RewardsPage(ctx, a.ref.ID, cursor, limit)
+		}); !ok {
 		return
 	}
 	a.pg.View = v
@@ -246,11 +251,14 @@ func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showCampaigns(w http.ResponseWriter, r *http.Request, a *access, v *catalogView, status int) {
-	cs, err := s.Store.Campaigns(r.Context(), a.ref.ID)
-	if err != nil {
-		s.internalError(w, r, "list campaigns", err)
+	cs, page, ok := listPage(s, w, r, a.pg, "list campaigns", "/console/programs/"+a.ref.ID+"/campaigns",
+		func(ctx context.Context, cursor string, limit int) ([]loyalty.Campaign, string, error) {
+			return s.Store.CampaignsPage(ctx, a.ref.ID, cursor, limit)
+		})
+	if !ok {
 		return
 	}
+	v.Page = page
 	loc, now := a.program.Location(), s.Now()
 	for _, c := range cs {
 		v.Campaigns = append(v.Campaigns, campaignRow{Campaign: c, Multiplier: multiplier(c), Starts: c.StartsAt.In(loc).Format("2006-01-02 15:04"),

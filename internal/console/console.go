@@ -121,6 +121,7 @@ type Server struct {
 	pages         map[string]*template.Template
 	cssHash       string
 	throttle      *throttle
+	held          *heldImages
 	dummyOnce     sync.Once
 	dummyHash     string
 	// Till and scanFiles serve the scanner (scan.go).
@@ -146,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 		crossOrigin:   http.NewCrossOriginProtection(),
 		cssHash:       base64.StdEncoding.EncodeToString(sum[:]),
 		throttle:      newThrottle(deps.Store, deps.Now),
+		held:          newHeldImages(deps.Now, MaxHeldImages, MaxHeldBytes),
 		Till:          cfg.Till,
 	}
 	if s.Till == nil {
@@ -204,6 +206,9 @@ type page struct {
 	Scan *scanData
 	// csp, when set, replaces the pages' Content-Security-Policy.
 	csp string
+	// images lets the page show images from passd (img-src 'self'):
+	// the editor's preview of an upload.
+	images bool
 	// status, when set, replaces the status render is given (a failed
 	// action's 503, see failure).
 	status int
@@ -234,8 +239,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, sta
 		return
 	}
 	h := w.Header()
-	htmlpage.Headers(h, cmp.Or(pg.csp, "default-src 'none'; style-src 'sha256-"+s.cssHash+
-		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"))
+	policy := cmp.Or(pg.csp, "default-src 'none'; style-src 'sha256-"+s.cssHash+
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	if pg.images {
+		policy += "; img-src 'self'"
+	}
+	htmlpage.Headers(h, policy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", pg.Lang)
 	h.Set("Vary", "Accept-Language, Cookie")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passd/passd/balances"
 	"github.com/passd/passd/internal/cards"
+	"github.com/passd/passd/internal/htmlpage"
 	"github.com/passd/passd/internal/loyalty"
 )
 
@@ -29,6 +30,8 @@ import (
 type ProgramEditor interface {
 	Patch(ctx context.Context, id string, ifVersion int64, patch []byte) (*loyalty.Program, error)
 	PutImage(ctx context.Context, id string, ifVersion int64, name string, data []byte) (*loyalty.Program, error)
+	// CheckImage checks an image as PutImage does, storing nothing.
+	CheckImage(name string, data []byte) error
 }
 
 // Form sizes of the editor: a programme's texts can pass MaxFormBytes;
@@ -51,6 +54,7 @@ func (s *Server) editorRoutes(r chi.Router) {
 	r.Post("/edit/preview", s.editPreview)
 	r.Post("/edit", s.editSave)
 	r.Post("/images", s.uploadImage)
+	r.Get("/edit/images/{id}", s.heldImage)
 }
 
 // editView is the editor's form, its preview and confirmation.
@@ -69,6 +73,16 @@ type editView struct {
 	Patch   string
 	Cards   int64
 	Failure string
+	// Held is the uploaded image an image preview shows, not saved yet.
+	Held *heldView
+}
+
+// heldView is an uploaded image in its preview: its slot, the id its
+// "Save" sends, the short-lived URL that serves it, and whether the card
+// faces show it (a logo or a strip) or it shows on its own.
+type heldView struct {
+	ID, Slot, URL string
+	OnCard        bool
 }
 
 type localeForm struct {
@@ -364,29 +378,29 @@ func (s *Server) editSave(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/programs/"+a.ref.ID+"?saved="+strconv.FormatInt(cards, 10), http.StatusSeeOther)
 }
 
-// uploadImage stores one image of the programme through the programmes
-// service, which checks it against its slot's sizes.
+// uploadImage checks one image of the programme and stores it through
+// the programmes service, which checks it against its slot's sizes. With
+// action=preview it stores nothing: the image is held for the preview
+// (held.go), whose "Save" sends its id back (held) to store it.
 func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.editorAccess(w, r, MaxImageBytes+MaxFormBytes, true)
 	if !ok {
 		return
 	}
-	name := r.PostForm.Get("slot")
-	file, _, err := r.FormFile("image")
-	var data []byte
-	if err == nil {
-		data, err = io.ReadAll(io.LimitReader(file, MaxImageBytes+1))
-		file.Close()
+	name, data, err := uploaded(r)
+	held := r.PostForm.Get("held")
+	if held != "" {
+		img, found := s.held.get(held, a.si.sess.IDHash, a.ref.ID)
+		name, data, err = img.slot, img.data, nil
+		if !found {
+			err = fmt.Errorf("%w: the previewed image is no longer kept (%d minutes); upload it again", loyalty.ErrInvalidImage, int(HeldImageTTL.Minutes()))
+		}
 	}
+	preview := held == "" && r.PostForm.Get("action") == "preview"
 	switch {
-	case err != nil || len(data) == 0:
-		err = fmt.Errorf("%w: choose a PNG file", loyalty.ErrInvalidImage)
-	case len(data) > MaxImageBytes:
-		err = fmt.Errorf("%w: the image is larger than %d MiB", loyalty.ErrInvalidImage, MaxImageBytes>>20)
-	case !slices.Contains(imageSlots, name):
-		err = fmt.Errorf("%w: choose one of the image slots", loyalty.ErrInvalidImage)
-	case !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		err = fmt.Errorf("%w: the file is not a PNG", loyalty.ErrInvalidImage)
+	case err != nil:
+	case preview:
+		err = s.editor.CheckImage(name, data)
 	default:
 		_, err = s.editor.PutImage(r.Context(), a.ref.ID, 0, name, data)
 	}
@@ -401,6 +415,86 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "editor", http.StatusUnprocessableEntity, a.pg)
 		return
 	}
+	if preview {
+		s.previewImage(w, r, a, name, data)
+		return
+	}
+	if held != "" {
+		s.held.remove(held)
+	}
 	s.OnChange()
 	done(w, r, "/console/programs/"+a.ref.ID+"/edit", "image_saved")
+}
+
+// uploaded reads the image form's slot and file, checked for what any
+// slot wants: a PNG of at most MaxImageBytes.
+func uploaded(r *http.Request) (name string, data []byte, err error) {
+	name = r.PostForm.Get("slot")
+	file, _, err := r.FormFile("image")
+	if err == nil {
+		data, err = io.ReadAll(io.LimitReader(file, MaxImageBytes+1))
+		file.Close()
+	}
+	switch {
+	case err != nil || len(data) == 0:
+		err = fmt.Errorf("%w: choose a PNG file", loyalty.ErrInvalidImage)
+	case len(data) > MaxImageBytes:
+		err = fmt.Errorf("%w: the image is larger than %d MiB", loyalty.ErrInvalidImage, MaxImageBytes>>20)
+	case !slices.Contains(imageSlots, name):
+		err = fmt.Errorf("%w: choose one of the image slots", loyalty.ErrInvalidImage)
+	case !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		err = fmt.Errorf("%w: the file is not a PNG", loyalty.ErrInvalidImage)
+	}
+	return name, data, err
+}
+
+// previewImage holds an uploaded image that passed its checks and shows
+// the programme's sample cards with it (a logo or a strip on each face,
+// any other image on its own), with a "Save" that stores it.
+func (s *Server) previewImage(w http.ResponseWriter, r *http.Request, a *access, name string, data []byte) {
+	id, ok := s.held.put(a.si.sess.IDHash, a.ref.ID, name, data)
+	if !ok {
+		s.errorPage(w, r, http.StatusRequestEntityTooLarge, "err_too_large")
+		return
+	}
+	cards, err := s.Store.CountMembers(r.Context(), a.ref.ID)
+	if err != nil {
+		s.internalError(w, r, "count cards", err)
+		return
+	}
+	h := &heldView{ID: id, Slot: name, URL: "/console/programs/" + a.ref.ID + "/edit/images/" + id}
+	v := &editView{Version: a.program.Version, Cards: cards, Held: h, Faces: sampleFaces(a.program, a.pg, s.Secret, s.publicURL, s.Now())}
+	for i := range v.Faces {
+		switch {
+		case strings.HasPrefix(name, "logo"):
+			v.Faces[i].withImages(h.URL, "")
+			h.OnCard = true
+		case strings.HasPrefix(name, "strip"):
+			v.Faces[i].withImages("", h.URL)
+			h.OnCard = true
+		}
+	}
+	a.pg.View, a.pg.images = v, true
+	a.pg.Title = a.pg.T.Get("preview_title") + " · " + a.ref.Name
+	s.render(w, r, "preview", http.StatusOK, a.pg)
+}
+
+// heldImage serves an image held for a preview, to the session and
+// programme that uploaded it only, until it expires; else the 404 page.
+func (s *Server) heldImage(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.merchantGet(w, r, "edit_title")
+	if !ok {
+		return
+	}
+	img, ok := s.held.get(chi.URLParam(r, "id"), a.si.sess.IDHash, a.ref.ID)
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "err_not_found")
+		return
+	}
+	h := w.Header()
+	htmlpage.Headers(h, "default-src 'none'; sandbox")
+	h.Set("Content-Type", "image/png")
+	h.Set("Content-Length", strconv.Itoa(len(img.data)))
+	h.Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(img.data)
 }

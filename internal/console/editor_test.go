@@ -30,6 +30,43 @@ func editForm(t *testing.T, b *browser) url.Values {
 	return f
 }
 
+// pngOf answers a PNG of w x h transparent pixels.
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return img.Bytes()
+}
+
+// upload sends the editor's image form of programme demo with fields and,
+// unless nil, the file data; it answers the response and its page.
+func (b *browser) upload(fields map[string]string, data []byte) (*http.Response, string) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf", b.csrf("/console/programs/demo/edit"))
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if data != nil {
+		fw, _ := mw.CreateFormFile("image", "image.png")
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", b.base+"/console/programs/demo/images", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(res.Body)
+	return res, out.String()
+}
+
 // TestProgramEditor: an edit is checked and previewed (the card per tier,
 // how many cards will update) before anything is saved; saving is the
 // API's PATCH with the version of the form; images go through the
@@ -99,27 +136,7 @@ func TestProgramEditor(t *testing.T) {
 	// Images: a PNG of the wrong size is refused with Apple's rule; one
 	// of the right size is stored.
 	upload := func(slot string, w, h int) (*http.Response, string) {
-		var img bytes.Buffer
-		if err := png.Encode(&img, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
-			t.Fatal(err)
-		}
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		_ = mw.WriteField("csrf", b.csrf("/console/programs/demo/edit"))
-		_ = mw.WriteField("slot", slot)
-		fw, _ := mw.CreateFormFile("image", "icon.png")
-		_, _ = fw.Write(img.Bytes())
-		_ = mw.Close()
-		req, _ := http.NewRequest("POST", p.url+"/console/programs/demo/images", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		res, err := b.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out bytes.Buffer
-		_, _ = out.ReadFrom(res.Body)
-		return res, out.String()
+		return b.upload(map[string]string{"slot": slot}, pngOf(t, w, h))
 	}
 	if res, page := upload("icon", 10, 300); res.StatusCode != 422 || !strings.Contains(text(page, "notice"), "icon") {
 		t.Errorf("a bad icon = %d, notice %q", res.StatusCode, text(page, "notice"))

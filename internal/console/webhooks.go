@@ -44,6 +44,8 @@ type webhooksView struct {
 	// once; SecretFor is its URL.
 	Secret, SecretFor string
 	Failure           string
+	// Page is the paging of the endpoints or of the deliveries log.
+	Page pager
 }
 
 // visibleWebhook reports whether a's page shows e: an endpoint of the
@@ -63,15 +65,14 @@ func (s *Server) webhooksPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showWebhooks(w http.ResponseWriter, r *http.Request, a *access, v *webhooksView, status int) {
-	all, err := s.Store.Webhooks(r.Context())
-	if err != nil {
-		s.internalError(w, r, "list webhooks", err)
+	// The programme's endpoints and, for an admin, those of every
+	// programme: what visibleWebhook shows.
+	var ok bool
+	if v.Endpoints, v.Page, ok = listPage(s, w, r, a.pg, "list webhooks", "/console/programs/"+a.ref.ID+"/webhooks",
+		func(ctx context.Context, cursor string, limit int) ([]loyalty.WebhookEndpoint, string, error) {
+			return s.Store.WebhooksPage(ctx, a.ref.ID, a.admin(), cursor, limit)
+		}); !ok {
 		return
-	}
-	for _, e := range all {
-		if visibleWebhook(a, e) {
-			v.Endpoints = append(v.Endpoints, e)
-		}
 	}
 	v.Types = loyalty.EventTypes()
 	if v.Checked == nil {
@@ -135,12 +136,14 @@ func (s *Server) webhookPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showWebhook(w http.ResponseWriter, r *http.Request, a *access, e loyalty.WebhookEndpoint, failure string, status int) {
-	attempts, err := s.Store.WebhookAttempts(r.Context(), e.ID, store.MaxWebhookAttemptsListed)
-	if err != nil {
-		s.internalError(w, r, "list webhook attempts", err)
+	attempts, page, ok := listPage(s, w, r, a.pg, "list webhook attempts", webhookPath(a, e.ID),
+		func(ctx context.Context, cursor string, limit int) ([]store.WebhookAttempt, string, error) {
+			return s.Store.WebhookAttemptsPage(ctx, e.ID, cursor, limit)
+		})
+	if !ok {
 		return
 	}
-	a.pg.View = &webhooksView{Endpoint: e, Attempts: attempts, Failure: failure}
+	a.pg.View = &webhooksView{Endpoint: e, Attempts: attempts, Failure: failure, Page: page}
 	s.render(w, r, "webhook", status, a.pg)
 }
 

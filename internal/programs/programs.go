@@ -285,6 +285,11 @@ func hasTier(p *loyalty.Program, name string) bool {
 	return false
 }
 
+// CheckImage checks an image against its slot's sizes as PutImage does,
+// storing nothing: the console shows an upload in its preview only once
+// it passes.
+func (s *Service) CheckImage(name string, data []byte) error { return checkImage(name, data) }
+
 // checkImage checks an upload against its slot: Apple's sizes for the
 // pass images, Google's for the square logo.
 func checkImage(name string, data []byte) error {

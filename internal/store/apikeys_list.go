@@ -30,6 +30,14 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	return out, nil
 }
 
+// APIKeysPage answers a page of every API key, revoked ones included,
+// oldest first, and the cursor of the next page; limit and cursor as
+// RewardsPage's.
+func (s *Store) APIKeysPage(ctx context.Context, cursor string, limit int) ([]APIKey, string, error) {
+	return keysetPage(ctx, s.rd, "api keys", apiKeySelect+` WHERE TRUE`, nil,
+		"created_at", "id", false, cursor, limit, scanAPIKey, func(k APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
+}
+
 // apiKeyUseResolution is how fine LastUsedAt is kept: TouchAPIKey writes
 // a key's row at most once per this long, however many requests it
 // authenticates.

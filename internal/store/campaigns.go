@@ -116,6 +116,14 @@ func (s *Store) Campaigns(ctx context.Context, program string) ([]loyalty.Campai
 	return out, nil
 }
 
+// CampaignsPage answers a page of a programme's campaigns, ended ones
+// included, the latest start first (ties by id, the greatest first), and
+// the cursor of the next page; limit and cursor as RewardsPage's.
+func (s *Store) CampaignsPage(ctx context.Context, program, cursor string, limit int) ([]loyalty.Campaign, string, error) {
+	return keysetPage(ctx, s.rd, "campaigns of "+program, `SELECT `+campaignCols+` FROM campaigns WHERE program = $1`, []any{program},
+		"starts_at", "id", true, cursor, limit, scanCampaign, func(c loyalty.Campaign) (time.Time, string) { return c.StartsAt, c.ID })
+}
+
 // UpdateCampaign changes a campaign under its row lock: change receives the
 // campaign as stored and answers it as it should be (or an error, which
 // writes nothing). The id, programme and creation time cannot change;

@@ -3,12 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -588,21 +585,11 @@ func (s *Store) Entries(ctx context.Context, memberID, cursor string, limit int)
 
 // EntriesOfType is Entries of one type only (all when typ is empty).
 func (s *Store) EntriesOfType(ctx context.Context, memberID string, typ balances.EntryType, cursor string, limit int) ([]Entry, string, error) {
-	before := int64(math.MaxInt64)
-	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("entries: %w", ErrBadCursor)
-		}
-		before, err = strconv.ParseInt(string(b), 10, 64)
-		if err != nil || before <= 0 {
-			return nil, "", fmt.Errorf("entries: %w", ErrBadCursor)
-		}
+	before, err := seqBefore(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("entries: %w", err)
 	}
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
+	limit = pageSize(limit)
 	rows, err := s.rd.QueryContext(ctx, `
 		SELECT `+entryCols+`, seq FROM entries
 		WHERE member_id = $1 AND seq < $2 AND ($4 = '' OR type = $4)
@@ -620,7 +607,7 @@ func (s *Store) EntriesOfType(ctx context.Context, memberID string, typ balances
 			return nil, "", fmt.Errorf("entries of %s: %w", memberID, err)
 		}
 		if len(out) == limit {
-			next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(before, 10)))
+			next = encodeSeqCursor(before)
 			break
 		}
 		out = append(out, e)

@@ -109,6 +109,15 @@ func (s *Store) Rewards(ctx context.Context, program string, activeOnly bool) ([
 	return out, nil
 }
 
+// RewardsPage answers a page of a programme's rewards, active and
+// inactive, oldest first, and the cursor of the next page ("" after the
+// last). limit is clamped to 1..MaxPageSize (DefaultPageSize when 0 or
+// less); a cursor RewardsPage did not answer is ErrBadCursor.
+func (s *Store) RewardsPage(ctx context.Context, program, cursor string, limit int) ([]loyalty.Reward, string, error) {
+	return keysetPage(ctx, s.rd, "rewards of "+program, `SELECT `+rewardCols+` FROM rewards WHERE program = $1`, []any{program},
+		"created_at", "id", false, cursor, limit, scanReward, func(r loyalty.Reward) (time.Time, string) { return r.CreatedAt, r.ID })
+}
+
 const voucherCols = `code, member_id, program, reward_id, entry_id, status, created_at, expires_at, used_at`
 
 func scanVoucher(row interface{ Scan(...any) error }, extra ...any) (loyalty.Voucher, error) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -82,7 +81,7 @@ func (s *Store) SearchMembers(ctx context.Context, q loyalty.MemberSearch) ([]Me
 		where = append(where, "a.last_activity_at <= "+arg(q.InactiveSince.UTC().Truncate(time.Microsecond)))
 	}
 	if q.Cursor != "" {
-		at, id, err := decodeMemberCursor(q.Cursor)
+		at, id, err := decodeKeyCursor(q.Cursor)
 		if err != nil {
 			return nil, "", fmt.Errorf("search members: %w", err)
 		}
@@ -110,7 +109,7 @@ func (s *Store) SearchMembers(ctx context.Context, q loyalty.MemberSearch) ([]Me
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeMemberCursor(last.CreatedAt, last.ID)
+		next = encodeKeyCursor(last.CreatedAt, last.ID)
 	}
 	return out, next, nil
 }
@@ -141,23 +140,4 @@ func (s *Store) densePrefix(ctx context.Context, program, prefix string) (bool, 
 	var n int
 	err := s.rd.QueryRowContext(ctx, "SELECT "+strings.Join(counts, " + "), program, prefix, prefix+prefixEnd, s.denseMatches).Scan(&n)
 	return n >= s.denseMatches, err
-}
-
-// encodeMemberCursor makes the opaque cursor of a search page that ends
-// with the member enrolled at at with the given id.
-func encodeMemberCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
-}
-
-func decodeMemberCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", ErrBadCursor
-	}
-	micros, id, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || id == "" || len(id) > 64 {
-		return time.Time{}, "", ErrBadCursor
-	}
-	return time.UnixMicro(n).UTC(), id, nil
 }

@@ -86,6 +86,14 @@ func (s *Store) StaffUsers(ctx context.Context) ([]StaffUser, error) {
 	return out, nil
 }
 
+// StaffUsersPage answers a page of every staff user, disabled ones
+// included, oldest first, and the cursor of the next page; limit and
+// cursor as RewardsPage's.
+func (s *Store) StaffUsersPage(ctx context.Context, cursor string, limit int) ([]StaffUser, string, error) {
+	return keysetPage(ctx, s.rd, "staff users", staffUserSelect+` WHERE TRUE`, nil,
+		"created_at", "id", false, cursor, limit, scanStaffUser, func(u StaffUser) (time.Time, string) { return u.CreatedAt, u.ID })
+}
+
 // DisableStaffUser disables a user, ends all their sessions and voids
 // their unused set-password links, together; disabling again keeps the
 // first time. An unknown id is ErrNotFound.

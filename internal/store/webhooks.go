@@ -230,6 +230,15 @@ func (s *Store) Webhooks(ctx context.Context) ([]loyalty.WebhookEndpoint, error)
 	return out, nil
 }
 
+// WebhooksPage answers a page of the endpoints of a programme, with
+// those of every programme too when unscoped, oldest first, and the
+// cursor of the next page; limit and cursor as RewardsPage's.
+func (s *Store) WebhooksPage(ctx context.Context, program string, unscoped bool, cursor string, limit int) ([]loyalty.WebhookEndpoint, string, error) {
+	return keysetPage(ctx, s.rd, "webhooks", `SELECT `+webhookCols+` FROM webhook_endpoints WHERE (program = $1 OR ($2 AND program = ''))`,
+		[]any{program, unscoped}, "created_at", "id", false, cursor, limit, scanWebhook,
+		func(e loyalty.WebhookEndpoint) (time.Time, string) { return e.CreatedAt, e.ID })
+}
+
 // DeleteWebhook deletes an endpoint with its pending deliveries and its
 // attempts log; an unknown id is ErrNotFound.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
@@ -406,24 +415,43 @@ func (s *Store) WebhookAttempts(ctx context.Context, endpointID string, limit in
 	if limit <= 0 || limit > MaxWebhookAttemptsListed {
 		limit = MaxWebhookAttemptsListed
 	}
-	rows, err := s.rd.QueryContext(ctx, `
-		SELECT endpoint_id, event_id, event_type, attempted_at, status, duration_ms, error
-		FROM webhook_attempts WHERE endpoint_id = $1 ORDER BY seq DESC LIMIT $2`, endpointID, limit)
+	out, _, err := s.WebhookAttemptsPage(ctx, endpointID, "", limit)
+	return out, err
+}
+
+// WebhookAttemptsPage answers a page of an endpoint's attempts log,
+// newest first, and the cursor of the next page ("" after the last).
+// limit is clamped to 1..MaxPageSize (DefaultPageSize when 0 or less); a
+// cursor WebhookAttemptsPage did not answer is ErrBadCursor.
+func (s *Store) WebhookAttemptsPage(ctx context.Context, endpointID, cursor string, limit int) ([]WebhookAttempt, string, error) {
+	before, err := seqBefore(cursor)
 	if err != nil {
-		return nil, fmt.Errorf("webhook attempts: %w", err)
+		return nil, "", fmt.Errorf("webhook attempts: %w", err)
 	}
+	limit = pageSize(limit)
+	rows, err := s.rd.QueryContext(ctx, `
+		SELECT endpoint_id, event_id, event_type, attempted_at, status, duration_ms, error, seq
+		FROM webhook_attempts WHERE endpoint_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, endpointID, before, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("webhook attempts: %w", translate(err))
+	}
+	var seqs []int64
 	out, err := collect(rows, func(row interface{ Scan(...any) error }) (WebhookAttempt, error) {
 		var a WebhookAttempt
 		var typ string
-		var ms int64
-		err := row.Scan(&a.EndpointID, &a.EventID, &typ, ts{&a.AttemptedAt}, &a.Status, &ms, &a.Error)
+		var ms, seq int64
+		err := row.Scan(&a.EndpointID, &a.EventID, &typ, ts{&a.AttemptedAt}, &a.Status, &ms, &a.Error, &seq)
 		a.Type, a.Duration = loyalty.EventType(typ), time.Duration(ms)*time.Millisecond
+		seqs = append(seqs, seq)
 		return a, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("webhook attempts: %w", err)
+		return nil, "", fmt.Errorf("webhook attempts: %w", translate(err))
 	}
-	return out, nil
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	return out[:limit], encodeSeqCursor(seqs[limit-1]), nil
 }
 
 // WebhookBacklog answers the age of the oldest pending delivery to a live

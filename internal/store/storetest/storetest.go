@@ -140,6 +140,7 @@ func Run(t *testing.T, open Opener) {
 		{"ProgramSyncHealth", testProgramSyncHealth},
 		{"CountTierMembers", testCountTierMembers},
 		{"EntriesOfType", testEntriesOfType},
+		{"ListPages", testListPages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
