@@ -280,6 +280,9 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 	}
 	token := hex.EncodeToString(b)
 	var out []WebhookDelivery
+	if due, err := s.webhooksDue(ctx, now); err != nil || !due {
+		return out, err
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`
 			UPDATE webhook_deliveries SET next_at = $1, lease = $2, lease_owner = $5
@@ -321,6 +324,28 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 		return nil, fmt.Errorf("claim webhooks: %w", translate(err))
 	}
 	return out, nil
+}
+
+// webhooksDue reports whether a webhook delivery may be due at now. On
+// SQLite a claim takes the one writer connection, which the ledger's
+// group commits wait for, and the deliverer looks after every change,
+// most of which (no endpoint wants them) queue nothing: a reader answers
+// first whether anything is due at all. A delivery committed before the
+// look is seen (WAL readers see every committed transaction). PostgreSQL
+// claims straight away, as its claim waits for no one.
+func (s *Store) webhooksDue(ctx context.Context, now time.Time) (bool, error) {
+	if s.dialect != DialectSQLite {
+		return true, nil
+	}
+	var one int
+	err := s.rd.QueryRowContext(ctx, `SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_at <= $1 LIMIT 1`, now).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim webhooks: %w", translate(err))
+	}
+	return true, nil
 }
 
 // WebhookAttempt is one attempt to deliver an event, as logged.
