@@ -201,6 +201,11 @@ func (s *Store) runPostBatch(conn *sql.Conn, batch []*postCall) {
 		failBatch(batch, err)
 		return
 	}
+	if !slices.ContainsFunc(batch, func(c *postCall) bool { return c.err == nil }) {
+		// Every call failed: nothing to commit.
+		_ = tx.Rollback()
+		return
+	}
 	if s.beforeCommit != nil {
 		s.beforeCommit(ctx)
 	}
@@ -210,10 +215,11 @@ func (s *Store) runPostBatch(conn *sql.Conn, batch []*postCall) {
 }
 
 // postSavepoints runs each call of batch in tx, in a savepoint that its
-// failure rolls back, setting its answer. A call whose context ended
-// before its turn is skipped. It answers an error when the transaction
-// itself failed: the savepoint statements did, as they do once SQLite
-// rolled the whole transaction back (a full disk, an I/O error).
+// failure rolls back, setting its answer; a call alone needs none (its
+// failure leaves nothing to commit). A call whose context ended before
+// its turn is skipped. It answers an error when the transaction itself
+// failed: the savepoint statements did, as they do once SQLite rolled the
+// whole transaction back (a full disk, an I/O error).
 func (s *Store) postSavepoints(ctx context.Context, tx *sql.Tx, batch []*postCall) error {
 	p := s.postStmts
 	for _, c := range batch {
@@ -221,12 +227,14 @@ func (s *Store) postSavepoints(ctx context.Context, tx *sql.Tx, batch []*postCal
 			c.err = fmt.Errorf("begin: %w", err)
 			continue
 		}
+		if len(batch) == 1 {
+			s.runPostCall(tx, c)
+			return nil
+		}
 		if _, err := tx.StmtContext(ctx, p.savepoint).ExecContext(ctx); err != nil {
 			return fmt.Errorf("savepoint: %w", translate(err))
 		}
-		c.res, c.err = s.postBody(context.WithoutCancel(c.ctx), tx, c.now, c.memberID, c.idemKey, c.requestHash, c.req, c.rules)
-		if c.err != nil {
-			c.res, c.err = PostResult{}, translate(c.err)
+		if s.runPostCall(tx, c) {
 			if _, err := tx.StmtContext(ctx, p.rollbackTo).ExecContext(ctx); err != nil {
 				return batchLost(c.err, err)
 			}
@@ -236,6 +244,16 @@ func (s *Store) postSavepoints(ctx context.Context, tx *sql.Tx, batch []*postCal
 		}
 	}
 	return nil
+}
+
+// runPostCall runs c's Post in tx, with its context's values but not its
+// cancellation, sets its answer and reports whether it failed.
+func (s *Store) runPostCall(tx *sql.Tx, c *postCall) bool {
+	c.res, c.err = s.postBody(context.WithoutCancel(c.ctx), tx, c.now, c.memberID, c.idemKey, c.requestHash, c.req, c.rules)
+	if c.err != nil {
+		c.res, c.err = PostResult{}, translate(c.err)
+	}
+	return c.err != nil
 }
 
 // batchLost is the error of a batch whose transaction SQLite rolled back
