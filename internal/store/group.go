@@ -162,20 +162,38 @@ func (s *Store) leadPosts(leader *postCall) {
 	}
 	g.mu.Unlock()
 
+	// Every call of the batch is answered, and the lead passed on, even
+	// when a Post panics: the leader's caller then gets the panic, the
+	// others an error (their transaction was rolled back).
+	defer func() {
+		p := recover()
+		if p != nil {
+			failBatch(batch, errBatchPanicked)
+		}
+		for _, c := range batch {
+			close(c.done)
+		}
+		g.handOff()
+		if p != nil {
+			panic(p)
+		}
+	}()
 	switch {
 	case err == nil:
 		s.runPostBatch(conn, batch)
-		// Back to the pool; the answers are final.
-		conn.Close()
 	case errors.Is(err, context.DeadlineExceeded):
 		leader.err = fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
 	default:
 		leader.err = fmt.Errorf("begin: %w", err)
 	}
-	for _, c := range batch {
-		close(c.done)
-	}
+}
 
+// errBatchPanicked answers the Posts of a batch in which one panicked.
+var errBatchPanicked = errors.New("post batch: a post of the batch panicked")
+
+// handOff gives the lead to the first queued call, or ends the leading
+// when none is queued.
+func (g *postGroup) handOff() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.queue) == 0 {
@@ -188,14 +206,23 @@ func (s *Store) leadPosts(leader *postCall) {
 }
 
 // runPostBatch runs batch in one transaction on conn, each call in a
-// savepoint, and sets every call's answer.
+// savepoint, sets every call's answer and gives conn back.
 func (s *Store) runPostBatch(conn *sql.Conn, batch []*postCall) {
+	defer conn.Close()
 	ctx := context.WithoutCancel(batch[0].ctx)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		failBatch(batch, fmt.Errorf("begin: %w", translate(err)))
 		return
 	}
+	// No caller's context ends this transaction: a panic must, or the
+	// writer would stay in it.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := s.postSavepoints(ctx, tx, batch); err != nil {
 		_ = tx.Rollback()
 		failBatch(batch, err)

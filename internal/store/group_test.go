@@ -222,20 +222,7 @@ func TestGroupCommitLostTransaction(t *testing.T) {
 	if n := h.commits.Load(); n != 1 {
 		t.Errorf("%d commits, want the first batch's alone", n)
 	}
-	for _, m := range []loyalty.Member{before, loser, after} {
-		if points, n := balance(t, s, m.ID); points != 0 || n != 0 {
-			t.Errorf("member of the lost batch: balance %d with %d entries, want nothing", points, n)
-		}
-	}
-	// The writer is usable again: the same Posts go through.
-	for _, p := range []storetest.MixedPost{earnOf(before, "before", 3), earnOf(after, "after", 4)} {
-		if _, err := p.Run(ctx, s); err != nil {
-			t.Fatalf("%s again = %v", p.Name, err)
-		}
-	}
-	if points, _ := balance(t, s, after.ID); points != 4 {
-		t.Errorf("balance after the retry = %d, want 4", points)
-	}
+	checkFailedBatch(t, s, []loyalty.Member{before, loser, after}, earnOf(before, "before", 3), earnOf(after, "after", 4))
 }
 
 // TestGroupCommitWaitBounded: a Post queued behind a batch that does not
@@ -263,5 +250,73 @@ func TestGroupCommitWaitBounded(t *testing.T) {
 	}
 	if points, n := balance(t, s, waiter.ID); points != 0 || n != 0 {
 		t.Errorf("the Post that gave up: balance %d with %d entries, want nothing", points, n)
+	}
+}
+
+// TestGroupCommitPanic: a panic inside a batch (here the before-commit
+// hook's) reaches the leader's caller; the other Posts of the batch fail,
+// none is committed, and the writer and the queue serve the next Posts.
+func TestGroupCommitPanic(t *testing.T) {
+	t.Parallel()
+	s := testkit.OpenSQLite(t, store.Options{LockTimeout: time.Minute})
+	ctx := context.Background()
+	first, leader, other := storetest.NewMember(t, s, "demo"), storetest.NewMember(t, s, "demo"), storetest.NewMember(t, s, "demo")
+	held, release := make(chan struct{}), make(chan struct{})
+	var commits atomic.Int32
+	s.SetBeforeCommit(func(context.Context) {
+		switch commits.Add(1) {
+		case 1:
+			close(held)
+			<-release
+		case 2:
+			panic("batch panics")
+		}
+	})
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := earnOf(first, "first", 1).Run(ctx, s)
+		firstDone <- err
+	}()
+	<-held
+	// Queued behind the held batch, these two form the next one, which
+	// panics: the first of them leads it.
+	panicked := make(chan any, 1)
+	before := s.QueuedPosts()
+	go func() {
+		defer func() { panicked <- recover() }()
+		_, _ = earnOf(leader, "leader", 2).Run(ctx, s)
+	}()
+	testkit.WaitFor(t, func() bool { return s.QueuedPosts() == before+1 })
+	answer := queuePost(t, ctx, s, earnOf(other, "other", 3))
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first batch's Post = %v", err)
+	}
+	if p := <-panicked; p != "batch panics" {
+		t.Fatalf("leader's caller recovered %v, want the batch's panic", p)
+	}
+	if got := <-answer; got.err == nil {
+		t.Errorf("other Post of the panicked batch = nil error, want an error")
+	}
+	checkFailedBatch(t, s, []loyalty.Member{leader, other}, earnOf(leader, "leader", 2), earnOf(other, "other", 3))
+}
+
+// checkFailedBatch checks that a failed batch left its members without
+// an entry, and that the writer and the queue serve again: each of retry
+// (earns of those members) goes through and leaves its points.
+func checkFailedBatch(t *testing.T, s *store.Store, members []loyalty.Member, retry ...storetest.MixedPost) {
+	t.Helper()
+	for _, m := range members {
+		if points, n := balance(t, s, m.ID); points != 0 || n != 0 {
+			t.Errorf("member %s of the failed batch: balance %d with %d entries, want nothing", m.ID, points, n)
+		}
+	}
+	for _, p := range retry {
+		if _, err := p.Run(context.Background(), s); err != nil {
+			t.Fatalf("%s again = %v", p.Name, err)
+		}
+		if points, _ := balance(t, s, p.MemberID); points != p.Req.Points {
+			t.Errorf("%s again: balance %d, want %d", p.Name, points, p.Req.Points)
+		}
 	}
 }
