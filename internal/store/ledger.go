@@ -335,7 +335,10 @@ func (p *postStmts) close() {
 // tier moves, the dirty marks of both channels, and the webhook events
 // transaction.posted and tier.changed for the endpoints that want them. A
 // stamp that fills the card also issues, in the same transaction, one
-// voucher of rules.StampRewardID per goal reached (see postTx).
+// voucher of rules.StampRewardID per goal reached (see postTx). On SQLite,
+// Posts that arrive together share one transaction and its commit, each
+// in a savepoint of its own (group.go); each is answered once that commit
+// returned.
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
