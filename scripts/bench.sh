@@ -61,8 +61,8 @@ fi
 echo "== ledger earn through the store (BenchmarkPostEarn; BenchmarkPostEarnAmount: amount earns weighing 50 campaigns) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
 go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
 
-echo "== SQLite group commit: earns through the store at 16 clients, group commit on vs off alternated in one run (tx/s, p50/p99 of each, on/off)"
-go test -run '^$' -bench 'BenchmarkPostEarnGroupCommit' -benchtime 16000x ./internal/store/
+echo "== SQLite group commit: earns through the store at 1 and 16 clients, group commit on vs off alternated in one run (tx/s, p50/p99 of each, on/off)"
+go test -run '^$' -bench 'BenchmarkPostEarnGroupCommit' -benchtime 8000x ./internal/store/
 
 echo "== member read, the one query of a pass fetch (16 goroutines; on PostgreSQL with the database's own CPU per read)"
 go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/store/
