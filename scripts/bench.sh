@@ -21,7 +21,9 @@
 #      fetch, a till's earns meanwhile, passd's RSS;
 #   7. earns over HTTP from 16 tills beside pgbench -N -c 16 (before and
 #      after, on the same PostgreSQL), then with Google Wallet off and on,
-#      paced and unpaced;
+#      paced and unpaced; earns over HTTP on SQLite with group commit on
+#      and off (16 clients), and through the store
+#      (BenchmarkPostEarnGroupCommit, after the ledger part);
 #   8. a change to a programme of 100,000 cards, marked in batches of 500,
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
@@ -59,6 +61,9 @@ fi
 
 echo "== ledger earn through the store (BenchmarkPostEarn; BenchmarkPostEarnAmount: amount earns weighing 50 campaigns) beside SQLite's own ceiling (BenchmarkSQLiteCeiling: the pgbench -N transaction on the same driver and settings)"
 go test -run '^$' -bench 'BenchmarkPostEarn|BenchmarkSQLiteCeiling' -benchtime "$benchtime" ./internal/store/
+
+echo "== SQLite group commit: earns through the store at 1 and 16 clients, group commit on vs off alternated in one run (tx/s, p50/p99 of each, on/off)"
+go test -run '^$' -bench 'BenchmarkPostEarnGroupCommit' -benchtime 8000x ./internal/store/
 
 echo "== member read, the one query of a pass fetch (16 goroutines; on PostgreSQL with the database's own CPU per read)"
 go test -run '^$' -bench 'BenchmarkMemberRead' -benchtime 20000x ./internal/store/
@@ -113,6 +118,10 @@ load
 
 echo "== earns over HTTP with Google Wallet on vs off (fake Google over TLS), paced as passd runs and unpaced (goal on/off >= 0.8)"
 go test -run '^$' -bench 'BenchmarkEarnsGoogle' -benchtime 3x -timeout 20m ./internal/server/
+load
+
+echo "== earns over HTTP on SQLite, 16 clients, group commit on vs off alternated in one passd (earns/s, p50/p99 of each; goal on/off >= 3)"
+go test -run '^$' -bench 'BenchmarkEarnsGroupCommit' -benchtime 5x -timeout 20m ./internal/server/
 load
 
 echo "== a programme change marking 100,000 cards while 4 tills earn: earn p99 during the marking (goal < 100 ms) vs no marking"

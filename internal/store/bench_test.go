@@ -174,12 +174,9 @@ func benchClients(b *testing.B, clients int, op func(i int64, w int) error) {
 		return
 	}
 	slices.Sort(latencies)
-	pct := func(p float64) float64 {
-		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
-	}
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "tx/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(testkit.PercentileMs(latencies, 0.50), "p50-ms")
+	b.ReportMetric(testkit.PercentileMs(latencies, 0.99), "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-us/op")
 }
 

@@ -156,3 +156,11 @@ func (s *Store) VacuumFigureDeltas(ctx context.Context) error {
 	_, err := s.w.ExecContext(ctx, `VACUUM figure_deltas`)
 	return err
 }
+
+// QueuedPosts answers how many SQLite Posts wait in the group commit's
+// queue, not yet taken by a batch.
+func (s *Store) QueuedPosts() int {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return len(s.group.queue)
+}

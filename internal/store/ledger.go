@@ -225,7 +225,10 @@ type postStmts struct {
 	// lotInsert inserts a credit's lot with Post's parameters;
 	// lotConsume sets one lot's remaining points ($1 id, $2 remaining).
 	lotInsert, lotConsume *sql.Stmt
-	writes                []*sql.Stmt
+	// savepoint, release and rollbackTo hold each Post of a group
+	// commit (group.go) in a savepoint of its own.
+	savepoint, release, rollbackTo *sql.Stmt
+	writes                         []*sql.Stmt
 	// fanout is the index in writes of the webhook deliveries statement,
 	// skipped when the statement before it wrote no webhook event (no
 	// endpoint wants one: the usual case).
@@ -252,10 +255,13 @@ func preparePost(ctx context.Context, s *Store) (*postStmts, error) {
 		{&p.lots, postLots},
 		{&p.lotInsert, lotInsertSQL("$1", "$2", "$4", "$21", "$31", "$32")},
 		{&p.lotConsume, `UPDATE lots SET remaining = $2 WHERE id = $1`},
+		{&p.savepoint, `SAVEPOINT post`},
+		{&p.release, `RELEASE post`},
+		{&p.rollbackTo, `ROLLBACK TO post`},
 	} {
 		if *st.dst, err = s.w.PrepareContext(ctx, st.query); err != nil {
 			p.close()
-			return nil, fmt.Errorf("prepare post lots: %w", err)
+			return nil, fmt.Errorf("prepare post statements: %w", err)
 		}
 	}
 	for _, q := range strings.Split(postWriteSQLite, ";") {
@@ -312,7 +318,7 @@ func (p *postStmts) write(ctx context.Context, tx *sql.Tx, plan postPlan) error 
 }
 
 func (p *postStmts) close() {
-	for _, st := range append([]*sql.Stmt{p.lock, p.campaigns, p.lots, p.lotInsert, p.lotConsume}, p.writes...) {
+	for _, st := range append([]*sql.Stmt{p.lock, p.campaigns, p.lots, p.lotInsert, p.lotConsume, p.savepoint, p.release, p.rollbackTo}, p.writes...) {
 		if st != nil {
 			st.Close()
 		}
@@ -326,7 +332,10 @@ func (p *postStmts) close() {
 // tier moves, the dirty marks of both channels, and the webhook events
 // transaction.posted and tier.changed for the endpoints that want them. A
 // stamp that fills the card also issues, in the same transaction, one
-// voucher of rules.StampRewardID per goal reached (see postTx).
+// voucher of rules.StampRewardID per goal reached (see postTx). On SQLite,
+// Posts that arrive together share one transaction and its commit, each
+// in a savepoint of its own (group.go); each is answered once that commit
+// returned.
 //
 // A key already used with the same requestHash answers the stored entry and
 // the current account with Replayed set, and writes nothing; with another
@@ -531,8 +540,12 @@ func writeError(err error) error {
 
 // post runs Post's transaction once: on PostgreSQL in its two-round-trip
 // pipeline, except for stamps, which may issue vouchers and so run as an
-// ordinary transaction (postTx), as every Post does on SQLite.
+// ordinary transaction (postTx); on SQLite in a group commit (group.go),
+// unless it is turned off.
 func (s *Store) post(ctx context.Context, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	if s.dialect == DialectSQLite && !s.group.off.Load() {
+		return s.postGrouped(ctx, memberID, idemKey, requestHash, req, rules)
+	}
 	if s.dialect == DialectPostgres && req.Type != balances.Stamp {
 		res, err := s.postPostgres(ctx, memberID, idemKey, requestHash, req, rules)
 		if !errors.Is(err, errReferralPath) {

@@ -25,6 +25,19 @@ func (s *Store) postTx(ctx context.Context, memberID, idemKey, requestHash strin
 	now := s.clock()
 	var res PostResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.postBody(ctx, tx, now, memberID, idemKey, requestHash, req, rules)
+		return err
+	})
+	return res, err
+}
+
+// postBody is the body of Post's transaction, in tx at time now: postTx
+// runs it as a transaction of its own, a SQLite group commit (group.go)
+// as one savepoint of a shared transaction.
+func (s *Store) postBody(ctx context.Context, tx *sql.Tx, now time.Time, memberID, idemKey, requestHash string, req balances.Request, rules balances.Rules) (PostResult, error) {
+	var res PostResult
+	err := func() error {
 		l, err := s.lockTx(ctx, tx, memberID, idemKey, req, rules, now)
 		if err != nil {
 			return err
@@ -77,7 +90,7 @@ func (s *Store) postTx(ctx context.Context, memberID, idemKey, requestHash strin
 			res.Vouchers = append(res.Vouchers, v)
 		}
 		return s.listOpenVouchers(ctx, tx, memberID, now)
-	})
+	}()
 	return res, err
 }
 

@@ -77,6 +77,8 @@ type Store struct {
 	// connection: modernc.org/sqlite otherwise parses every statement on
 	// every call, a fifth of an earn's CPU. Nil on PostgreSQL.
 	postStmts *postStmts
+	// group queues SQLite's Posts for group commits (group.go).
+	group postGroup
 	// beforeCommit, when set, runs in every write transaction just before
 	// it commits, with the write's context. Only tests set it
 	// (export_test.go), to hold a transaction open.

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// claimDueWhere are the SQLite card_sync rows due on channel $1 at $2.
+const claimDueWhere = `channel = $1 AND wanted_version > synced_version AND state <> 'error' AND next_attempt_at <= $2`
+
 // ClaimDue claims up to limit dirty cards of a channel that are due
 // (wanted_version > synced_version, not in error, next attempt due), oldest
 // due first, and leases them: their next attempt moves to now+lease in the
@@ -33,10 +36,14 @@ func (s *Store) ClaimDue(ctx context.Context, channel string, limit int, lease t
 	}
 	now := s.clock()
 	jobs := []SyncJob{}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	due, err := s.anyDue(ctx, `SELECT 1 FROM card_sync WHERE `+claimDueWhere+` LIMIT 1`, channel, now)
+	if err != nil || !due {
+		return jobs, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT rowid, member_id, wanted_version, attempts FROM card_sync
-			WHERE channel = $1 AND wanted_version > synced_version AND state <> 'error' AND next_attempt_at <= $2
+			WHERE `+claimDueWhere+`
 			ORDER BY next_attempt_at, rowid
 			LIMIT $3`, channel, now, limit)
 		if err != nil {

@@ -289,7 +289,11 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 	}
 	token := hex.EncodeToString(b)
 	var out []WebhookDelivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	due, err := s.anyDue(ctx, `SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_at <= $1 LIMIT 1`, now)
+	if err != nil || !due {
+		return out, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`
 			UPDATE webhook_deliveries SET next_at = $1, lease = $2, lease_owner = $5
 			WHERE (endpoint_id, event_seq) IN (
@@ -330,6 +334,30 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 		return nil, fmt.Errorf("claim webhooks: %w", translate(err))
 	}
 	return out, nil
+}
+
+// anyDue reports whether query (a SELECT 1 ... LIMIT 1) finds a row, on
+// a reader; always true on PostgreSQL. The claims of queued work
+// (ClaimDue, ClaimWebhooks) ask it first on SQLite: a claim takes the one
+// writer connection, which the ledger's group commits wait for, and the
+// workers look after every change, when most often nothing is due yet
+// (a card waits out its debounce; no endpoint wants the event). A row
+// committed before the look is seen (WAL readers see every committed
+// transaction). PostgreSQL claims straight away, as its claims wait for
+// no one.
+func (s *Store) anyDue(ctx context.Context, query string, args ...any) (bool, error) {
+	if s.dialect != DialectSQLite {
+		return true, nil
+	}
+	var one int
+	err := s.rd.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for due work: %w", translate(err))
+	}
+	return true, nil
 }
 
 // WebhookAttempt is one attempt to deliver an event, as logged.

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentEarns", testConcurrentEarns},
 		{"ConcurrentRedeems", testConcurrentRedeems},
 		{"ConcurrentReplays", testConcurrentReplays},
+		{"ConcurrentMixedPosts", testConcurrentMixedPosts},
 		{"RandomizedInvariants", testRandomizedInvariants},
 		{"TierChangeEvent", testTierChangeEvent},
 		{"PassVersionAndModified", testPassVersionAndModified},
