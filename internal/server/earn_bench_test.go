@@ -8,15 +8,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for pgTransactions
 
+	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
 )
 
@@ -47,32 +46,23 @@ func BenchmarkHTTPEarn(b *testing.B) {
 func benchHTTPEarn(b *testing.B, databaseURL string) {
 	p := startBenchPassd(b, databaseURL, benchConfig{cards: httpEarnCards})
 	key := p.posKey(b, "demo")
-	clients := make([]*http.Client, httpEarnClients)
-	for i := range clients {
-		clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-		b.Cleanup(clients[i].CloseIdleConnections)
-	}
-	p.earnTimes(b, clients, key) // connections, caches and the key's first use
-	var all []time.Duration
-	var elapsed, serverCPU time.Duration
+	p.timedEarns(b, httpEarnClients, httpEarnBurst, key) // connections, caches and the key's first use
+	var m testkit.Timings
+	var serverCPU time.Duration
 	var xacts int64
 	for b.Loop() {
 		cpu0, x0 := testpg.ServerCPU(), pgTransactions(b, databaseURL)
-		start := time.Now()
-		all = append(all, p.earnTimes(b, clients, key)...)
-		elapsed += time.Since(start)
+		m.Add(p.timedEarns(b, httpEarnClients, httpEarnBurst, key))
 		serverCPU += testpg.ServerCPU() - cpu0
 		xacts += pgTransactions(b, databaseURL) - x0
 	}
-	slices.Sort(all)
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "earns/s")
-	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
-	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+	m.Report(b, "earns/s", "")
 	if databaseURL != "" {
 		// PostgreSQL's own work per earn, over the whole process tree of
 		// the server (passd's deliveries of the changed cards included).
-		b.ReportMetric(float64(serverCPU.Microseconds())/float64(len(all)), "pg-cpu-us/earn")
-		b.ReportMetric(float64(xacts)/float64(len(all)), "pg-tx/earn")
+		n := float64(len(m.Latencies))
+		b.ReportMetric(float64(serverCPU.Microseconds())/n, "pg-cpu-us/earn")
+		b.ReportMetric(float64(xacts)/n, "pg-tx/earn")
 	}
 }
 
@@ -96,26 +86,10 @@ func pgTransactions(b *testing.B, databaseURL string) int64 {
 	return n
 }
 
-// earnTimes posts httpEarnBurst earns with key from every client at once
-// and answers each earn's time.
-func (p *benchPassd) earnTimes(b *testing.B, clients []*http.Client, key string) []time.Duration {
-	b.Helper()
-	var mu sync.Mutex
-	times := make([]time.Duration, 0, httpEarnBurst)
-	timeWorkers(b, "earn", len(clients), httpEarnBurst, func(w, _ int) error {
-		start := time.Now()
-		err := p.tillEarn(clients[w], key)
-		d := time.Since(start)
-		mu.Lock()
-		times = append(times, d)
-		mu.Unlock()
-		return err
-	})
-	return times
-}
-
 // tillEarn posts one earn of a point to a random member with key.
 func (p *benchPassd) tillEarn(client *http.Client, key string) error {
+	// Only the serial: the device's tag is written by its phone's
+	// goroutine meanwhile.
 	serial := p.devices[rand.IntN(len(p.devices))].serial
 	req, err := http.NewRequest(http.MethodPost, p.url+"/api/v1/members/"+serial+"/transactions",
 		strings.NewReader(`{"type":"earn","points":1}`))

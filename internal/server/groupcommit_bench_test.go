@@ -39,19 +39,27 @@ func BenchmarkEarnsGroupCommit(b *testing.B) {
 }
 
 // timedEarnBurst posts groupBenchEarns earns from googleBenchClients
-// clients and answers the time from the first earn to the last answer and
-// each earn's latency.
+// clients with the admin key and answers the time from the first earn to
+// the last answer and each earn's latency.
 func (p *benchPassd) timedEarnBurst(b *testing.B) (time.Duration, []time.Duration) {
 	b.Helper()
-	clients := make([]*http.Client, googleBenchClients)
-	latencies := make([][]time.Duration, len(clients))
-	for i := range clients {
-		clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-		defer clients[i].CloseIdleConnections()
+	return p.timedEarns(b, googleBenchClients, groupBenchEarns, adminKey)
+}
+
+// timedEarns posts n earns with key from clients clients at once, each on
+// its own kept-alive connection, and answers the time from the first earn
+// to the last answer and each earn's latency.
+func (p *benchPassd) timedEarns(b *testing.B, clients, n int, key string) (time.Duration, []time.Duration) {
+	b.Helper()
+	cs := make([]*http.Client, clients)
+	latencies := make([][]time.Duration, len(cs))
+	for i := range cs {
+		cs[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		defer cs[i].CloseIdleConnections()
 	}
-	elapsed := timeWorkers(b, "earn", len(clients), groupBenchEarns, func(w, _ int) error {
+	elapsed := timeWorkers(b, "earn", len(cs), n, func(w, _ int) error {
 		t := time.Now()
-		err := p.earn(clients[w])
+		err := p.tillEarn(cs[w], key)
 		latencies[w] = append(latencies[w], time.Since(t))
 		return err
 	})

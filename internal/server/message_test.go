@@ -7,8 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -22,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/passd/passd/internal/testkit"
 	"github.com/passd/passd/internal/testpg"
@@ -297,27 +293,7 @@ func (p *benchPassd) tillEarns(stop <-chan struct{}) (times []time.Duration, n, 
 // earn posts an earn of 1 point for a random member, with a fresh
 // idempotency key, and checks it succeeded.
 func (p *benchPassd) earn(client *http.Client) error {
-	// Only the serial: the device's tag is written by its phone's
-	// goroutine meanwhile.
-	serial := p.devices[rand.IntN(len(p.devices))].serial
-	req, err := http.NewRequest(http.MethodPost, p.url+"/api/v1/members/"+serial+"/transactions",
-		strings.NewReader(`{"type":"earn","points":1}`))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", uuid.NewString())
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if err == nil && res.StatusCode/100 != 2 {
-		err = fmt.Errorf("earn: %s", res.Status)
-	}
-	return err
+	return p.tillEarn(client, adminKey)
 }
 
 // buildPassd builds cmd/passd with this test binary's signer (the tag
