@@ -28,6 +28,7 @@
 #      250 and 100 cards, while 4 tills post earns: the earns' p50/p99/max
 #      (goal p99 < 100 ms) beside the same tills with no marking, the
 #      marking's cards/s and its longest batch, on SQLite and PostgreSQL;
+#      the sync engine's wake-up with 100,000 delivered cards;
 #   7. earns in a programme with a campaign and a 365-day expiry beside
 #      plain earns on the same store in the same run (goal >= 0.9x), and
 #      100,000 lots expiring while 4 tills earn (goal < 60 s; the earns'
@@ -128,6 +129,10 @@ echo "== a programme change marking 100,000 cards while 4 tills earn: earn p99 d
 # One change per batch size and store, after an untimed set-up of about
 # half a minute per store.
 go test -run '^$' -bench 'BenchmarkProgramChange' -benchtime 1x -timeout 20m ./internal/store/
+load
+
+echo "== the sync engine's wake-up (claim and next due, both channels) with 100,000 delivered cards and 10 being delivered (its cost must follow the waiting cards)"
+go test -run '^$' -bench 'BenchmarkSyncClaimAtScale' -benchtime 200x -timeout 20m ./internal/store/
 load
 
 echo "== earns with a campaign and a 365-day expiry vs plain earns, same store, same run (goal expiry/plain >= 0.9)"
