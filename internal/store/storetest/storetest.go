@@ -137,6 +137,7 @@ func Run(t *testing.T, open Opener) {
 		{"SendTestWebhook", testSendTestWebhook},
 		{"Figures", testFigures},
 		{"ConcurrentFigures", testConcurrentFigures},
+		{"ConcurrentRegistrations", testConcurrentRegistrations},
 		{"ProgramSyncHealth", testProgramSyncHealth},
 		{"CountTierMembers", testCountTierMembers},
 		{"EntriesOfType", testEntriesOfType},
