@@ -125,6 +125,7 @@ func Run(t *testing.T, open Opener) {
 		{"DormantRelook", testDormantRelook},
 		{"VoucherLapse", testVoucherLapse},
 		{"TierReview", testTierReview},
+		{"TierRulesReview", testTierRulesReview},
 		{"RateBuckets", testRateBuckets},
 		{"RateBucketsConcurrent", testRateBucketsConcurrent},
 		{"FailuresShared", testFailuresShared},
