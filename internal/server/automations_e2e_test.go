@@ -316,17 +316,6 @@ func TestTierWindowSwitchReviewsEveryMember(t *testing.T) {
 			t.Fatalf("earn %v = %d %s", e, res.StatusCode, b)
 		}
 	}
-	tierOf := func(id string) string {
-		t.Helper()
-		res, b := call(t, "GET", s.url+"/api/v1/members/"+id, nil)
-		var m struct {
-			Tier string `json:"tier"`
-		}
-		if res.StatusCode != 200 || json.Unmarshal(b, &m) != nil {
-			t.Fatalf("GET member = %d %s", res.StatusCode, b)
-		}
-		return m.Tier
-	}
 	// switchTo changes the window and waits for the change to reach every
 	// card (the phone is pushed); the reviews are then planned.
 	switchTo := func(window string) {
@@ -358,7 +347,7 @@ func TestTierWindowSwitchReviewsEveryMember(t *testing.T) {
 	if tier["value"] != "Silver" || tier["changeMessage"] != "You are now %@" {
 		t.Errorf("tier field after the switch to rolling_365_days = %v, want Silver with the change message", tier)
 	}
-	if got := tierOf(other); got != "Gold" {
+	if got := memberTier(t, s, other); got != "Gold" {
 		t.Errorf("member with today's sales under rolling_365_days: tier %q, want Gold", got)
 	}
 
@@ -368,12 +357,50 @@ func TestTierWindowSwitchReviewsEveryMember(t *testing.T) {
 	if got, _ := ph.field("headerFields", "tier"); got != "Gold" {
 		t.Errorf("tier on the pass back under lifetime = %q, want Gold", got)
 	}
-	if got := tierOf(ph.serial); got != "Gold" {
+	if got := memberTier(t, s, ph.serial); got != "Gold" {
 		t.Errorf("member back under lifetime: tier %q, want Gold", got)
 	}
 	if n := runDue(t, s); n != 0 {
 		t.Errorf("time-driven work after the reviews did %d items, want none", n)
 	}
+}
+
+// TestTierRulesChangeReviewedAtOnce: the running server reviews the
+// members' tiers as soon as a change of the tier rules has reached their
+// cards, not at the time-driven work's next poll (an hour here).
+func TestTierRulesChangeReviewedAtOnce(t *testing.T) {
+	t.Parallel()
+	opts := fastSync
+	opts.AutomationPoll = time.Hour
+	s := start(t, nil, opts)
+	id := enroll(t, s, "Ada Lovelace")["id"].(string)
+	old := time.Now().Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, e := range []map[string]any{
+		{"type": "earn", "points": 5000, "occurred_at": old},
+		{"type": "earn", "points": 1500},
+	} {
+		if res, b := call(t, "POST", s.url+"/api/v1/members/"+id+"/transactions", e, "Idempotency-Key", fmt.Sprint(e)); res.StatusCode != 201 {
+			t.Fatalf("earn %v = %d %s", e, res.StatusCode, b)
+		}
+	}
+	if got := memberTier(t, s, id); got != "Gold" {
+		t.Fatalf("tier under lifetime = %q, want Gold", got)
+	}
+	patchDemo(t, s, `{"tier_window":"rolling_365_days"}`)
+	waitFor(t, func() bool { return memberTier(t, s, id) == "Silver" })
+}
+
+// memberTier reads a member's tier through the API.
+func memberTier(t *testing.T, s *started, id string) string {
+	t.Helper()
+	res, b := call(t, "GET", s.url+"/api/v1/members/"+id, nil)
+	var m struct {
+		Tier string `json:"tier"`
+	}
+	if res.StatusCode != 200 || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("GET member = %d %s", res.StatusCode, b)
+	}
+	return m.Tier
 }
 
 // TestDormantMessageOnGoogleWallet: the Google object of a dormant member
