@@ -342,7 +342,8 @@ func (s *Store) lockProgram(ctx context.Context, tx *sql.Tx, id string) (Program
 // locked in the batch, so instances marking at once take turns, and a till
 // waits at most one batch for a card's row. While a change of the tier
 // rules waits to be reviewed (ProgramUpdate.ReviewTiers), each batch also
-// brings its members' tier reviews to that change's time, and the last
+// brings the tier reviews of its members enrolled by then (later ones
+// started under the new rules) to that change's time, and the last
 // batch, which walked every member after the change, clears it. An
 // unknown ID is ErrNotFound.
 func (s *Store) MarkProgramCards(ctx context.Context, program string, limit int) (marked int, done bool, err error) {
@@ -405,7 +406,8 @@ func (s *Store) MarkProgramCards(ctx context.Context, program string, limit int)
 			if tiersReview != nil {
 				if _, err := tx.ExecContext(ctx, `
 					UPDATE accounts SET tier_review_at = $2
-					WHERE `+in("member_id")+` AND NOT erased AND (tier_review_at IS NULL OR tier_review_at > $2)`,
+					WHERE `+in("member_id")+` AND NOT erased AND (tier_review_at IS NULL OR tier_review_at > $2)
+					  AND EXISTS (SELECT 1 FROM members m WHERE m.id = accounts.member_id AND m.created_at <= $2)`,
 					arg, *tiersReview); err != nil {
 					return fmt.Errorf("plan tier reviews: %w", err)
 				}

@@ -435,17 +435,21 @@ func testTierRulesReview(t *testing.T, open Opener) {
 	since := func(id string) []tierChange { t.Helper(); return tierChanges(t, s, id)[before[id]:] }
 
 	clock.Add(time.Hour)
+	changedAt := clock.Now()
 	change(`{"name": "Demo", "tier_window": "rolling_365_days"}`, true)
 	if got := due(clock.Now()); len(got) != 0 {
 		t.Errorf("reviews due before the marking ran = %v, want none yet", got)
 	}
-	if n := markAll(); n != 2 {
-		t.Errorf("marking 4 live cards two at a time took %d batches, want 2", n)
+	// A member who enrols after the change starts under the new rules.
+	clock.Add(time.Minute)
+	NewMember(t, s, "demo")
+	if n := markAll(); n != 3 {
+		t.Errorf("marking 5 live cards two at a time took %d batches, want 3", n)
 	}
 	if got := due(clock.Now()); !slices.Equal(got, live) {
-		t.Errorf("reviews due after the change = %v, want every live member %v", got, live)
+		t.Errorf("reviews due after the change = %v, want every member live at the change %v", got, live)
 	}
-	if got := due(clock.Now().Add(-time.Second)); len(got) != 0 {
+	if got := due(changedAt.Add(-time.Second)); len(got) != 0 {
 		t.Errorf("reviews due before the change's time = %v, want none", got)
 	}
 	runTwice(t, automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(rolling)}, clock.Now())
