@@ -356,8 +356,9 @@ func testDormantRelook(t *testing.T, open Opener) {
 // testTierRulesReview: a programme change of its tier window has every
 // live member's tier reviewed, planned in the card marking's batches once
 // per change: members whose qualifying sales are older than 365 days fall
-// a tier under rolling_365_days (the card announces it), and the switch
-// back to lifetime restores them.
+// a tier under rolling_365_days (the card announces it), the switch
+// back to lifetime restores them, and a raised threshold moves those
+// under it down.
 func testTierRulesReview(t *testing.T, open Opener) {
 	clock := testkit.NewClock(t0())
 	s := open(t, store.Options{Now: clock.Now})
@@ -507,6 +508,23 @@ func testTierRulesReview(t *testing.T, open Opener) {
 	}
 	if got := due(clock.Now().Add(10 * 365 * day)); len(got) != 0 {
 		t.Errorf("reviews due under lifetime again = %v, want none", got)
+	}
+
+	// Raising a threshold moves the members under it down, as they are.
+	dearer := automationProgram(t, "demo", "UTC")
+	dearer.Tiers[2].Threshold = 1100
+	clock.Add(time.Hour)
+	change(`{"name": "Demo Club", "tiers": [{"name": "Bronze", "threshold": 0}, {"name": "Silver", "threshold": 100}, {"name": "Gold", "threshold": 1100}]}`, true)
+	markAll()
+	runTwice(t, automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(dearer)}, clock.Now())
+	if a := mustMember(t, s, old.ID).Account; a.Tier != "Gold" || a.Qualifying != 1150 {
+		t.Errorf("member with 1150 qualifying points, Gold from 1100: %+v, want Gold", a)
+	}
+	if a := mustMember(t, s, recent.ID).Account; a.Tier != "Silver" || a.Qualifying != 1000 {
+		t.Errorf("member with 1000 qualifying points, Gold from 1100: %+v, want Silver", a)
+	}
+	if got := since(recent.ID); len(got) != 1 || got[0] != (tierChange{"Gold", "Silver"}) {
+		t.Errorf("tier changes of the member under the dearer Gold = %v, want Gold to Silver", got)
 	}
 }
 
