@@ -50,6 +50,26 @@ func RollingQualifying(es []QualifyingEntry, window time.Duration, now time.Time
 	return max(0, qualifying), next
 }
 
+// LifetimeQualifying answers a member's qualifying points under a
+// lifetime tier window, from all their entries in the order they were
+// posted, as Apply and Credit count them: earns, bonuses and positive
+// adjustments add their points, a negative adjustment takes its points
+// off but never below 0; redemptions and expiries do not count. A
+// programme that changes its window to lifetime reviews its members with
+// it.
+func LifetimeQualifying(es []QualifyingEntry) int64 {
+	var qualifying int64
+	for _, e := range es {
+		switch {
+		case e.Type == Earn || e.Type == Bonus || (e.Type == Adjust && e.Points > 0):
+			qualifying += e.Points
+		case e.Type == Adjust:
+			qualifying = max(0, qualifying+e.Points)
+		}
+	}
+	return qualifying
+}
+
 // Review answers the account after a tier review set its qualifying
 // points to qualifying: the tier they reach, up or down. The pass version
 // is the caller's to raise when the tier changed. It does not mutate a.

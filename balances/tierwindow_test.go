@@ -156,3 +156,69 @@ func FuzzRollingQualifying(f *testing.F) {
 		}
 	})
 }
+
+func TestLifetimeQualifying(t *testing.T) {
+	t.Parallel()
+	long := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		entries []QualifyingEntry
+		want    int64
+	}{
+		{"none", nil, 0},
+		{"every credit counts, however old", []QualifyingEntry{{Earn, 100, long}, {Bonus, 20, long.AddDate(5, 0, 0)}, {Adjust, 5, long}}, 125},
+		{"redemptions and expiries do not count", []QualifyingEntry{{Earn, 100, long}, {Redeem, -60, long}, {"expire", -40, long}}, 100},
+		{"a correction takes points off", []QualifyingEntry{{Earn, 100, long}, {Adjust, -30, long}}, 70},
+		{"a correction stops at 0, later credits count in full", []QualifyingEntry{{Earn, 100, long}, {Adjust, -150, long}, {Earn, 50, long}}, 50},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := LifetimeQualifying(tc.entries); got != tc.want {
+				t.Errorf("LifetimeQualifying(%v) = %d, want %d", tc.entries, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzLifetimeQualifying posts random earns, bonuses, adjustments and
+// redemptions through Apply and Credit under a lifetime window, and checks
+// that LifetimeQualifying of the entries posted gives the account's
+// qualifying points and that its tier is the one Review answers for them.
+func FuzzLifetimeQualifying(f *testing.F) {
+	f.Add([]byte{0, 10, 2, 200, 1, 30, 2, 1, 3, 5, 0, 90})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := Rules{Tiers: []Tier{{"Bronze", 0}, {"Silver", 100}, {"Gold", 400}}}
+		a := NewAccount(r)
+		at := time.Date(2030, 5, 17, 12, 0, 0, 0, time.UTC)
+		var es []QualifyingEntry
+		for i := 0; i+1 < len(data); i += 2 {
+			points := int64(data[i+1]) - 100
+			var out Outcome
+			var err error
+			switch data[i] % 4 {
+			case 0:
+				out, err = Apply(a, Request{Type: Earn, Points: max(1, points)}, r)
+			case 1:
+				out = Credit(a, max(1, points), r)
+			case 2:
+				out, err = Apply(a, Request{Type: Adjust, Points: points}, r)
+			case 3:
+				out, err = Apply(a, Request{Type: Redeem, Points: max(1, points)}, r)
+			}
+			if err != nil {
+				continue // refused (a zero adjustment, too few points): no entry
+			}
+			typ := []EntryType{Earn, Bonus, Adjust, Redeem}[data[i]%4]
+			es = append(es, QualifyingEntry{Type: typ, Points: out.Delta, OccurredAt: at})
+			a = out.Account
+		}
+		q := LifetimeQualifying(es)
+		if q != a.Qualifying {
+			t.Fatalf("LifetimeQualifying = %d, the account posted has %d qualifying points (entries %v)", q, a.Qualifying, es)
+		}
+		if rev := Review(a, q, r); rev.TierChanged || rev.Account.Tier != a.Tier {
+			t.Fatalf("Review(%+v, %d) = %+v, want the tier unchanged", a, q, rev)
+		}
+	})
+}

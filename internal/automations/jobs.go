@@ -127,10 +127,11 @@ func (j Vouchers) RunDue(ctx context.Context, now time.Time, limit int) (int, er
 	return len(due), nil
 }
 
-// TierReviews recomputes the qualifying points of members of programmes
-// with a rolling tier window when their oldest qualifying entry leaves it,
-// so a member can fall a tier; the card announces it
-// (store.ReviewTier).
+// TierReviews recomputes the qualifying points and the tier of members
+// whose review is due: with a rolling tier window when their oldest
+// qualifying entry leaves it, and after a change of the programme's tier
+// rules (window or tiers) for every member, so a member can fall a tier;
+// the card announces it (store.ReviewTier).
 type TierReviews struct {
 	Store    *store.Store
 	Programs Programs
@@ -140,19 +141,22 @@ type TierReviews struct {
 func (TierReviews) Name() string { return "tier_review" }
 
 // RunDue implements Job: it reviews the members due and answers how many
-// it looked at. A member of a programme passd does not know, or one that
-// went back to a lifetime window, is reviewed no more.
+// it looked at. A member of a programme passd does not know is looked at
+// again a day later, its tier untouched.
 func (j TierReviews) RunDue(ctx context.Context, now time.Time, limit int) (int, error) {
 	due, err := j.Store.TierReviewsDue(ctx, now, limit)
 	if err != nil {
 		return 0, err
 	}
 	for i, d := range due {
-		var rules balances.Rules
-		if p, err := j.Programs.Get(d.Program); err == nil {
-			rules = p.Rules()
+		p, err := j.Programs.Get(d.Program)
+		if err != nil {
+			if _, err := j.Store.PostponeTierReview(ctx, d, now.Add(retryUnknown)); err != nil {
+				return i, err
+			}
+			continue
 		}
-		if _, err := j.Store.ReviewTier(ctx, d, rules, now); err != nil {
+		if _, err := j.Store.ReviewTier(ctx, d, p.Rules(), now); err != nil {
 			return i, err
 		}
 	}

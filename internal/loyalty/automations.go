@@ -1,6 +1,7 @@
 package loyalty
 
 import (
+	"slices"
 	"time"
 )
 
@@ -124,6 +125,16 @@ func PlanDormant(lastActivity, greeted time.Time, afterDays int, now time.Time) 
 		return DormantPlan{Spell: spell, Next: spell}
 	}
 	return DormantPlan{Greet: !greeted.Equal(spell), Spell: spell, Next: now.Add(after).UTC()}
+}
+
+// TierRulesChanged reports whether changing a programme from old to next
+// can move its members' tiers without any new entry: its tier window
+// (lifetime, rolling_365_days) or its tiers (names or thresholds)
+// changed. Every live member's tier must then be reviewed. A tier's
+// benefits, colours or strip change only what the card shows.
+func TierRulesChanged(old, next *Program) bool {
+	return old.TierWindow != next.TierWindow ||
+		!slices.EqualFunc(old.Tiers, next.Tiers, func(a, b Tier) bool { return a.Name == b.Name && a.Threshold == b.Threshold })
 }
 
 // DormancyLooksEarlier reports whether changing a programme from old to

@@ -256,3 +256,37 @@ func TestDormancyLooksEarlier(t *testing.T) {
 		})
 	}
 }
+
+func TestTierRulesChanged(t *testing.T) {
+	t.Parallel()
+	base := func() *Program {
+		return &Program{TierWindow: TierWindowLifetime, Tiers: []Tier{{Name: "Bronze"}, {Name: "Silver", Threshold: 100}}}
+	}
+	tests := []struct {
+		name   string
+		change func(p *Program)
+		want   bool
+	}{
+		{"nothing", func(*Program) {}, false},
+		{"window to rolling", func(p *Program) { p.TierWindow = TierWindowRolling365 }, true},
+		{"threshold", func(p *Program) { p.Tiers[1].Threshold = 200 }, true},
+		{"tier renamed", func(p *Program) { p.Tiers[1].Name = "Gold" }, true},
+		{"tier added", func(p *Program) { p.Tiers = append(p.Tiers, Tier{Name: "Gold", Threshold: 1000}) }, true},
+		{"tiers removed", func(p *Program) { p.Tiers = nil }, true},
+		{"benefits only", func(p *Program) { p.Tiers[1].Benefits = "Free coffee" }, false},
+		{"another rule", func(p *Program) { p.BirthdayBonus = 50 }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			next := base()
+			tc.change(next)
+			if got := TierRulesChanged(base(), next); got != tc.want {
+				t.Errorf("TierRulesChanged(%+v, %+v) = %v, want %v", base(), next, got, tc.want)
+			}
+			if got := TierRulesChanged(next, base()); got != tc.want {
+				t.Errorf("TierRulesChanged back = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -234,7 +234,8 @@ func (s *Service) Patch(ctx context.Context, id string, ifVersion int64, patch [
 			return store.ProgramUpdate{}, err
 		}
 		def, err := next.Definition()
-		return store.ProgramUpdate{Definition: def, RelookDormancy: loyalty.DormancyLooksEarlier(p, next)}, err
+		return store.ProgramUpdate{Definition: def, RelookDormancy: loyalty.DormancyLooksEarlier(p, next),
+			ReviewTiers: loyalty.TierRulesChanged(p, next)}, err
 	})
 	if err != nil {
 		return nil, s.updateError(id, err)

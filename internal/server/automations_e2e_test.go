@@ -35,6 +35,17 @@ func runDue(t *testing.T, s *started) int {
 	return n
 }
 
+// registeredPass downloads member m's Apple pass onto a phone that
+// registers it with the web service for pushes.
+func registeredPass(t *testing.T, s *started, m map[string]any, device string) *phone {
+	t.Helper()
+	ph := addPass(t, s, m, device, pushToken)
+	if got := ph.register(ph.token); got != 201 {
+		t.Fatalf("register = %d", got)
+	}
+	return ph
+}
+
 // patchDemo changes the demo programme and fails the test unless it is
 // accepted.
 func patchDemo(t *testing.T, s *started, patch string) {
@@ -105,10 +116,7 @@ func TestWelcomeAndBirthdayBonusesOnceEach(t *testing.T) {
 	s := startAutomated(t, ae.env, clock)
 	patchDemo(t, s, `{"welcome_bonus":50,"birthday_bonus":100,"timezone":"Europe/Paris"}`)
 
-	ph := addPass(t, s, enrollBorn(t, s, "Ada Lovelace", birthday), "device-birthday", pushToken)
-	if got := ph.register(ph.token); got != 201 {
-		t.Fatalf("register = %d", got)
-	}
+	ph := registeredPass(t, s, enrollBorn(t, s, "Ada Lovelace", birthday), "device-birthday")
 	if ph.points() != 50 {
 		t.Fatalf("points on the new pass = %v, want the welcome bonus, 50", ph.points())
 	}
@@ -154,10 +162,7 @@ func TestVoucherLeavesThePhoneAtExpiry(t *testing.T) {
 	ae := newAppleEnv(t)
 	clock := &testkit.ShiftedClock{}
 	s := startAutomated(t, ae.env, clock)
-	ph := addPass(t, s, enroll(t, s, "Ada Lovelace"), "device-lapse", pushToken)
-	if got := ph.register(ph.token); got != 201 {
-		t.Fatalf("register = %d", got)
-	}
+	ph := registeredPass(t, s, enroll(t, s, "Ada Lovelace"), "device-lapse")
 	earn(t, s, ph.serial, 200, "earn-1")
 	res, b := call(t, "POST", s.url+"/api/v1/programs/demo/rewards", map[string]any{"name": "Free coffee", "cost_points": 150, "valid_days": 1})
 	var reward map[string]any
@@ -213,10 +218,7 @@ func TestDormantMessageOnThePhone(t *testing.T) {
 	clock := &testkit.ShiftedClock{}
 	s := startAutomated(t, ae.env, clock)
 	patchDemo(t, s, `{"dormant":{"after_days":30,"message":"We miss you: 25 points are waiting","bonus_points":25}}`)
-	ph := addPass(t, s, enroll(t, s, "Ada Lovelace"), "device-dormant", pushToken)
-	if got := ph.register(ph.token); got != 201 {
-		t.Fatalf("register = %d", got)
-	}
+	ph := registeredPass(t, s, enroll(t, s, "Ada Lovelace"), "device-dormant")
 	earn(t, s, ph.serial, 100, "earn-1")
 	settled(t, s, ph.serial)
 	runDue(t, s)
@@ -253,10 +255,7 @@ func TestTierDowngradeTheCardAnnounces(t *testing.T) {
 	clock := &testkit.ShiftedClock{}
 	s := startAutomated(t, ae.env, clock)
 	patchDemo(t, s, `{"tier_window":"rolling_365_days"}`)
-	ph := addPass(t, s, enroll(t, s, "Ada Lovelace"), "device-tier", pushToken)
-	if got := ph.register(ph.token); got != 201 {
-		t.Fatalf("register = %d", got)
-	}
+	ph := registeredPass(t, s, enroll(t, s, "Ada Lovelace"), "device-tier")
 	old := clock.Now().Add(-300 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	for _, e := range []map[string]any{
 		{"type": "earn", "points": 5000, "occurred_at": old},
@@ -287,6 +286,121 @@ func TestTierDowngradeTheCardAnnounces(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(b), `"tier":"Silver"`) || !strings.Contains(string(b), `"points":6500`) {
 		t.Errorf("member after the review = %d %s, want Silver and the balance kept", res.StatusCode, b)
 	}
+}
+
+// TestTierWindowSwitchReviewsEveryMember: in the demo programme with its
+// lifetime tier window, a member whose card is on a phone is Gold on a
+// sale of 400 days back and one of today, and another is Gold on today's
+// sales alone. The merchant switches the programme to rolling_365_days:
+// with no new sale, the old sale no longer counts, the first member falls
+// to Silver and the pass's tier field announces it ("You are now %@");
+// the other stays Gold. Switching back to lifetime makes the first member
+// Gold again.
+func TestTierWindowSwitchReviewsEveryMember(t *testing.T) {
+	t.Parallel()
+	ae := newAppleEnv(t)
+	clock := &testkit.ShiftedClock{}
+	s := startAutomated(t, ae.env, clock)
+	ph := registeredPass(t, s, enroll(t, s, "Ada Lovelace"), "device-tier")
+	other := enroll(t, s, "Grace Hopper")["id"].(string)
+	old := clock.Now().Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, e := range []struct {
+		member string
+		body   map[string]any
+	}{
+		{ph.serial, map[string]any{"type": "earn", "points": 5000, "occurred_at": old}},
+		{ph.serial, map[string]any{"type": "earn", "points": 1500}},
+		{other, map[string]any{"type": "earn", "points": 6000}},
+	} {
+		if res, b := call(t, "POST", s.url+"/api/v1/members/"+e.member+"/transactions", e.body, "Idempotency-Key", fmt.Sprint(e)); res.StatusCode != 201 {
+			t.Fatalf("earn %v = %d %s", e, res.StatusCode, b)
+		}
+	}
+	// switchTo changes the window and waits for the change to reach every
+	// card (the phone is pushed); the reviews are then planned.
+	switchTo := func(window string) {
+		t.Helper()
+		pushedAndFetched(t, ae, s, ph, "after the switch to "+window, func() {
+			patchDemo(t, s, `{"tier_window":"`+window+`"}`)
+		})
+		waitFor(t, func() bool {
+			ids, err := s.Store.ProgramsToMark(context.Background())
+			return err == nil && len(ids) == 0
+		})
+	}
+	settled(t, s, ph.serial)
+	if st := ph.fetch(); st != 200 {
+		t.Fatalf("fetch = %d", st)
+	}
+	if got, _ := ph.field("headerFields", "tier"); got != "Gold" {
+		t.Fatalf("tier on the pass under lifetime = %q, want Gold", got)
+	}
+
+	switchTo("rolling_365_days")
+	clock.Add(time.Minute)
+	pushedAndFetched(t, ae, s, ph, "after the review", func() {
+		if n := runDue(t, s); n < 2 {
+			t.Errorf("time-driven work after the switch did %d items, want both members reviewed", n)
+		}
+	})
+	tier, _ := ph.fieldMap("headerFields", "tier")
+	if tier["value"] != "Silver" || tier["changeMessage"] != "You are now %@" {
+		t.Errorf("tier field after the switch to rolling_365_days = %v, want Silver with the change message", tier)
+	}
+	if got := memberTier(t, s, other); got != "Gold" {
+		t.Errorf("member with today's sales under rolling_365_days: tier %q, want Gold", got)
+	}
+
+	switchTo("lifetime")
+	clock.Add(time.Minute)
+	pushedAndFetched(t, ae, s, ph, "after the review", func() { runDue(t, s) })
+	if got, _ := ph.field("headerFields", "tier"); got != "Gold" {
+		t.Errorf("tier on the pass back under lifetime = %q, want Gold", got)
+	}
+	if got := memberTier(t, s, ph.serial); got != "Gold" {
+		t.Errorf("member back under lifetime: tier %q, want Gold", got)
+	}
+	if n := runDue(t, s); n != 0 {
+		t.Errorf("time-driven work after the reviews did %d items, want none", n)
+	}
+}
+
+// TestTierRulesChangeReviewedAtOnce: the running server reviews the
+// members' tiers as soon as a change of the tier rules has reached their
+// cards, not at the time-driven work's next poll (an hour here).
+func TestTierRulesChangeReviewedAtOnce(t *testing.T) {
+	t.Parallel()
+	opts := fastSync
+	opts.AutomationPoll = time.Hour
+	s := start(t, nil, opts)
+	id := enroll(t, s, "Ada Lovelace")["id"].(string)
+	old := time.Now().Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, e := range []map[string]any{
+		{"type": "earn", "points": 5000, "occurred_at": old},
+		{"type": "earn", "points": 1500},
+	} {
+		if res, b := call(t, "POST", s.url+"/api/v1/members/"+id+"/transactions", e, "Idempotency-Key", fmt.Sprint(e)); res.StatusCode != 201 {
+			t.Fatalf("earn %v = %d %s", e, res.StatusCode, b)
+		}
+	}
+	if got := memberTier(t, s, id); got != "Gold" {
+		t.Fatalf("tier under lifetime = %q, want Gold", got)
+	}
+	patchDemo(t, s, `{"tier_window":"rolling_365_days"}`)
+	waitFor(t, func() bool { return memberTier(t, s, id) == "Silver" })
+}
+
+// memberTier reads a member's tier through the API.
+func memberTier(t *testing.T, s *started, id string) string {
+	t.Helper()
+	res, b := call(t, "GET", s.url+"/api/v1/members/"+id, nil)
+	var m struct {
+		Tier string `json:"tier"`
+	}
+	if res.StatusCode != 200 || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("GET member = %d %s", res.StatusCode, b)
+	}
+	return m.Tier
 }
 
 // TestDormantMessageOnGoogleWallet: the Google object of a dormant member

@@ -251,9 +251,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if s.ProgramService, err = programs.New(programs.Config{
 		Store: s.Store, Catalog: s.Programs, Placeholder: placeholderFiles(tmpl), Logger: log,
 		Batch: opts.ProgramBatch, Poll: opts.ProgramPoll,
-		// The engine and the Google channel are made below, before Run
-		// starts the worker that calls these.
-		OnMarked: func() { s.Engine.Wake() },
+		// The engine, the automations and the Google channel are made
+		// below, before Run starts the worker that calls these. A batch
+		// of marks may have planned tier reviews (a change of the tier
+		// rules): the automations look at once.
+		OnMarked: func() { s.Engine.Wake(); s.Automations.Wake() },
 		SyncClass: func(ctx context.Context, p *loyalty.Program) error {
 			if s.googleClasses == nil {
 				return nil

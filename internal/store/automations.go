@@ -306,8 +306,9 @@ func lowerTierReview(ctx context.Context, tx *sql.Tx, memberID string, a, n Acco
 	return nil
 }
 
-// TierReviewDue is a member whose qualifying points in a rolling tier
-// window are due for a review.
+// TierReviewDue is a member whose qualifying points are due for a review:
+// an entry leaves a rolling tier window, or the programme changed its
+// tier rules.
 type TierReviewDue struct {
 	MemberID, Program string
 	// Due is the account's tier_review_at as read.
@@ -331,30 +332,38 @@ func (s *Store) TierReviewsDue(ctx context.Context, now time.Time, limit int) ([
 }
 
 // ReviewTier reviews a member's tier in one transaction under the
-// member's lock: with a rolling tier window (rules.TierWindow) it
-// recomputes the qualifying points from the entries that occurred in the
-// window (balances.RollingQualifying), sets the tier they reach (up or
-// down) and plans the next review; a tier that changes raises the pass
-// version, marks the card on both channels and records a "tier_changed"
-// event, as Post does, so the card announces a downgrade. Without a
-// rolling window (the programme changed back to lifetime) it only stops
-// the reviews. It reports whether the tier changed. A review another
-// instance did first (the due time moved meanwhile) does nothing.
+// member's lock: it recomputes the qualifying points from the member's
+// entries under the programme's tier window (rules.TierWindow): with a
+// rolling window those that occurred in it (balances.RollingQualifying),
+// planning the next review for when the oldest leaves it; with a lifetime
+// window all of them (balances.LifetimeQualifying), planning none. It
+// sets the tier they reach (up or down); a tier that changes raises the
+// pass version, marks the card on both channels and records a
+// "tier_changed" event, as Post does, so the card announces a downgrade.
+// A programme change of its tier rules has every member reviewed so
+// (MarkProgramCards). It reports whether the tier changed. A review
+// another instance did first (the due time moved meanwhile) does nothing.
 func (s *Store) ReviewTier(ctx context.Context, d TierReviewDue, rules balances.Rules, now time.Time) (bool, error) {
 	now = utcMicro(now)
 	return s.settle(ctx, "review tier", d.MemberID, func(tx *sql.Tx, l lockedAccount) (bool, error) {
-		if l.erased || rules.TierWindow <= 0 {
+		if l.erased {
 			_, err := moveTierReview(ctx, tx, d, nil)
 			return false, err
 		}
-		es, err := qualifyingEntries(ctx, tx, d.MemberID, now.Add(-rules.TierWindow))
+		es, err := qualifyingEntries(ctx, tx, d.MemberID, rules.TierWindow, now)
 		if err != nil {
 			return false, err
 		}
-		qualifying, next := balances.RollingQualifying(es, rules.TierWindow, now)
+		var qualifying int64
 		var nextAt *time.Time
-		if !next.IsZero() {
-			nextAt = &next
+		if rules.TierWindow > 0 {
+			var next time.Time
+			qualifying, next = balances.RollingQualifying(es, rules.TierWindow, now)
+			if !next.IsZero() {
+				nextAt = &next
+			}
+		} else {
+			qualifying = balances.LifetimeQualifying(es)
 		}
 		if ok, err := moveTierReview(ctx, tx, d, nextAt); err != nil || !ok {
 			return false, err
@@ -377,6 +386,21 @@ func (s *Store) ReviewTier(ctx context.Context, d TierReviewDue, rules balances.
 	})
 }
 
+// PostponeTierReview moves a member's tier review from d.Due to at,
+// changing nothing else, and reports whether it still held d.Due.
+func (s *Store) PostponeTierReview(ctx context.Context, d TierReviewDue, at time.Time) (bool, error) {
+	var moved bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		moved, err = moveTierReview(ctx, tx, d, &at)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("postpone tier review of %s: %w", d.MemberID, err)
+	}
+	return moved, nil
+}
+
 // moveTierReview moves a member's tier review from d.Due to next (NULL
 // when nil) and reports whether it still held d.Due.
 func moveTierReview(ctx context.Context, tx *sql.Tx, d TierReviewDue, next *time.Time) (bool, error) {
@@ -385,12 +409,19 @@ func moveTierReview(ctx context.Context, tx *sql.Tx, d TierReviewDue, next *time
 }
 
 // qualifyingEntries answers a member's entries that may count towards
-// qualifying points and occurred after from.
-func qualifyingEntries(ctx context.Context, tx *sql.Tx, memberID string, from time.Time) ([]balances.QualifyingEntry, error) {
-	rows, err := tx.QueryContext(ctx, `
+// qualifying points under a tier window of window at now, in the order
+// they were posted: those that occurred in the window, or all of them
+// with a lifetime window (0).
+func qualifyingEntries(ctx context.Context, tx *sql.Tx, memberID string, window time.Duration, now time.Time) ([]balances.QualifyingEntry, error) {
+	query := `
 		SELECT type, points, COALESCE(occurred_at, created_at) FROM entries
-		WHERE member_id = $1 AND type IN ('earn', 'bonus', 'adjust') AND COALESCE(occurred_at, created_at) > $2`,
-		memberID, from)
+		WHERE member_id = $1 AND type IN ('earn', 'bonus', 'adjust')`
+	args := []any{memberID}
+	if window > 0 {
+		query += ` AND COALESCE(occurred_at, created_at) > $2`
+		args = append(args, now.Add(-window))
+	}
+	rows, err := tx.QueryContext(ctx, query+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("qualifying entries: %w", err)
 	}

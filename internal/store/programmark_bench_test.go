@@ -47,8 +47,9 @@ const (
 // colour, through programs.Service.Patch) while it has markCards members
 // whose cards are all delivered, and runs the programme worker
 // (Service.Work) until every card is marked, batch cards a transaction
-// (500, the default before this benchmark; 250; 100, the default since),
-// while markTills tills post earns (store.Post, a fresh idempotency key
+// (500, the default before this benchmark; 250; 100, the default since;
+// and 100 again for a change of the tier window, which also plans every
+// member's tier review in each batch), while markTills tills post earns (store.Post, a fresh idempotency key
 // each, on random members of the programme) until the marking ends. It
 // reports, per store and batch size:
 //   - earn-p50-ms, earn-p99-ms, earn-max-ms: the earns' latency during the
@@ -72,8 +73,11 @@ func BenchmarkProgramChange(b *testing.B) {
 			// cards for every batch size.
 			env := newMarkEnv(b, o.open(b))
 			for _, batch := range []int{500, 250, 100} {
-				b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) { benchProgramChange(b, env, batch) })
+				b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) { benchProgramChange(b, env, batch, colourPatch) })
 			}
+			// A change of the tier window also plans every member's
+			// tier review in the marking's batches.
+			b.Run("batch=100-tier_window", func(b *testing.B) { benchProgramChange(b, env, 100, windowPatches()) })
 		})
 	}
 }
@@ -131,19 +135,35 @@ func newMarkEnv(b *testing.B, s *store.Store) *markEnv {
 	// just loaded in bulk marked 2-5 times slower than the next ones,
 	// whatever the batch size.
 	start = time.Now()
-	env.change(b, svc)
+	env.change(b, svc, colourPatch)
 	deliverAll(b, s)
 	b.Logf("warm-up: a first change marked and delivered in %v", time.Since(start).Round(time.Millisecond))
 	return env
 }
 
-// change changes the programme's colour and marks every card with svc.
-func (e *markEnv) change(b *testing.B, svc *programs.Service) {
+// colourPatch is the n-th change's patch: a new background colour.
+func colourPatch(n int) string { return fmt.Sprintf(`{"colors":{"background":"#%06x"}}`, 0x102030+n) }
+
+// windowPatches answers patches that switch the demo's tier window from
+// lifetime to rolling_365_days and back, whatever the change's number.
+// Run them once (-benchtime 1x): the reviews they plan are not done here,
+// and a later change would find them planned already.
+func windowPatches() func(int) string {
+	switches := 0
+	return func(int) string {
+		switches++
+		return []string{`{"tier_window":"lifetime"}`, `{"tier_window":"rolling_365_days"}`}[switches%2]
+	}
+}
+
+// change changes the programme by the patch of its next change and marks
+// every card with svc.
+func (e *markEnv) change(b *testing.B, svc *programs.Service, patchOf func(n int) string) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(b.Context(), markWait)
 	defer cancel()
 	e.changes++
-	patch := fmt.Sprintf(`{"colors":{"background":"#%06x"}}`, 0x102030+e.changes)
+	patch := patchOf(e.changes)
 	if _, err := svc.Patch(ctx, "demo", 0, []byte(patch)); err != nil {
 		b.Fatalf("Patch(demo, %s) = %v", patch, err)
 	}
@@ -204,7 +224,7 @@ func deliverAll(b *testing.B, s *store.Store) int {
 	return n
 }
 
-func benchProgramChange(b *testing.B, env *markEnv, batch int) {
+func benchProgramChange(b *testing.B, env *markEnv, batch int, patchOf func(n int) string) {
 	var (
 		during, ref       []time.Duration
 		batches           []time.Duration
@@ -228,7 +248,7 @@ func benchProgramChange(b *testing.B, env *markEnv, batch int) {
 		var took time.Duration
 		lat := env.earns(b, func(<-chan struct{}) {
 			start := time.Now()
-			env.change(b, svc)
+			env.change(b, svc, patchOf)
 			took = time.Since(start)
 		})
 		if timed.marked != len(env.members) {

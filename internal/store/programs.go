@@ -56,6 +56,11 @@ type ProgramUpdate struct {
 	// transaction: one statement over the members' due column, which no
 	// till's transaction locks.
 	RelookDormancy bool
+	// ReviewTiers has every live member's tier reviewed (see
+	// loyalty.TierRulesChanged): the card marking for the new version
+	// brings each member's tier review to the change's time, in its
+	// batches (MarkProgramCards), and the tier review job does the rest.
+	ReviewTiers bool
 }
 
 // programSelect reads a ProgramRecord; scanProgram reads its columns.
@@ -282,6 +287,11 @@ func (s *Store) UpdateProgram(ctx context.Context, id string, ifVersion int64, a
 		if err := putProgramImages(ctx, tx, id, up.PutImages, now); err != nil {
 			return err
 		}
+		if up.ReviewTiers {
+			if _, err := tx.ExecContext(ctx, `UPDATE programs SET tiers_review_at = $2 WHERE id = $1`, id, now); err != nil {
+				return fmt.Errorf("plan tier reviews: %w", err)
+			}
+		}
 		if up.RelookDormancy {
 			if _, err := tx.ExecContext(ctx, `UPDATE members SET dormant_check_at = $2 WHERE program = $1 AND dormant_check_at > $2`,
 				id, now); err != nil {
@@ -330,7 +340,12 @@ func (s *Store) lockProgram(ctx context.Context, tx *sql.Tx, id string) (Program
 // nothing to mark). A change to the programme meanwhile starts the marking
 // again from the first member, for the new version. The programme's row is
 // locked in the batch, so instances marking at once take turns, and a till
-// waits at most one batch for a card's row. An unknown ID is ErrNotFound.
+// waits at most one batch for a card's row. While a change of the tier
+// rules waits to be reviewed (ProgramUpdate.ReviewTiers), each batch also
+// brings the tier reviews of its members enrolled by then (later ones
+// started under the new rules) to that change's time, and the last
+// batch, which walked every member after the change, clears it. An
+// unknown ID is ErrNotFound.
 func (s *Store) MarkProgramCards(ctx context.Context, program string, limit int) (marked int, done bool, err error) {
 	if limit <= 0 {
 		return 0, false, fmt.Errorf("mark program %s cards: limit %d, want > 0", program, limit)
@@ -339,9 +354,10 @@ func (s *Store) MarkProgramCards(ctx context.Context, program string, limit int)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var version, markedVersion int64
 		var cursor string
+		var tiersReview *time.Time
 		err := tx.QueryRowContext(ctx, s.q(`
-			SELECT version, cards_marked_version, cards_cursor FROM programs WHERE id = $1 {{for_update}}`), program).
-			Scan(&version, &markedVersion, &cursor)
+			SELECT version, cards_marked_version, cards_cursor, tiers_review_at FROM programs WHERE id = $1 {{for_update}}`), program).
+			Scan(&version, &markedVersion, &cursor, nts{&tiersReview})
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -387,13 +403,22 @@ func (s *Store) MarkProgramCards(ctx context.Context, program string, limit int)
 			}
 			marked = int(n)
 			cursor = ids[len(ids)-1]
+			if tiersReview != nil {
+				if _, err := tx.ExecContext(ctx, `
+					UPDATE accounts SET tier_review_at = $2
+					WHERE `+in("member_id")+` AND NOT erased AND (tier_review_at IS NULL OR tier_review_at > $2)
+					  AND EXISTS (SELECT 1 FROM members m WHERE m.id = accounts.member_id AND m.created_at <= $2)`,
+					arg, *tiersReview); err != nil {
+					return fmt.Errorf("plan tier reviews: %w", err)
+				}
+			}
 		}
 		if done {
-			markedVersion, cursor = version, ""
+			markedVersion, cursor, tiersReview = version, "", nil
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE programs SET cards_marked_version = $2, cards_cursor = $3 WHERE id = $1`,
-			program, markedVersion, cursor); err != nil {
+			UPDATE programs SET cards_marked_version = $2, cards_cursor = $3, tiers_review_at = $4 WHERE id = $1`,
+			program, markedVersion, cursor, nullTime(tiersReview)); err != nil {
 			return fmt.Errorf("advance cursor: %w", err)
 		}
 		return nil

@@ -22,6 +22,9 @@ import (
 func (s *Store) Register(ctx context.Context, r Registration) (created bool, err error) {
 	now := s.clock()
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.lockMember(ctx, tx, r.MemberID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO registrations (device_id, pass_type_id, member_id, push_token, created_at, updated_at)
 			SELECT $1, $2, $3, $4, $5, $5 FROM members WHERE id = $3 AND erased_at IS NULL
@@ -58,6 +61,9 @@ func (s *Store) Register(ctx context.Context, r Registration) (created bool, err
 func (s *Store) Unregister(ctx context.Context, deviceID, passTypeID, memberID string) error {
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.lockMember(ctx, tx, memberID); err != nil {
+			return err
+		}
 		if err := oneRow(tx.ExecContext(ctx, `
 			DELETE FROM registrations WHERE device_id = $1 AND pass_type_id = $2 AND member_id = $3`,
 			deviceID, passTypeID, memberID)); err != nil {
@@ -203,7 +209,15 @@ func (s *Store) DeleteRegistrationsByPushToken(ctx context.Context, pushToken st
 	now := s.clock()
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM registrations WHERE push_token = $1 RETURNING member_id`, pushToken)
+		locked, err := s.lockRegistered(ctx, tx, `r.push_token = $1`, pushToken)
+		if err != nil || len(locked) == 0 {
+			return err
+		}
+		in, arg, err := s.inList("member_id", 2, locked)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM registrations WHERE push_token = $1 AND `+in+` RETURNING member_id`, pushToken, arg)
 		if err != nil {
 			return err
 		}
@@ -244,10 +258,17 @@ func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {
 func (s *Store) PruneErasedRegistrations(ctx context.Context, erasedBefore time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			DELETE FROM registrations WHERE member_id IN (
-				SELECT id FROM members WHERE erased_at IS NOT NULL AND erased_at < $1)`,
+		locked, err := s.lockRegistered(ctx, tx, `EXISTS (
+			SELECT 1 FROM members m WHERE m.id = r.member_id AND m.erased_at IS NOT NULL AND m.erased_at < $1)`,
 			erasedBefore.UTC().Truncate(time.Microsecond))
+		if err != nil || len(locked) == 0 {
+			return err
+		}
+		in, arg, err := s.inList("member_id", 1, locked)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM registrations WHERE `+in, arg)
 		if err != nil {
 			return err
 		}
@@ -260,15 +281,40 @@ func (s *Store) PruneErasedRegistrations(ctx context.Context, erasedBefore time.
 	return n, nil
 }
 
+// Every write that adds or removes a member's registrations holds the
+// member's lock (lockMember: the account's row, as a till's transaction
+// takes it) from before its first statement on them. The figures'
+// triggers on registrations (migration 0024) count a member's Apple card
+// when its first registration comes and when its last one goes; on
+// PostgreSQL two transactions adding or removing registrations of one
+// member at once would each miss the other's rows (READ COMMITTED), and
+// count the card twice or never take it off. Under the lock they take
+// turns, and each statement sees what the one before committed.
+
+// lockRegistered takes the lock of every member with a registration that
+// cond (on registrations r, with args) finds, in member order so that two
+// of these never wait for each other, and answers the members locked.
+func (s *Store) lockRegistered(ctx context.Context, tx *sql.Tx, cond string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`
+		SELECT member_id FROM accounts
+		WHERE member_id IN (SELECT r.member_id FROM registrations r WHERE `+cond+`)
+		ORDER BY member_id {{for_update}}`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("lock registered members: %w", err)
+	}
+	ids, err := collectStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("lock registered members: %w", err)
+	}
+	return ids, nil
+}
+
 // emitAppleCard writes card.installed for a member's card that now has
 // exactly one device registration (installed), or card.removed for one
 // that has none left; other counts are a second device or push token
-// churn and write nothing. It counts under the member's lock, so two
+// churn and write nothing. The caller holds the member's lock, so two
 // devices registering at once make one card.installed.
 func (s *Store) emitAppleCard(ctx context.Context, tx *sql.Tx, memberID string, installed bool, now time.Time) error {
-	if err := s.lockMember(ctx, tx, memberID); err != nil {
-		return err
-	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM registrations WHERE member_id = $1`, memberID).Scan(&n); err != nil {
 		return fmt.Errorf("count registrations: %w", err)

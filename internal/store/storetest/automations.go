@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,4 +351,202 @@ func testDormantRelook(t *testing.T, open Opener) {
 	if row := mustMember(t, s, m.ID); row.DormantAt.IsZero() {
 		t.Errorf("31 days without a transaction under a 30-day rule: not greeted")
 	}
+}
+
+// testTierRulesReview: a programme change of its tier window has every
+// live member's tier reviewed, planned in the card marking's batches once
+// per change: members whose qualifying sales are older than 365 days fall
+// a tier under rolling_365_days (the card announces it), the switch
+// back to lifetime restores them, and a raised threshold moves those
+// under it down.
+func testTierRulesReview(t *testing.T, open Opener) {
+	clock := testkit.NewClock(t0())
+	s := open(t, store.Options{Now: clock.Now})
+	ctx := context.Background()
+	day := 24 * time.Hour
+	seedProgram(t, s, "demo")
+	lifetime := automationProgram(t, "demo", "UTC")
+	rolling := automationProgram(t, "demo", "UTC")
+	rolling.TierWindow = loyalty.TierWindowRolling365
+	earn := func(m loyalty.Member, key string, points int64, at time.Time) {
+		t.Helper()
+		if _, err := postReq(t, s, m.ID, key, balances.Request{Type: balances.Earn, Points: points, OccurredAt: at}, lifetime.Rules()); err != nil {
+			t.Fatalf("earn %d at %v = %v", points, at, err)
+		}
+	}
+	old, recent, erased := NewMember(t, s, "demo"), NewMember(t, s, "demo"), NewMember(t, s, "demo")
+	quiet := []loyalty.Member{NewMember(t, s, "demo"), NewMember(t, s, "demo")}
+	earn(old, "old", 1000, clock.Now().Add(-400*day))
+	earn(old, "new", 150, clock.Now().Add(-30*day))
+	earn(recent, "new", 1000, clock.Now().Add(-10*day))
+	earn(erased, "old", 1000, clock.Now().Add(-400*day))
+	if err := s.EraseMember(ctx, erased.ID); err != nil {
+		t.Fatal(err)
+	}
+	live := []string{old.ID, recent.ID, quiet[0].ID, quiet[1].ID}
+	slices.Sort(live)
+	due := func(at time.Time) []string {
+		t.Helper()
+		ds, err := s.TierReviewsDue(ctx, at, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.MemberID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	change := func(def string, review bool) {
+		t.Helper()
+		if _, err := s.UpdateProgram(ctx, "demo", 0, func(store.ProgramRecord) (store.ProgramUpdate, error) {
+			return store.ProgramUpdate{Definition: []byte(def), ReviewTiers: review}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// marker marks the cards two at a time until done and adds the cards
+	// it marked to *marked.
+	marker := func(marked *int) func() error {
+		return func() error {
+			for range 100 {
+				n, done, err := s.MarkProgramCards(ctx, "demo", 2)
+				*marked += n
+				if err != nil || done {
+					return err
+				}
+			}
+			return errors.New("MarkProgramCards: not done after 100 batches")
+		}
+	}
+	markAll := func() {
+		t.Helper()
+		var n int
+		concurrently(t, marker(&n))
+	}
+	if got := due(clock.Now().Add(10 * 365 * day)); len(got) != 0 {
+		t.Fatalf("reviews due under lifetime = %v, want none", got)
+	}
+	if a := mustMember(t, s, old.ID).Account; a.Tier != "Gold" || a.Qualifying != 1150 {
+		t.Fatalf("member with a sale 400 days back under lifetime: %+v, want Gold, 1150 qualifying", a)
+	}
+	settle(t, s)
+	version := mustMember(t, s, old.ID).Account.PassVersion
+	// Each earn announced its own tier change; only the reviews' count
+	// below.
+	before := map[string]int{}
+	for _, id := range live {
+		before[id] = len(tierChanges(t, s, id))
+	}
+	since := func(id string) []tierChange { t.Helper(); return tierChanges(t, s, id)[before[id]:] }
+
+	clock.Add(time.Hour)
+	changedAt := clock.Now()
+	change(`{"name": "Demo", "tier_window": "rolling_365_days"}`, true)
+	if got := due(clock.Now()); len(got) != 0 {
+		t.Errorf("reviews due before the marking ran = %v, want none yet", got)
+	}
+	// A member who enrols after the change starts under the new rules.
+	clock.Add(time.Minute)
+	NewMember(t, s, "demo")
+	// Two instances mark at once, batch by batch: each card once.
+	var a, b int
+	concurrently(t, marker(&a), marker(&b))
+	if a+b != 5 {
+		t.Errorf("two markers marked %d and %d cards, want 5 in all", a, b)
+	}
+	if got := due(clock.Now()); !slices.Equal(got, live) {
+		t.Errorf("reviews due after the change = %v, want every member live at the change %v", got, live)
+	}
+	if got := due(changedAt.Add(-time.Second)); len(got) != 0 {
+		t.Errorf("reviews due before the change's time = %v, want none", got)
+	}
+	runTwice(t, automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(rolling)}, clock.Now())
+	row := mustMember(t, s, old.ID)
+	if a := row.Account; a.Tier != "Silver" || a.Qualifying != 150 || a.PassVersion <= version || a.Points != 1150 {
+		t.Errorf("member with a sale 400 days back under rolling_365_days: %+v, want Silver, 150 qualifying, 1150 points, pass version above %d", a, version)
+	}
+	if st := syncState(t, s, old.ID, loyalty.ChannelApple); st.WantedVersion != row.Account.PassVersion {
+		t.Errorf("Apple sync state after the downgrade = %+v, want wanted version %d", st, row.Account.PassVersion)
+	}
+	if got := since(old.ID); len(got) != 1 || got[0] != (tierChange{"Gold", "Silver"}) {
+		t.Errorf("tier changes of the member = %v, want Gold to Silver", got)
+	}
+	for _, m := range append([]loyalty.Member{recent}, quiet...) {
+		if got := since(m.ID); len(got) != 0 {
+			t.Errorf("member %s: tier changes %v, want none", m.ID, got)
+		}
+	}
+	if a := mustMember(t, s, recent.ID).Account; a.Tier != "Gold" || a.Qualifying != 1000 {
+		t.Errorf("member with recent sales under rolling_365_days: %+v, want Gold, 1000 qualifying", a)
+	}
+	if a := mustMember(t, s, erased.ID).Account; a.Tier != "Gold" {
+		t.Errorf("erased member: %+v, want untouched", a)
+	}
+	if got := due(clock.Now()); len(got) != 0 {
+		t.Errorf("reviews due after the reviews = %v, want none", got)
+	}
+	// Once per change: marking again plans nothing, nor does a change that
+	// leaves the tier rules alone.
+	markAll()
+	change(`{"name": "Demo Club", "tier_window": "rolling_365_days"}`, false)
+	markAll()
+	if got := due(clock.Now()); len(got) != 0 {
+		t.Errorf("reviews due after a change of the name = %v, want none", got)
+	}
+
+	clock.Add(time.Hour)
+	change(`{"name": "Demo Club"}`, true)
+	markAll()
+	runTwice(t, automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(lifetime)}, clock.Now())
+	if a := mustMember(t, s, old.ID).Account; a.Tier != "Gold" || a.Qualifying != 1150 {
+		t.Errorf("member with a sale 400 days back back under lifetime: %+v, want Gold, 1150 qualifying", a)
+	}
+	if got := since(old.ID); len(got) != 2 || got[1] != (tierChange{"Silver", "Gold"}) {
+		t.Errorf("tier changes of the member = %v, want Gold to Silver, then Silver to Gold", got)
+	}
+	if got := due(clock.Now().Add(10 * 365 * day)); len(got) != 0 {
+		t.Errorf("reviews due under lifetime again = %v, want none", got)
+	}
+
+	// Raising a threshold moves the members under it down, as they are.
+	dearer := automationProgram(t, "demo", "UTC")
+	dearer.Tiers[2].Threshold = 1100
+	clock.Add(time.Hour)
+	change(`{"name": "Demo Club", "tiers": [{"name": "Bronze", "threshold": 0}, {"name": "Silver", "threshold": 100}, {"name": "Gold", "threshold": 1100}]}`, true)
+	markAll()
+	runTwice(t, automations.TierReviews{Store: s, Programs: loyalty.NewCatalog(dearer)}, clock.Now())
+	if a := mustMember(t, s, old.ID).Account; a.Tier != "Gold" || a.Qualifying != 1150 {
+		t.Errorf("member with 1150 qualifying points, Gold from 1100: %+v, want Gold", a)
+	}
+	if a := mustMember(t, s, recent.ID).Account; a.Tier != "Silver" || a.Qualifying != 1000 {
+		t.Errorf("member with 1000 qualifying points, Gold from 1100: %+v, want Silver", a)
+	}
+	if got := since(recent.ID); len(got) != 1 || got[0] != (tierChange{"Gold", "Silver"}) {
+		t.Errorf("tier changes of the member under the dearer Gold = %v, want Gold to Silver", got)
+	}
+}
+
+// tierChange is a "tier_changed" event's data.
+type tierChange struct{ From, To string }
+
+func tierChanges(t *testing.T, s *store.Store, memberID string) []tierChange {
+	t.Helper()
+	evs, err := s.Events(context.Background(), memberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []tierChange
+	for _, e := range evs {
+		if e.Kind != "tier_changed" {
+			continue
+		}
+		var c tierChange
+		if err := json.Unmarshal([]byte(e.Data), &c); err != nil {
+			t.Fatalf("tier_changed data %s: %v", e.Data, err)
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -212,3 +212,63 @@ func testConcurrentFigures(t *testing.T, open Opener) {
 		t.Errorf("figures after concurrent earns and folds = %+v, want %d members, %d issued and outstanding", st, workers, workers*earns*3)
 	}
 }
+
+// testConcurrentRegistrations: many devices registering for one member at
+// once count one Apple card, and all of them unregistering at once take
+// it off exactly once, however the transactions interleave.
+func testConcurrentRegistrations(t *testing.T, open Opener) {
+	s := open(t, store.Options{})
+	ctx := context.Background()
+	p := rulesProgram("demo")
+	m := NewMember(t, s, "demo")
+	const devices = 12
+	reg := func(i int) store.Registration {
+		dev := fmt.Sprintf("dev-%d", i)
+		return store.Registration{DeviceID: dev, PassTypeID: "pass.test", MemberID: m.ID, PushToken: "tok-" + dev}
+	}
+	all := func(do func(i int) error) {
+		t.Helper()
+		start := make(chan struct{})
+		errs := make(chan error, devices)
+		var wg sync.WaitGroup
+		for i := range devices {
+			wg.Go(func() {
+				<-start
+				if err := do(i); err != nil {
+					errs <- err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	all(func(i int) error { _, err := s.Register(ctx, reg(i)); return err })
+	if rs, err := s.RegistrationsFor(ctx, m.ID); err != nil || len(rs) != devices {
+		t.Fatalf("RegistrationsFor = %d, %v; want %d", len(rs), err, devices)
+	}
+	if st := stats(t, s, p, loyalty.StatsInput{}, time.Now()); st.CardsInstalled.Apple != 1 {
+		t.Errorf("Apple cards after %d devices registered at once = %d, want 1", devices, st.CardsInstalled.Apple)
+	}
+	all(func(i int) error { r := reg(i); return s.Unregister(ctx, r.DeviceID, r.PassTypeID, m.ID) })
+	if st := stats(t, s, p, loyalty.StatsInput{}, time.Now()); st.CardsInstalled.Apple != 0 {
+		t.Errorf("Apple cards after every device unregistered at once = %d, want 0", st.CardsInstalled.Apple)
+	}
+	// Again, with half the devices going by their push token (APNs' 410)
+	// while the others unregister.
+	all(func(i int) error { _, err := s.Register(ctx, reg(i)); return err })
+	all(func(i int) error {
+		r := reg(i)
+		if i%2 == 0 {
+			_, err := s.DeleteRegistrationsByPushToken(ctx, r.PushToken)
+			return err
+		}
+		return s.Unregister(ctx, r.DeviceID, r.PassTypeID, m.ID)
+	})
+	if st := stats(t, s, p, loyalty.StatsInput{}, time.Now()); st.CardsInstalled.Apple != 0 {
+		t.Errorf("Apple cards after the devices went by token and by unregistering = %d, want 0", st.CardsInstalled.Apple)
+	}
+}

@@ -1,0 +1,15 @@
+-- A programme change that moves its tier rules (the tier window, or the
+-- tiers' names and thresholds) has every live member's tier reviewed.
+-- Keep in step with 0028_tier_rules_review.sqlite.sql.
+--
+-- programs.tiers_review_at is the time of such a change while its
+-- reviews are still to be planned (NULL: none). The change sets it with
+-- the programme's new version, and the card marking
+-- (store.MarkProgramCards), which walks every live member of the
+-- programme for that version in short batches from the first member, also
+-- brings each member's accounts.tier_review_at (migration 0022) down to
+-- it; the batch that records the version as marked clears it. Its cursor
+-- and version make the walk happen once per change, resumed after a
+-- crash, whichever instance runs each batch. The tier review job then
+-- reviews each member under the programme's rules as they then are.
+ALTER TABLE programs ADD COLUMN tiers_review_at timestamptz;
