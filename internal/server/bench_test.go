@@ -322,7 +322,10 @@ func populate(b testing.TB, cfg config.Config, passTypeID string, n int) []bench
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := store.Options{Logger: slog.New(slog.DiscardHandler)}
+	// The set-up's writers wait their turn however long the machine makes
+	// them (SQLite has one writer, and a loaded machine's fsyncs are
+	// slow): a lock timeout meant for tills has no business failing it.
+	opts := store.Options{Logger: slog.New(slog.DiscardHandler), LockTimeout: 5 * time.Minute}
 	var st *store.Store
 	stage := cfg.DataDir
 	if cfg.DatabaseURL != "" {
