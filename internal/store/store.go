@@ -157,6 +157,13 @@ func newStore(w, r *sql.DB, dialect string, opts Options) *Store {
 // microseconds on a fetch that signs for hundreds (docs/benchmarks.md).
 const sqliteMmapSize = 0
 
+// sqliteReaderCacheKiB is each reader connection's page cache, negative
+// as SQLite takes a size in KiB: 512 KiB rather than SQLite's 2 MiB, for
+// the readers' caches live outside Go's heap and its memory limit, one per
+// connection, and a read of a member touches a few pages of indexes whose
+// upper levels stay cached (the writer keeps SQLite's default).
+const sqliteReaderCacheKiB = -512
+
 // OpenSQLite opens (creating it if needed) the SQLite database at path and
 // applies the migrations. The file is kept in WAL mode with synchronous=FULL,
 // so a committed ledger entry survives a power loss. path must name a file:
@@ -200,6 +207,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	rq.Set("_query_only", "on")
 	// See sqliteMmapSize.
 	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapSize))
+	rq.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteReaderCacheKiB))
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
