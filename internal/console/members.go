@@ -74,6 +74,9 @@ type memberView struct {
 	Type     string
 	Types    []balances.EntryType
 	Next     string
+	// LedgerFailure says why the ledger's cursor was refused, and
+	// LedgerFirst links its first page then.
+	LedgerFailure, LedgerFirst string
 	// Key is the idempotency key of the adjust form: a form sent twice
 	// adjusts once.
 	Key     string
@@ -132,17 +135,22 @@ func (s *Server) showMember(w http.ResponseWriter, r *http.Request, a *access, m
 		typ = ""
 	}
 	v.Type = string(typ)
+	ledger := "/console/programs/" + a.ref.ID + "/members/" + m.ID + "?" + url.Values{"type": {v.Type}}.Encode()
 	var next string
 	v.Entries, next, err = s.Store.EntriesOfType(ctx, m.ID, typ, q.Get("cursor"), LedgerPage)
 	if errors.Is(err, store.ErrBadCursor) {
-		v.Entries, next, err = s.Store.EntriesOfType(ctx, m.ID, typ, "", LedgerPage)
+		// As every list: the problem's words, no rows, the first page.
+		v.LedgerFailure = s.failure(w, r, a.pg, "read ledger", err)
+		v.LedgerFirst = ledger + "#ledger"
+		a.pg.status = http.StatusUnprocessableEntity
+		err = nil
 	}
 	if err != nil {
 		s.internalError(w, r, "read ledger", err)
 		return
 	}
 	if next != "" {
-		v.Next = "/console/programs/" + a.ref.ID + "/members/" + m.ID + "?" + url.Values{"type": {v.Type}, "cursor": {next}}.Encode() + "#ledger"
+		v.Next = ledger + "&" + url.Values{"cursor": {next}}.Encode() + "#ledger"
 	}
 	if v.Key == "" {
 		v.Key = uuid.NewString()

@@ -381,6 +381,17 @@ func TestPaging(t *testing.T) {
 	if second := b.page(next, http.StatusOK); strings.Count(second, "<td>Earn</td>") != 5 || strings.Contains(second, `id="ledger-next"`) {
 		t.Errorf("ledger page 2: %d earns, want the last 5 and no next page", strings.Count(second, "<td>Earn</td>"))
 	}
+	// A cursor passd did not hand out: the problem's words, no rows and
+	// the first page, as every list.
+	bad := b.page("/console/programs/demo/members/"+m.ID+"?type=earn&cursor=bm90LWEtY3Vyc29y", http.StatusUnprocessableEntity)
+	if !strings.Contains(bad, `id="ledger-failure"`) || !strings.Contains(bad, "cursor") || strings.Contains(bad, "<td>Earn</td>") {
+		t.Errorf("ledger with a bad cursor: want its message and no rows, got\n%s", bad)
+	}
+	firstLink := unescape(regexpFirst(`href="([^"]+)" id="ledger-first"`, bad))
+	again := b.page(firstLink, http.StatusOK)
+	if strings.Count(again, "<td>Earn</td>") != console.LedgerPage || unescape(regexpFirst(`href="([^"]+)" id="ledger-next"`, again)) != next {
+		t.Errorf("the ledger's first-page link %q does not lead to page 1", firstLink)
+	}
 }
 
 // regexpFirst answers the first group of expr's first match in s.
