@@ -47,14 +47,16 @@ func benchHTTPEarn(b *testing.B, databaseURL string) {
 	p := startBenchPassd(b, databaseURL, benchConfig{cards: httpEarnCards})
 	key := p.posKey(b, "demo")
 	p.timedEarns(b, httpEarnClients, httpEarnBurst, key) // connections, caches and the key's first use
+	stats := pgStats(b, databaseURL)
 	var m testkit.Timings
 	var serverCPU time.Duration
 	var xacts int64
 	for b.Loop() {
-		cpu0, x0 := testpg.ServerCPU(), pgTransactions(b, databaseURL)
+		x0 := stats()
+		cpu0 := testpg.ServerCPU()
 		m.Add(p.timedEarns(b, httpEarnClients, httpEarnBurst, key))
 		serverCPU += testpg.ServerCPU() - cpu0
-		xacts += pgTransactions(b, databaseURL) - x0
+		xacts += stats() - x0
 	}
 	m.Report(b, "earns/s", "")
 	if databaseURL != "" {
@@ -66,24 +68,27 @@ func benchHTTPEarn(b *testing.B, databaseURL string) {
 	}
 }
 
-// pgTransactions answers the transactions the PostgreSQL of databaseURL
-// has committed and rolled back in its database so far (0 for SQLite).
-// The statistics are a snapshot per transaction: each call reads afresh.
-func pgTransactions(b *testing.B, databaseURL string) int64 {
+// pgStats answers a function that reads the transactions the
+// PostgreSQL of databaseURL has committed and rolled back in its database
+// so far, on one connection kept for the benchmark (0 for SQLite). The
+// statistics are a snapshot per transaction: each call reads afresh.
+func pgStats(b *testing.B, databaseURL string) func() int64 {
 	b.Helper()
 	if databaseURL == "" {
-		return 0
+		return func() int64 { return 0 }
 	}
 	db, err := sql.Open("pgx", databaseURL)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	var n int64
-	if err := db.QueryRowContext(b.Context(), `SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(new(any), &n); err != nil {
-		b.Fatal(err)
+	b.Cleanup(func() { db.Close() })
+	return func() int64 {
+		var n int64
+		if err := db.QueryRowContext(b.Context(), `SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(new(any), &n); err != nil {
+			b.Fatal(err)
+		}
+		return n
 	}
-	return n
 }
 
 // tillEarn posts one earn of a point to a random member with key.

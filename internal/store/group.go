@@ -112,7 +112,7 @@ func (s *Store) postGrouped(ctx context.Context, memberID, idemKey, requestHash 
 	case <-ctx.Done():
 		gaveUp = fmt.Errorf("begin: %w", ctx.Err())
 	case <-wait.C:
-		gaveUp = fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
+		gaveUp = s.errBusyWriter()
 	}
 	if g.withdraw(c) {
 		return PostResult{}, gaveUp
@@ -146,9 +146,7 @@ func (s *Store) leadPosts(leader *postCall) {
 	g := &s.group
 	// The writer, as write waits for it; the leader's own end does not
 	// stop the batch, which others wait for.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(leader.ctx), s.lockTimeout)
-	conn, err := s.w.Conn(wctx)
-	cancel()
+	conn, err := s.writerConn(context.WithoutCancel(leader.ctx))
 	n := 1 // the leader alone, when the writer did not come
 	g.mu.Lock()
 	if err == nil {
@@ -178,14 +176,11 @@ func (s *Store) leadPosts(leader *postCall) {
 			panic(p)
 		}
 	}()
-	switch {
-	case err == nil:
-		s.runPostBatch(conn, batch)
-	case errors.Is(err, context.DeadlineExceeded):
-		leader.err = fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
-	default:
-		leader.err = fmt.Errorf("begin: %w", err)
+	if err != nil {
+		leader.err = err
+		return
 	}
+	s.runPostBatch(conn, batch)
 }
 
 // errBatchPanicked answers the Posts of a batch in which one panicked.

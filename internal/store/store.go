@@ -332,17 +332,9 @@ func (s *Store) bumpSeq(ctx context.Context, tx *sql.Tx) error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var tx *sql.Tx
 	if s.dialect == DialectSQLite {
-		// Wait for this process's single writer connection at most
-		// LockTimeout, like a PostgreSQL row lock; then SQLite's own
-		// busy_timeout bounds the wait for other processes.
-		wctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
-		conn, err := s.w.Conn(wctx)
-		cancel()
+		conn, err := s.writerConn(ctx)
 		if err != nil {
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
-			}
-			return fmt.Errorf("begin: %w", err)
+			return err
 		}
 		defer conn.Close()
 		tx, err = conn.BeginTx(ctx, nil)
@@ -367,6 +359,29 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	return nil
+}
+
+// writerConn takes this process's single SQLite writer connection,
+// waiting at most LockTimeout, like a PostgreSQL row lock (then SQLite's
+// own busy_timeout bounds the wait for other processes); a wait that ran
+// out while ctx lives is errBusyWriter.
+func (s *Store) writerConn(ctx context.Context) (*sql.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+	conn, err := s.w.Conn(wctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, s.errBusyWriter()
+		}
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return conn, nil
+}
+
+// errBusyWriter is ErrBusy for a write that waited LockTimeout for the
+// writer.
+func (s *Store) errBusyWriter() error {
+	return fmt.Errorf("%w: waited %v for the writer", ErrBusy, s.lockTimeout)
 }
 
 // read runs fn in a read-only transaction that sees one snapshot.
